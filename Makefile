@@ -1,0 +1,53 @@
+# 工贸企业安全生产标准化报表系统
+PY      := .venv/bin/python
+PERIOD  ?=
+APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils
+FLAGS   ?=
+
+.PHONY: setup system venv demo test lint monthly quarterly status templates bench codes docs clean-demo
+
+setup: system venv
+
+system:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "安装系统软件包:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: .venv/.installed
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: setup
+	$(PY) -m pipeline demo $(FLAGS)
+
+test: setup
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check pipeline schemas tests bench
+
+monthly: venv
+	$(PY) -m pipeline monthly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+quarterly: venv
+	$(PY) -m pipeline quarterly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+status: venv
+	$(PY) -m pipeline status $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+templates: venv
+	$(PY) -m pipeline template $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+bench: venv
+	$(PY) bench/bench.py $(if $(N),--n $(N))
+
+docs: venv
+	$(PY) -m pipeline codes --markdown > docs/findings.md
+	$(PY) -m pipeline settings --markdown > docs/settings.md

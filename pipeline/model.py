@@ -1,0 +1,86 @@
+"""The form's vocabulary and the small frozen records that flow between stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .findings import Finding, has_error
+
+INDUSTRIES = ("冶金", "机械", "轻工", "有色", "纺织", "建材", "商贸", "烟草")
+LEVELS = (1, 2, 3)
+LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+MEASURES = ("new", "cumulative", "reviewing")
+MEASURE_NAMES = {"new": "当月完成", "cumulative": "累计完成", "reviewing": "正在评审"}
+FORM_TITLE = "工贸企业安全生产标准化月度报表"
+TOTAL_LABEL = "合计"
+
+
+@dataclass(frozen=True)
+class Row:
+    industry: str
+    level: int
+    new: int
+    cumulative: int
+    reviewing: int
+
+    def as_json(self) -> dict:
+        return {"industry": self.industry, "level": self.level, "new": self.new,
+                "cumulative": self.cumulative, "reviewing": self.reviewing}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One form read from one sheet (or a file that could not be read: sheet None, no rows)."""
+    sheet: str | None
+    unit: str | None
+    period: str | None           # "2016-09"
+    rows: tuple[Row, ...]
+    findings: tuple[Finding, ...]
+    # (industry, level, measure) -> "sheet!B6"; ("合计", level, measure) too: where receipts mark.
+    cells: dict = field(default_factory=dict, compare=False, hash=False)
+    unit_cell: str | None = None
+    period_cell: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "rejected" if has_error(self.findings) or not self.rows else "accepted"
+
+    def as_json(self) -> dict:
+        return {"sheet": self.sheet, "unit": self.unit, "period": self.period, "status": self.status,
+                "rows": [r.as_json() for r in self.rows],
+                "findings": [f.as_json() for f in self.findings]}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str                    # the name it was received under
+    sha256: str
+    kind: str | None             # xlsx / xls / ods / None when unreadable
+    submissions: tuple[Submission, ...]
+
+    def as_json(self) -> dict:
+        return {"file": self.file, "sha256": self.sha256,
+                "submissions": [s.as_json() for s in self.submissions]}
+
+    @property
+    def accepted(self) -> bool:
+        return all(s.status == "accepted" for s in self.submissions)
+
+
+def cell_name(row: int, col: int) -> str:
+    """Zero-based (row, col) -> A1 reference."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+def cell_index(ref: str) -> tuple[int, int]:
+    """A1 reference (no sheet) -> zero-based (row, col)."""
+    col = 0
+    i = 0
+    while i < len(ref) and ref[i].isalpha():
+        col = col * 26 + (ord(ref[i].upper()) - 64)
+        i += 1
+    return int(ref[i:]) - 1, col - 1
