@@ -1,9 +1,19 @@
 """The form's vocabulary and the small frozen records that flow between stages."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .findings import Finding, has_error
+
+_SPACE = re.compile(r"\s+")
+
+
+def norm(text: str) -> str:
+    """Fold full-width forms and drop every kind of space: how labels and names are compared."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", str(text))).replace("\u3000", "")
+
 
 INDUSTRIES = ("冶金", "机械", "轻工", "有色", "纺织", "建材", "商贸", "烟草")
 LEVELS = (1, 2, 3)
@@ -84,3 +94,25 @@ def cell_index(ref: str) -> tuple[int, int]:
         col = col * 26 + (ord(ref[i].upper()) - 64)
         i += 1
     return int(ref[i:]) - 1, col - 1
+
+
+@dataclass(frozen=True)
+class Received:
+    """A submission as the ledger holds it: what came in, when, and what became of it."""
+    id: int
+    file: str                    # the name it was received under
+    archived: str                # path of the archived copy (the bytes as received)
+    sha256: str
+    received_at: object          # aware datetime
+    sheet: str | None
+    unit: str | None
+    period: str | None
+    status: str                  # accepted | rejected | superseded | duplicate
+    late: bool
+    rows: tuple[Row, ...]
+    findings: tuple[Finding, ...]
+    cells: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({f.code for f in self.findings})

@@ -1,0 +1,160 @@
+"""`python -m pipeline COMMAND`: one function per command, the folder flags defined once.
+
+Exit status: 0 all accepted / done, 1 some submission rejected, 2 bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+
+
+def folders(args) -> dict:
+    return {k: Path(getattr(args, k)) for k in ("inbox", "archive", "outbox", "reference")}
+
+
+def cmd_check(args) -> int:
+    from .check import check_files
+    from .ledger import Ledger
+    from .reference import load_units
+    from .settings import load_settings
+
+    paths = [Path(p) for p in args.files]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        print(f"找不到文件：{', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    settings = load_settings(Path(args.reference))
+    units = load_units(Path(args.reference))
+    history = None
+    ledger_path = Path(args.archive) / "ledger.sqlite"
+    if ledger_path.exists():
+        ledger = Ledger.open_readonly(ledger_path)
+        history = ledger.previous_rows
+    results = check_files([(p, p.name) for p in paths], units, settings, history=history)
+    for result in results:
+        if args.json:
+            print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+        else:
+            print(describe(result))
+    return 0 if all(r.accepted for r in results) else 1
+
+
+def describe(result) -> str:
+    """A file's verdict for a person, in Chinese."""
+    lines = [f"文件：{result.file}"]
+    for s in result.submissions:
+        where = f"工作表“{s.sheet}”" if s.sheet else "整个文件"
+        who = f"{s.unit or '（单位不明）'} {s.period or '（月份不明）'}"
+        lines.append(f"  {where}：{who} —— {STATUS_ZH[s.status]}")
+        for f in s.findings:
+            mark = "错误" if f.severity == "error" else "提示"
+            lines.append(f"    [{mark} {f.code}] {f.message}")
+        if s.status == "accepted" and not s.findings:
+            lines.append("    未发现问题。")
+    return "\n".join(lines)
+
+
+def cmd_codes(args) -> int:
+    from .findings import CODES, catalogue_markdown
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+    else:
+        for code, spec in CODES.items():
+            print(f"{code:22} {spec.severity:8} {spec.title}")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from .settings import load_settings, settings_markdown
+    if args.markdown:
+        sys.stdout.write(settings_markdown())
+    else:
+        print(json.dumps(load_settings(Path(args.reference)).values, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_monthly(args) -> int:
+    from .monthly import run_monthly
+    return run_monthly(folders(args), args.period)
+
+
+def cmd_quarterly(args) -> int:
+    from .quarterly import run_quarterly
+    return run_quarterly(folders(args), args.period)
+
+
+def cmd_status(args) -> int:
+    from .monthly import print_status
+    return print_status(folders(args), args.period)
+
+
+def cmd_template(args) -> int:
+    from .reference import load_units
+    from .settings import load_settings
+    from .template import make_templates
+    ref = Path(args.reference)
+    period = args.period or _next_month(load_settings(ref))
+    out = Path(args.outbox) / "templates" / period
+    paths = make_templates(load_units(ref).names_for(period), period, out, load_settings(ref))
+    print(f"已生成 {len(paths)} 份 {period} 空白报表：{out}")
+    return 0
+
+
+def _next_month(settings) -> str:
+    import datetime as dt
+    now = dt.datetime.now(settings.tz)
+    y, m = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return f"{y:04d}-{m:02d}"
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(Path(args.dir))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipeline",
+                                description="工贸企业安全生产标准化月度报表：检查、汇总、通报")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--inbox", default=str(ROOT / "inbox"), help="收件箱（待处理文件）")
+    common.add_argument("--archive", default=str(ROOT / "archive"), help="存档（原件与台账）")
+    common.add_argument("--outbox", default=str(ROOT / "outbox"), help="输出目录")
+    common.add_argument("--reference", default=str(ROOT / "reference"), help="单位名录与设置")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", parents=[common], help="检查报表文件，不改动任何目录")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
+    c.set_defaults(func=cmd_check)
+
+    for name, func, what in (("monthly", cmd_monthly, "月度汇总（先收取收件箱）"),
+                             ("quarterly", cmd_quarterly, "季度通报与排名（先收取收件箱）"),
+                             ("status", cmd_status, "报送情况")):
+        c = sub.add_parser(name, parents=[common], help=what)
+        c.add_argument("--period", help="2016-09 或 2016Q3；缺省为最近结束的月份（季度）")
+        c.set_defaults(func=func)
+
+    c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")
+    c.add_argument("--period", help="2016-10；缺省为下个月")
+    c.set_defaults(func=cmd_template)
+
+    c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程")
+    c.add_argument("--dir", default=str(ROOT / "demo"), help="演示用的目录")
+    c.set_defaults(func=cmd_demo)
+
+    for name, func in (("codes", cmd_codes), ("settings", cmd_settings)):
+        c = sub.add_parser(name, parents=[common], help="问题代码一览" if name == "codes" else "设置一览")
+        c.add_argument("--markdown", action="store_true")
+        c.set_defaults(func=func)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,220 @@
+"""Intake: take what is in the inbox, archive it, check it, record it, and only then remove it.
+
+Order of work, so that a crash at any point loses nothing and counts nothing twice:
+1. each inbox file (an e-mail gives its attachments too) is hashed and copied into the archive
+   (written to a temporary name, synced, renamed; the folder synced once per batch);
+2. the archived copies are checked (isolated per file);
+3. everything is recorded in the ledger in one transaction, with the inbox paths to remove;
+4. the inbox files are removed and the removals marked done. A rerun first finishes step 4 of
+   an interrupted run (same path and same bytes only), then starts again at 1.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .check import check_files
+from .findings import finding
+from .ledger import Ledger
+from .mail import read_eml
+from .model import Submission
+from .reference import Units
+from .safety import safe_name
+from .settings import Settings
+
+SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
+LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    path: Path              # where the bytes are now (the archive copy)
+    name: str               # the name it was received under
+    received_at: dt.datetime
+    sha256: str
+    size: int
+    source: str             # inbox file name (the e-mail for attachments)
+    inbox: str | None       # inbox path to remove once recorded (None for attachments)
+
+
+def wanted(path: Path) -> bool:
+    name = path.name
+    if name.startswith("~$") or name.startswith(".~lock") or name.lower() in LITTER or name.startswith("._"):
+        return False
+    return path.is_file() and (path.suffix.lower() in SPREADSHEETS or path.suffix.lower() == ".eml")
+
+
+def deadline(period: str, settings: Settings) -> dt.datetime:
+    y, m = int(period[:4]), int(period[5:7])
+    day = settings["deadline"]["day"]
+    hh, mm, ss = (int(x) for x in str(settings["deadline"]["time"]).split(":"))
+    if str(day) == "end":
+        first_next = dt.date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+        date = first_next - dt.timedelta(days=1)
+    else:
+        date = dt.date(y, m, int(day))
+    return dt.datetime(date.year, date.month, date.day, hh, mm, ss, tzinfo=settings.tz)
+
+
+def _store(archive: Path, data: bytes, sha: str, name: str, received_at: dt.datetime) -> Path:
+    """Content-addressed, so storing the same bytes twice is harmless; synced before renaming."""
+    folder = archive / "files" / received_at.strftime("%Y-%m") / sha[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_name(name, fallback=f"{sha[:16]}.bin")
+    if target.exists() and target.stat().st_size == len(data):
+        return target
+    tmp = folder / f".{sha[:16]}.part"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    return target
+
+
+def _sync_dirs(paths: set[Path]):
+    for d in paths:
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def finish_removals(ledger: Ledger):
+    """Step 4 of an interrupted run: remove inbox files recorded but not yet removed."""
+    for inbox_path, sha in ledger.pending_removals():
+        p = Path(inbox_path)
+        if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == sha:
+            p.unlink()
+        ledger.mark_removed(inbox_path)
+
+
+def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
+    """Steps 1: archive every inbox file (and each e-mail's attachments), in order of receipt."""
+    found = []
+    for p in sorted(inbox.rglob("*")) if inbox.exists() else []:
+        if not wanted(p):
+            continue
+        data = p.read_bytes()
+        mtime = dt.datetime.fromtimestamp(p.stat().st_mtime, settings.tz)
+        if p.suffix.lower() == ".eml":
+            mail = read_eml(data)
+            at = mail.date.astimezone(settings.tz) if mail.date else mtime
+            found.append((at, p, data, [(a.name, a.data) for a in mail.attachments]))
+        else:
+            found.append((mtime, p, data, None))
+    found.sort(key=lambda x: (x[0], str(x[1])))
+    out, dirs = [], set()
+    for at, p, data, attachments in found:
+        sha = hashlib.sha256(data).hexdigest()
+        stored = _store(archive, data, sha, p.name, at)
+        dirs.add(stored.parent)
+        if attachments is None:
+            out.append(Incoming(stored, p.name, at, sha, len(data), p.name, str(p)))
+            continue
+        out.append(Incoming(stored, p.name, at, sha, len(data), p.name, str(p)))  # the e-mail itself
+        for k, (name, blob) in enumerate(attachments):
+            asha = hashlib.sha256(blob).hexdigest()
+            astored = _store(archive, blob, asha, name or f"附件{k + 1}.xlsx", at)
+            dirs.add(astored.parent)
+            out.append(Incoming(astored, name or f"附件{k + 1}", at, asha, len(blob), p.name, None))
+    _sync_dirs(dirs | {d.parent for d in dirs})
+    return out
+
+
+def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
+            run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
+    """Steps 1–4 for everything in the inbox. Returns how many inbox files were taken in."""
+    finish_removals(ledger)
+    incoming = gather(folders["inbox"], folders["archive"], settings)
+    if not incoming:
+        return 0
+    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
+    books = [i for i, m in zip(incoming, is_mail) if not m]
+
+    seen: dict[str, int | None] = {}
+    to_check = []
+    for inc in books:
+        prior = ledger.file_by_sha(inc.sha256)
+        if prior is None and inc.sha256 not in seen:
+            seen[inc.sha256] = None
+            to_check.append(inc)
+    results = check_files([(i.path, i.name) for i in to_check], units, settings, now=now,
+                          history=ledger.previous_rows, progress=progress)
+    by_sha = {i.sha256: r for i, r in zip(to_check, results)}
+
+    entries, first_of = [], {}
+    twins: dict[str, dict] = {}
+    for inc, mail in zip(incoming, is_mail):
+        entry = {"sha256": inc.sha256, "name": inc.name, "archived": str(inc.path), "received_at": inc.received_at,
+                 "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
+                 "duplicate_of": None, "submissions": []}
+        if mail:
+            entry["kind"] = "eml"
+            entries.append(entry)
+            continue
+        prior = ledger.file_by_sha(inc.sha256)
+        if prior is not None or inc.sha256 in first_of:
+            name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
+            entry["duplicate_of"] = prior[0] if prior else None
+            dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
+                          expected=name)
+            entry["submissions"] = [(Submission(None, u, p, (), (dup,)), "duplicate", False)
+                                    for u, p in _units_of(ledger, inc.sha256, by_sha)]
+            entries.append(entry)
+            continue
+        first_of[inc.sha256] = (inc.name, inc.received_at.isoformat())
+        result = by_sha[inc.sha256]
+        entry["kind"] = result.kind
+        for sub in result.submissions:
+            late = bool(sub.period) and inc.received_at > deadline(sub.period, settings)
+            extra = []
+            if late:
+                extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
+                                     expected=deadline(sub.period, settings).strftime("%Y-%m-%d %H:%M")))
+            if sub.status == "accepted" and sub.unit and sub.period:
+                twin = _same_as_other(ledger, twins, sub)
+                if twin:
+                    extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
+            if extra:
+                sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
+                                 sub.cells, sub.unit_cell, sub.period_cell)
+            entry["submissions"].append((sub, sub.status, late))
+        entries.append(entry)
+    ledger.record(entries, run_id, run_period)
+    for inc in incoming:
+        if inc.inbox and Path(inc.inbox).exists():
+            Path(inc.inbox).unlink()
+            ledger.mark_removed(inc.inbox)
+    return len({i.inbox for i in incoming if i.inbox})
+
+
+def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
+    if sha in by_sha:
+        return [(s.unit, s.period) for s in by_sha[sha].submissions] or [(None, None)]
+    got = ledger.db.execute(
+        "SELECT s.unit, s.period FROM submissions s JOIN files f ON f.id=s.file_id"
+        " WHERE f.sha256=? AND f.duplicate_of IS NULL", (sha,)).fetchall()
+    return got or [(None, None)]
+
+
+def _signature(rows) -> tuple:
+    return tuple((r.industry, r.level, r.new, r.cumulative, r.reviewing) for r in rows)
+
+
+def _same_as_other(ledger: Ledger, twins: dict, sub: Submission) -> str | None:
+    """Another unit whose counted form for the period has exactly these numbers (all-zero forms aside)."""
+    if sub.period not in twins:
+        twins[sub.period] = {}
+        for unit, rec in ledger.counted(sub.period).items():
+            twins[sub.period].setdefault(_signature(rec.rows), set()).add(unit)
+    if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in sub.rows):
+        return None
+    seen = twins[sub.period].setdefault(_signature(sub.rows), set())
+    other = sorted(seen - {sub.unit})
+    seen.add(sub.unit)
+    return other[0] if other else None

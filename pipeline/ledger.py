@@ -1,0 +1,199 @@
+"""The ledger: every file received and what became of it, in SQLite under `archive/`.
+
+Counted submission per unit and period: the accepted one received last; the other accepted ones
+are superseded (derived when read, never stored, so nothing has to be rewritten when a newer one
+arrives). A rejected file never replaces an accepted one. Everything one intake records is written
+in one transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+from .findings import Finding
+from .model import Received, Row
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT, started_at TEXT NOT NULL,
+  finished_at TEXT, files_in INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS files (
+  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT NOT NULL, archived TEXT NOT NULL,
+  received_at TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT, source TEXT, run_id INTEGER,
+  run_period TEXT, duplicate_of INTEGER REFERENCES files(id));
+CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
+CREATE TABLE IF NOT EXISTS intake (
+  inbox_path TEXT NOT NULL, sha256 TEXT NOT NULL, run_id INTEGER, removed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS submissions (
+  id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), sheet TEXT, unit TEXT,
+  period TEXT, status TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,
+  cells TEXT);
+CREATE INDEX IF NOT EXISTS submissions_period ON submissions(period, unit);
+CREATE TABLE IF NOT EXISTS rows (
+  submission_id INTEGER NOT NULL REFERENCES submissions(id), industry TEXT NOT NULL, level INTEGER NOT NULL,
+  new INTEGER, cumulative INTEGER, reviewing INTEGER);
+CREATE INDEX IF NOT EXISTS rows_sub ON rows(submission_id);
+CREATE TABLE IF NOT EXISTS findings (
+  submission_id INTEGER NOT NULL REFERENCES submissions(id), code TEXT NOT NULL, severity TEXT NOT NULL,
+  cell TEXT, message TEXT NOT NULL, value TEXT);
+CREATE INDEX IF NOT EXISTS findings_sub ON findings(submission_id);
+"""
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.isoformat(timespec="seconds")
+
+
+class Ledger:
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> "Ledger":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(SCHEMA)
+        return cls(db, path)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> "Ledger":
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        return cls(db, path)
+
+    def close(self):
+        self.db.close()
+
+    # --- runs and intake bookkeeping -------------------------------------------------------------
+
+    def start_run(self, kind: str, period: str | None, now: dt.datetime) -> int:
+        cur = self.db.execute("INSERT INTO runs(kind, period, started_at) VALUES (?,?,?)",
+                              (kind, period, _iso(now)))
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, now: dt.datetime, files_in: int):
+        self.db.execute("UPDATE runs SET finished_at=?, files_in=? WHERE id=?", (_iso(now), files_in, run_id))
+
+    def pending_removals(self) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT inbox_path, sha256 FROM intake WHERE removed=0").fetchall()
+
+    def mark_removed(self, inbox_path: str):
+        self.db.execute("UPDATE intake SET removed=1 WHERE inbox_path=? AND removed=0", (inbox_path,))
+
+    def file_by_sha(self, sha: str) -> tuple | None:
+        return self.db.execute(
+            "SELECT id, name, received_at FROM files WHERE sha256=? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+            (sha,)).fetchone()
+
+    def record(self, entries: list[dict], run_id: int, run_period: str | None):
+        """Record what one intake took in, in one transaction.
+
+        Each entry: sha256, name, archived, received_at, size, kind, source, inbox (path or None),
+        duplicate_of (file id or None), submissions: [(Submission, late)].
+        """
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for e in entries:
+                cur = db.execute(
+                    "INSERT INTO files(sha256, name, archived, received_at, size, kind, source, run_id,"
+                    " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (e["sha256"], e["name"], e["archived"], _iso(e["received_at"]), e["size"], e["kind"],
+                     e["source"], run_id, run_period, e["duplicate_of"]))
+                file_id = cur.lastrowid
+                for sub, status, late in e["submissions"]:
+                    cur = db.execute(
+                        "INSERT INTO submissions(file_id, sheet, unit, period, status, late, received_at, cells)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
+                        (file_id, sub.sheet, sub.unit, sub.period, status, int(late), _iso(e["received_at"]),
+                         json.dumps({"|".join(map(str, k)): v for k, v in sub.cells.items()},
+                                    ensure_ascii=False)))
+                    sid = cur.lastrowid
+                    db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?)",
+                                   [(sid, r.industry, r.level, r.new, r.cumulative, r.reviewing)
+                                    for r in sub.rows])
+                    db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)",
+                                   [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings])
+            for e in entries:
+                if e.get("inbox"):
+                    db.execute("INSERT INTO intake(inbox_path, sha256, run_id) VALUES (?,?,?)",
+                               (e["inbox"], e["sha256"], run_id))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _received(self, where: str, params: tuple) -> list[Received]:
+        subs = self.db.execute(
+            "SELECT s.id, f.name, f.archived, f.sha256, s.received_at, s.sheet, s.unit, s.period, s.status,"
+            " s.late, s.cells FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where +
+            " ORDER BY s.received_at, s.id", params).fetchall()
+        if not subs:
+            return []
+        ids = [s[0] for s in subs]
+        rows, finds = {}, {}
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk: chunk + 900]
+            marks = ",".join("?" * len(part))
+            for sid, ind, lvl, n, c, r in self.db.execute(
+                    f"SELECT submission_id, industry, level, new, cumulative, reviewing FROM rows"
+                    f" WHERE submission_id IN ({marks}) ORDER BY rowid", part):
+                rows.setdefault(sid, []).append(Row(ind, lvl, n, c, r))
+            for sid, code, sev, cell, msg, val in self.db.execute(
+                    f"SELECT submission_id, code, severity, cell, message, value FROM findings"
+                    f" WHERE submission_id IN ({marks}) ORDER BY rowid", part):
+                finds.setdefault(sid, []).append(Finding(code, sev, cell, msg, val))
+        out = []
+        for sid, name, archived, sha, at, sheet, unit, period, status, late, cells in subs:
+            cell_map = {tuple(int(x) if x.isdigit() else x for x in k.split("|")): v
+                        for k, v in json.loads(cells or "{}").items()}
+            out.append(Received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
+                                status, bool(late), tuple(rows.get(sid, ())), tuple(finds.get(sid, ())),
+                                cell_map))
+        return out
+
+    def period_submissions(self, period: str) -> list[Received]:
+        """Every submission of the period, with superseded ones marked as such."""
+        subs = self._received("s.period = ? OR (s.period IS NULL AND f.run_period = ?)", (period, period))
+        counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit}
+        return [r if r.status != "accepted" or counted.get(r.unit) == r.id
+                else _replace_status(r, "superseded") for r in subs]
+
+    def counted(self, period: str) -> dict[str, Received]:
+        """unit -> the counted submission (the accepted one received last)."""
+        out = {}
+        for r in self._received("s.period = ? AND s.status = 'accepted'", (period,)):
+            out[r.unit] = r
+        return out
+
+    def previous_rows(self, unit: str, period: str):
+        """Last month's counted rows of a unit: ({(industry, level): cumulative}, "2016-08") or None."""
+        y, m = int(period[:4]), int(period[5:7])
+        prev = f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+        row = self.db.execute(
+            "SELECT id FROM submissions WHERE unit=? AND period=? AND status='accepted'"
+            " ORDER BY received_at DESC, id DESC LIMIT 1", (unit, prev)).fetchone()
+        if not row:
+            return None
+        got = self.db.execute("SELECT industry, level, cumulative FROM rows WHERE submission_id=?", row).fetchall()
+        return {(i, lv): c for i, lv, c in got}, prev
+
+    def state_digest(self, period: str) -> str:
+        """Changes whenever anything that feeds the period's outputs changes."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(s.id), 0) FROM submissions s JOIN files f ON f.id=s.file_id"
+            " WHERE s.period = ? OR (s.period IS NULL AND f.run_period = ?)", (period, period)).fetchone()
+        prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
+        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}"
+
+
+def _replace_status(r: Received, status: str) -> Received:
+    from dataclasses import replace
+    return replace(r, status=status)

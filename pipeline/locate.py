@@ -1,0 +1,260 @@
+"""Find the monthly form in a grid by its labels, never by fixed addresses.
+
+The table is where the industry labels stand in one column under a header of levels (一级/二级/三级)
+and measures (当月完成/累计完成/正在评审); the unit and period are in the lines above it (or in the
+title). What comes back is where everything is, plus findings about the table's shape.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .findings import Finding, finding
+from .model import INDUSTRIES, LEVELS, MEASURE_NAMES, MEASURES, cell_name, norm
+from .read import Grid
+
+_LEVELS = {"一级": 1, "二级": 2, "三级": 3}
+_MEASURE_KEYS = (("当月", "new"), ("累计", "cumulative"), ("评审", "reviewing"))
+_TOTALS = ("合计", "总计", "小计", "全区合计")
+_FOOTER = ("填表人", "审核", "联系", "电话", "填报日期", "日期", "备注", "说明", "注:", "负责人", "制表")
+_ENUM = re.compile(r"^[\d一二三四五六七八]+[.、)]")
+_UNIT_LABEL = re.compile(r"填报单位[:：]?")
+_TEMPLATE_LABEL = re.compile(r"乡\s*[(（]\s*镇\s*[)）]\s*(街道)?办事处|[_＿]+")
+_PERIODS = (
+    re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*份)?(?!\s*\d{1,2}\s*日)"),
+    re.compile(r"(?<![\d.])(\d{4})\s*[.\-/．－]\s*(\d{1,2})(?![\d])(?!\s*[.\-/．－]\s*\d)"),
+)
+
+
+def industry_of(text: str) -> str | None:
+    key = _ENUM.sub("", text)
+    for suffix in ("行业", "业"):
+        if key.endswith(suffix) and key[: -len(suffix)] in INDUSTRIES:
+            return key[: -len(suffix)]
+    return key if key in INDUSTRIES else None
+
+
+def _header(text: str) -> tuple[int | None, str | None]:
+    key = re.sub(r"\(家\)|家|\(户\)", "", text)
+    level = next((v for k, v in _LEVELS.items() if key.startswith(k) and len(key) <= 12), None)
+    measure = next((m for k, m in _MEASURE_KEYS if k in key and len(key) <= 12), None)
+    return level, measure
+
+
+def find_period(text: str) -> tuple[str, int] | None:
+    """("2016-09", position) for the first month named in a text, if any."""
+    for pattern in _PERIODS:
+        m = pattern.search(text)
+        if m:
+            year, month = int(m.group(1)), int(m.group(2))
+            if 2000 <= year <= 2099 and 1 <= month <= 12:
+                return f"{year:04d}-{month:02d}", m.start()
+    return None
+
+
+@dataclass(frozen=True)
+class Table:
+    grid: Grid
+    header_row: int
+    label_col: int
+    rows: dict                     # industry -> row
+    total_row: int | None
+    columns: dict                  # (level, measure) -> col
+    unit_text: str | None
+    unit_cell: str | None
+    period: str | None
+    period_cell: str | None
+    findings: tuple[Finding, ...] = field(default=())
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value.year}年{value.month}月"
+    return str(value) if value is not None else ""
+
+
+def _line(grid: Grid, r: int) -> tuple[str, list[tuple[int, int]]]:
+    """The row's texts joined with spaces, and (start offset, col) of each piece."""
+    parts, spans, pos = [], [], 0
+    r0, c0 = grid.origin
+    row = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else []
+    for j, v in enumerate(row):
+        t = _text(v).strip()
+        if t:
+            spans.append((pos, c0 + j))
+            parts.append(t)
+            pos += len(t) + 1
+    return " ".join(parts), spans
+
+
+def _col_at(spans, offset: int) -> int | None:
+    col = None
+    for start, c in spans:
+        if start <= offset:
+            col = c
+    return col
+
+
+def _unit_and_period(grid: Grid, top: int, label_col: int):
+    unit_text = unit_cell = period = period_cell = None
+    title_unit = None
+    for r in range(grid.origin[0], top):
+        line, spans = _line(grid, r)
+        if not line:
+            continue
+        folded = line.replace("：", ":")
+        hit = find_period(folded)
+        if hit and period is None:
+            period, pos = hit
+            period_cell = grid.ref(r, _col_at(spans, pos))
+        m = _UNIT_LABEL.search(line)
+        if m and unit_text is None:
+            rest = line[m.end():]
+            p = find_period(rest.replace("：", ":"))
+            if p:
+                rest = rest[: p[1]]
+            candidate = _TEMPLATE_LABEL.sub(" ", rest).strip(" :：")
+            if candidate:
+                unit_text = candidate
+                offset = m.end() + line[m.end():].find(candidate.split()[0])
+                unit_cell = grid.ref(r, _col_at(spans, offset))
+            else:
+                unit_cell = grid.ref(r, _col_at(spans, m.start()))
+        if "月度报表" in norm(line) and title_unit is None:
+            prefix = norm(line).split("工贸")[0] if "工贸" in norm(line) else ""
+            p = find_period(prefix)
+            if p:
+                prefix = prefix[: p[1]]
+            prefix = prefix.replace("附件", "").strip(":：")
+            if prefix:
+                title_unit = (prefix, grid.ref(r, spans[0][1]))
+    if unit_text is None and title_unit:
+        unit_text, unit_cell = title_unit
+    return unit_text, unit_cell, period, period_cell
+
+
+def _group_columns(measure_cols, level_hits, merged, header_row):
+    """(level, measure) -> col, from the measure cells of the header and the level labels above."""
+    columns: dict = {}
+    groups, current = [], []
+    for col, measure in measure_cols:
+        if any(m == measure for _, m in current):
+            groups.append(current)
+            current = []
+        current.append((col, measure))
+    if current:
+        groups.append(current)
+    levels = sorted(level_hits)  # (col, level)
+    if len(groups) == len(levels):
+        for (_, level), group in zip(levels, groups):
+            for col, measure in group:
+                columns.setdefault((level, measure), col)
+        return columns
+    spans = {}
+    for (r1, c1), (r2, c2) in merged:
+        spans[(r1, c1)] = (c1, c2)
+    for i, (col, level) in enumerate(levels):
+        lo, hi = col, (levels[i + 1][0] - 1 if i + 1 < len(levels) else 10**6)
+        for (r1, c1), (c1_, c2_) in spans.items():
+            if c1 == col and r1 <= header_row:
+                lo, hi = c1_, c2_
+        for mcol, measure in measure_cols:
+            if lo <= mcol <= hi:
+                columns.setdefault((level, measure), mcol)
+    return columns
+
+
+def locate(grid: Grid) -> Table | None:
+    """The form in this grid, or None when the sheet does not hold it."""
+    industries, levels, measures, combined, totals = [], [], [], [], []
+    r0, c0 = grid.origin
+    for i, row in enumerate(grid.rows):
+        for j, value in enumerate(row):
+            if not isinstance(value, str) or not value:
+                continue
+            key = norm(value)
+            if len(key) > 16:
+                continue
+            r, c = r0 + i, c0 + j
+            ind = industry_of(key)
+            if ind:
+                industries.append((r, c, ind))
+                continue
+            if key in _TOTALS:
+                totals.append((r, c))
+                continue
+            level, measure = _header(key)
+            if level and measure:
+                combined.append((r, c, level, measure))
+            elif level:
+                levels.append((r, c, level))
+            elif measure:
+                measures.append((r, c, measure))
+    by_col: dict = {}
+    for r, c, ind in industries:
+        by_col.setdefault(c, set()).add(ind)
+    if not by_col:
+        return None
+    label_col = max(by_col, key=lambda c: (len(by_col[c]), -c))
+    if len(by_col[label_col]) < 3 and not (levels or combined):
+        return None
+    labelled = sorted((r, ind) for r, c, ind in industries if c == label_col)
+    first_row = labelled[0][0]
+    findings: list[Finding] = []
+
+    above = [(r, c, m) for r, c, m in measures if r < first_row and c > label_col]
+    if combined:
+        header_row = max(r for r, *_ in combined if r < first_row) if any(
+            r < first_row for r, *_ in combined) else first_row - 1
+        columns = {(lvl, m): c for r, c, lvl, m in sorted(combined, key=lambda x: x[1]) if r == header_row}
+    elif above:
+        header_row = max(r for r, _, _ in above)
+        measure_cols = sorted((c, m) for r, c, m in above if r == header_row)
+        top_level_row = max((r for r, c, _ in levels if r < header_row), default=None)
+        level_hits = [(c, lvl) for r, c, lvl in levels if r == top_level_row and c >= label_col]
+        columns = _group_columns(measure_cols, level_hits, grid.merged, header_row)
+    else:
+        header_row = first_row - 1
+        columns = {}
+    if len(by_col[label_col]) < 3 and not columns:
+        return None
+    top = min([header_row] + [r for r, c, _ in levels if r < first_row])
+
+    for level in LEVELS:
+        for measure in MEASURES:
+            if (level, measure) not in columns:
+                name = f"{'一二三'[level - 1]}级 {MEASURE_NAMES[measure]}"
+                findings.append(finding("MISSING_COLUMN", grid.ref(header_row, label_col), value=name))
+
+    rows: dict = {}
+    for r, ind in labelled:
+        if r <= header_row:
+            continue
+        if ind in rows:
+            findings.append(finding("DUPLICATE_INDUSTRY", grid.ref(r, label_col), value=ind,
+                                    expected=cell_name(rows[ind], label_col)))
+        else:
+            rows[ind] = r
+    total_row = next((r for r, c in totals if c == label_col and r > header_row), None)
+    last = max(rows.values(), default=header_row)
+    end = total_row if total_row is not None else last + 1
+    r = header_row + 1
+    while r < end or (total_row is None and r < grid.height):
+        label = norm(_text(grid.value(r, label_col)))
+        if r >= end and (not label or any(label.startswith(f) for f in _FOOTER)):
+            break
+        if label and not industry_of(label) and label not in _TOTALS \
+                and not any(label.startswith(f) for f in _FOOTER):
+            findings.append(finding("UNKNOWN_INDUSTRY", grid.ref(r, label_col), value=label))
+        r += 1
+    for ind in INDUSTRIES:
+        if ind not in rows:
+            where = grid.ref((min(rows.values()) if rows else header_row + 1), label_col)
+            findings.append(finding("MISSING_INDUSTRY", where, value=ind))
+
+    unit_text, unit_cell, period, period_cell = _unit_and_period(grid, top, label_col)
+    return Table(grid, header_row, label_col, rows, total_row, columns, unit_text, unit_cell, period,
+                 period_cell, tuple(findings))

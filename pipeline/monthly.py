@@ -1,0 +1,185 @@
+"""`monthly`: intake, then the period's outputs in `outbox/<period>/` (RUNS.md, `monthly`)."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from .aggregate import district_rows
+from .formbook import write_form
+from .intake import deadline, take_in
+from .ledger import Ledger
+from .model import Received
+from .read import read_grids
+from .receipts import write_receipt
+from .reference import load_units
+from .settings import Settings, load_settings
+from .status_book import write_status_book
+
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+
+
+def period_zh(period: str) -> str:
+    return f"{int(period[:4])}年{int(period[5:7])}月"
+
+
+def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(settings.tz)
+    y, m = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
+    return f"{y:04d}-{m:02d}"
+
+
+@contextlib.contextmanager
+def run_lock(archive: Path):
+    """One run at a time per archive: a second run waits, and says why."""
+    archive.mkdir(parents=True, exist_ok=True)
+    with open(archive / ".run.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("另一个任务正在使用同一存档目录，等待其完成……", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def write_atomic(path: Path, data: bytes):
+    tmp = path.with_name(f".{path.name}.part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    bar = {}
+
+    def update(done, total):
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc="收取文件", unit="个", file=sys.stderr)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done == total:
+            bar["bar"].close()
+    return update
+
+
+def intake_run(folders: dict, kind: str, period: str, settings: Settings, units) -> Ledger:
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    now = dt.datetime.now(settings.tz)
+    run_id = ledger.start_run(kind, period, now)
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress())
+    ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
+    if taken:
+        print(f"收取 {taken} 个文件，已存档并登记。")
+    return ledger
+
+
+def run_monthly(folders: dict, period: str | None) -> int:
+    settings = load_settings(folders["reference"])
+    units = load_units(folders["reference"])
+    period = period or last_month(settings)
+    with run_lock(folders["archive"]):
+        ledger = intake_run(folders, "monthly", period, settings, units)
+        try:
+            out = write_monthly(ledger, folders, period, settings, units)
+        finally:
+            ledger.close()
+    print(f"{period_zh(period)} 月度输出：{out}")
+    return 0
+
+
+def _reference_digest(folders: dict) -> str:
+    h = hashlib.sha256()
+    for name in ("units.csv", "settings.toml"):
+        p = folders["reference"] / name
+        if p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _grid_rows(rec: Received):
+    if not rec.findings or Path(rec.archived).read_bytes()[:2] == b"PK":
+        return None
+    try:
+        return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
+    except Exception:  # noqa: BLE001 - a receipt without the marked copy is still a receipt
+        return None
+
+
+def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
+    out = folders["outbox"] / period
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if old.get("state") == digest:
+            print("没有新的报表，输出未改变。")
+            return out
+    district = settings["district"]["name"]
+    subs = ledger.period_submissions(period)
+    counted = ledger.counted(period)
+    active = [u.name for u in units.active(period)]
+    totals = district_rows(counted)
+
+    files: dict = {}
+    form = out / f"{district}_{period_zh(period)}_工贸企业安全生产标准化月度报表.xlsx"
+    write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+    files["form"] = form.name
+    dl = deadline(period, settings)
+    status = out / f"{district}_{period_zh(period)}_报送情况.xlsx"
+    write_status_book(status, period, active, subs, counted, f"{dl.month}月{dl.day}日{dl:%H:%M}", district)
+    files["status"] = status.name
+    receipts_dir = out / "回执"
+    receipts_dir.mkdir(exist_ok=True)
+    files["receipts"] = []
+    for rec in subs:
+        for p in write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec)):
+            files["receipts"].append(str(p.relative_to(out)))
+
+    manifest = {
+        "period": period, "kind": "monthly", "files": files,
+        "submissions": [{"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(),
+                         "late": r.late, "file": r.file, "codes": r.codes} for r in subs],
+        "missing": [u for u in active if u not in counted],
+        "totals": [r.as_json() for r in totals],
+        "state": digest,
+    }
+    write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    return out
+
+
+def print_status(folders: dict, period: str | None) -> int:
+    settings = load_settings(folders["reference"])
+    units = load_units(folders["reference"])
+    period = period or last_month(settings)
+    path = folders["archive"] / "ledger.sqlite"
+    if not path.exists():
+        print("还没有收到任何报表（存档中没有台账）。")
+        return 0
+    ledger = Ledger.open_readonly(path)
+    subs = ledger.period_submissions(period)
+    counted = ledger.counted(period)
+    print(f"{period_zh(period)} 报送情况")
+    for u in units.active(period):
+        mine = [s for s in subs if s.unit == u.name]
+        if u.name in counted:
+            rec = counted[u.name]
+            state = "迟报" if rec.late else "按时"
+            when = rec.received_at.strftime("%Y-%m-%d %H:%M")
+            print(f"  {u.name:　<8} {state}  {when}  {rec.file}")
+        elif mine:
+            print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
+        else:
+            print(f"  {u.name:　<8} 未报")
+    ledger.close()
+    return 0

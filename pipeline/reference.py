@@ -1,0 +1,108 @@
+"""The reference list of reporting units (`reference/units.csv`) and how clerks' spellings map to it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.units import UnitsTable
+
+from .model import norm
+
+# Endings a clerk adds to or drops from a unit's name.
+_SUFFIXES = ("街道办事处", "办事处", "街道办", "人民政府", "政府", "街道")
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    base: int                  # 规模以上企业数
+    start: str | None          # first period reported, "2016-01"
+    end: str | None
+    aliases: tuple[str, ...]
+
+    def active(self, period: str) -> bool:
+        return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
+
+
+@dataclass(frozen=True)
+class Units:
+    units: tuple[Unit, ...]
+    lookup: dict               # normalized spelling -> canonical name
+
+    @property
+    def names(self) -> list[str]:
+        return [u.name for u in self.units]
+
+    def get(self, name: str) -> Unit | None:
+        return next((u for u in self.units if u.name == name), None)
+
+    def names_for(self, period: str) -> list[str]:
+        return [u.name for u in self.units if u.active(period)]
+
+    def active(self, period: str) -> list[Unit]:
+        return [u for u in self.units if u.active(period)]
+
+    def resolve(self, text: str | None) -> str | None:
+        """The canonical name a clerk's text refers to, or None."""
+        if not text:
+            return None
+        key = norm(text)
+        if key in self.lookup:
+            return self.lookup[key]
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
+                return self.lookup[key[: -len(suffix)]]
+        # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
+        hits = [k for k in self.lookup if len(k) >= 2 and k in key]
+        if not hits:
+            return None
+        best = max(hits, key=len)
+        names = {self.lookup[k] for k in hits if len(k) == len(best)}
+        return self.lookup[best] if len(names) == 1 else None
+
+    def find_in(self, text: str) -> str | None:
+        """A unit named anywhere inside a longer text such as a file name."""
+        key = norm(text)
+        hits = [k for k in self.lookup if len(k) >= 2 and k in key]
+        if not hits:
+            return None
+        return self.lookup[max(hits, key=len)]
+
+
+def _spellings(name: str, aliases: list[str]) -> set[str]:
+    out = {norm(name), *(norm(a) for a in aliases if a.strip())}
+    for s in list(out):
+        for suffix in _SUFFIXES:
+            if s.endswith(suffix) and len(s) - len(suffix) >= 2:
+                out.add(s[: -len(suffix)] + ("街道" if suffix.startswith("街道") else ""))
+    return {s for s in out if s}
+
+
+def load_units(reference: Path) -> Units:
+    frame = pd.read_csv(reference / "units.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    frame["规模以上企业数"] = pd.to_numeric(frame["规模以上企业数"].str.strip().replace("", "0"))
+    frame = UnitsTable.validate(frame)
+    return units_from_frame(frame)
+
+
+def units_from_frame(frame: pd.DataFrame) -> Units:
+    units, lookup = [], {}
+    for rec in frame.itertuples(index=False):
+        name = rec.单位.strip()
+        aliases = [a.strip() for a in re.split(r"[;；]", rec.别名 or "") if a.strip()]
+        start = (getattr(rec, "起始", "") or "").strip() or None
+        end = (getattr(rec, "截止", "") or "").strip() or None
+        units.append(Unit(name, int(rec.规模以上企业数), start, end, tuple(aliases)))
+        for spelling in _spellings(name, aliases):
+            lookup.setdefault(spelling, name)
+    for u in units:  # a canonical name always means itself
+        lookup[norm(u.name)] = u.name
+    return Units(tuple(units), lookup)
+
+
+def single_unit(name: str) -> Units:
+    """A reference list holding one unit (the district itself, when checking its own form)."""
+    return Units((Unit(name, 0, None, None, ()),), {norm(name): name})

@@ -1,0 +1,100 @@
+"""Check many drafted forms at once: the pandera schema of `schemas/rows.py`, lazily, and the
+合计 row. Pandera's failure table becomes findings with cells here, in one place.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+
+from schemas.rows import MonthlyRows
+
+from .draft import Draft, label
+from .findings import Finding, finding
+from .model import INDUSTRIES, LEVEL_NAMES, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Row
+
+_CODE_OF_CHECK = {"greater_than_or_equal_to(0)": "NEGATIVE", "cumulative_covers_month": "CUMULATIVE_LT_MONTH"}
+
+
+def frame_of(drafts: list[Draft]) -> pd.DataFrame:
+    records = [(i, *row) for i, d in enumerate(drafts) for row in d.counts]
+    frame = pd.DataFrame.from_records(
+        records, columns=["submission", "industry", "level", "new", "cumulative", "reviewing"])
+    for m in MEASURES:
+        frame[m] = frame[m].astype("float64")
+    return frame
+
+
+def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
+    """Run the pandera schema once, lazily, and turn its failure table into findings with cells."""
+    out: dict[int, list[Finding]] = {}
+    if frame.empty:
+        return out
+    try:
+        MonthlyRows.validate(frame, lazy=True)
+        return out
+    except pandera.errors.SchemaErrors as err:
+        failures = err.failure_cases
+    for case in failures.itertuples(index=False):
+        code = _CODE_OF_CHECK.get(str(case.check))
+        if code is None or pd.isna(case.index):
+            continue
+        row = frame.loc[int(case.index)]
+        i = int(row["submission"])
+        industry, level = row["industry"], int(row["level"])
+        if code == "NEGATIVE":
+            measure = case.column
+            out.setdefault(i, []).append(finding(
+                code, drafts[i].cells.get((industry, level, measure)), value=f"{row[measure]:g}",
+                label=label(industry, level, measure)))
+        else:
+            if case.column not in (None, "cumulative") and not pd.isna(case.column):
+                continue  # a dataframe check reports each failing row once per column
+            out.setdefault(i, []).append(finding(
+                code, drafts[i].cells.get((industry, level, "cumulative")), value=f"{row['cumulative']:g}",
+                expected=f"{row['new']:g}", label=label(industry, level, "cumulative")))
+    for i in out:  # one finding per cell and code
+        seen, unique = set(), []
+        for f in out[i]:
+            if (f.code, f.cell) not in seen:
+                seen.add((f.code, f.cell))
+                unique.append(f)
+        out[i] = unique
+    return out
+
+
+def total_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
+    sums = frame.groupby(["submission", "level"], sort=False)[list(MEASURES)].sum(min_count=0)
+    out: dict[int, list[Finding]] = {}
+    for i, d in enumerate(drafts):
+        if not d.totals:
+            continue
+        for (level, measure), given in d.totals.items():
+            if given is None:
+                continue
+            expected = sums.loc[(i, level), measure]
+            if not np.isnan(expected) and given != expected:
+                out.setdefault(i, []).append(finding(
+                    "TOTAL_MISMATCH", d.cells.get((TOTAL_LABEL, level, measure)), value=f"{given:g}",
+                    expected=f"{expected:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
+    return out
+
+
+def validate(drafts: list[Draft]) -> list[tuple[tuple[Row, ...], tuple[Finding, ...]]]:
+    """For each draft: its 24 rows and every finding about its numbers (the draft's own included)."""
+    if not drafts:
+        return []
+    frame = frame_of(drafts)
+    by_schema = schema_findings(frame, drafts)
+    by_total = total_findings(frame, drafts)
+    results = []
+    for i, d in enumerate(drafts):
+        found = list(d.findings) + by_schema.get(i, []) + by_total.get(i, [])
+        rows = tuple(Row(ind, lvl, *(None if v is None or v != v else int(v) for v in (n, c, r)))
+                     for ind, lvl, n, c, r in d.counts)
+        if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in rows) \
+                and not any(f.severity == "error" for f in found):
+            first = d.cells.get((INDUSTRIES[0], 1, "new"))
+            found.append(finding("EMPTY_REPORT", first))
+        results.append((rows, tuple(found)))
+    return results
