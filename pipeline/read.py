@@ -51,8 +51,11 @@ class TooManyCells(Exception):
 
 
 def read_grids(path: str, max_cells: int) -> list[Grid]:
-    """Every non-empty sheet of the workbook as a Grid. Raises calamine's errors for unreadable files."""
-    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    """Every non-empty sheet of the workbook as a Grid. Raises calamine's errors for unreadable files.
+
+    Opened by content, not by name: an Excel 97 file named .xlsx is read as what it is."""
+    with open(path, "rb") as f:
+        book = python_calamine.CalamineWorkbook.from_filelike(f)
     grids, total = [], 0
     try:
         for index, name in enumerate(book.sheet_names):
