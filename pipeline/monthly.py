@@ -137,13 +137,15 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     files["form"] = form.name
     dl = deadline(period, settings)
     status = out / f"{district}_{period_zh(period)}_报送情况.xlsx"
-    write_status_book(status, period, active, subs, counted, f"{dl.month}月{dl.day}日{dl:%H:%M}", district)
+    deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
+    write_status_book(status, period, active, subs, counted, deadline_text, district)
     files["status"] = status.name
     receipts_dir = out / "回执"
     receipts_dir.mkdir(exist_ok=True)
     files["receipts"] = []
     for rec in subs:
-        for p in write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec)):
+        for p in write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec),
+                               deadline_text=deadline_text, tz=settings.tz):
             files["receipts"].append(str(p.relative_to(out)))
 
     manifest = {

@@ -1,0 +1,310 @@
+"""回执: a short Chinese .txt for every submission, and a marked copy of the clerk's form.
+
+The marked copy (`…_标注.xlsx`) is the clerk's own workbook with every problem cell filled (errors
+red, warnings yellow) and the message as a comment, plus a sheet 问题清单 listing every finding.
+It shows the values the pipeline read: formulas are replaced by their stored results, so a cell
+says what the message quotes and nothing from the clerk's file is evaluated again.
+An .xls/.ods copy is rebuilt from the grids as read, each value at its own coordinates.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from .findings import CODES, ERROR
+from .model import Received, cell_index
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TZ = ZoneInfo("Asia/Shanghai")
+AUTHOR = "区安监局"
+ERROR_FILL = PatternFill("solid", fgColor="FFFF6666")
+WARNING_FILL = PatternFill("solid", fgColor="FFFFFF00")
+LIST_SHEET = "问题清单"
+LEVEL_WORDS = {ERROR: "错误", "warning": "提示"}
+VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新报送",
+            "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略"}
+# Findings that mean openpyxl must not (or cannot) open the archived bytes.
+_UNOPENABLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MAX_TEXT = 32767
+
+
+def _text(cell, value) -> None:
+    """Write untrusted text as text: never a formula, no characters Excel rejects."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_MAX_TEXT]
+    cell.value = value
+    if value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+
+
+def _put(cell, value) -> None:
+    """A value read from a clerk's workbook: numbers and dates as they are, anything else as text."""
+    if value is None or value == "":
+        return
+    if isinstance(value, (bool, int, float)) or hasattr(value, "isoformat"):
+        cell.value = value
+    else:
+        _text(cell, value)
+
+
+def _plain(text: str | None) -> str:
+    """One line of plain text: control characters (newlines, NUL) become spaces."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text or "")
+
+
+def time_text(moment: datetime, tz: ZoneInfo = TZ) -> str:
+    """`2016年9月28日 10:15` in local time."""
+    local = moment.astimezone(tz) if moment.tzinfo else moment
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def period_text(period: str | None) -> str:
+    if not period:
+        return "月份不明"
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year}年{month}月"
+
+
+def safe_name(text: str | None, limit: int = 40) -> str:
+    """A file-name part that cannot leave its folder: no separators, controls or leading dots."""
+    cleaned = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', "_", text or "").strip(" ._")
+    return cleaned[:limit] or "未命名"
+
+
+def receipt_stem(rec: Received) -> str:
+    """`回执_侯寨乡_2016年9月_12_侯寨乡9月报表`: the ledger id keeps two submissions apart."""
+    name = rec.file or ""
+    stem = name.rsplit(".", 1)[0] if re.search(r"\.[A-Za-z]{2,4}$", name) else name
+    return "_".join(["回执", safe_name(rec.unit or "未识别单位", 20), period_text(rec.period),
+                     str(rec.id), safe_name(stem)])
+
+
+@dataclass(frozen=True)
+class ReceiptContext:
+    district: str
+    unit: str
+    period_text: str
+    file: str
+    sheet: str | None
+    received_text: str
+    late: bool
+    verdict: str
+    findings: list[tuple[str, str]]      # (错误 / 提示, message)
+    errors: int
+    warnings: int
+    marked: str | None                   # name of the marked copy, if any
+    closing: str
+
+
+def _closing(rec: Received, district: str, deadline_text: str) -> str:
+    contact = f"如有疑问，请与{district}安全生产监督管理局联系。"
+    if rec.status == "accepted":
+        return f"本报表已计入{period_text(rec.period)}汇总。{contact}"
+    if rec.status == "rejected":
+        by = f"于{deadline_text}" if deadline_text else "尽快"
+        return f"本报表未计入汇总。请按上述问题改正后{by}重新报送。{contact}"
+    if rec.status == "superseded":
+        return f"本单位后来报送的报表已替代本报表，汇总以后来的报表为准。{contact}"
+    return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
+
+
+def render_txt(ctx: ReceiptContext) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True)
+    return env.get_template("receipt.txt.j2").render(vars(ctx))
+
+
+def _atomic(path: Path, write) -> Path:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _is_zip(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def _open_copy(archived: str) -> Workbook | None:
+    """The clerk's workbook with formulas replaced by their stored results; None if unopenable."""
+    # File objects, not paths: openpyxl judges a path by its extension, and archived copies may
+    # have none. An .ods is a zip too; it fails here (no [Content_Types].xml) and is rebuilt.
+    try:
+        with open(archived, "rb") as f:
+            wb = load_workbook(f, keep_vba=False, keep_links=False)
+        with open(archived, "rb") as f:
+            cached = load_workbook(f, data_only=True, keep_links=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, InvalidFileException):
+        return None
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and not isinstance(cell, MergedCell):
+                    stored = cached[ws.title][cell.coordinate].value
+                    cell.value = None
+                    _put(cell, stored)
+    return wb
+
+
+def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
+    """A workbook holding each grid value at its own coordinates; {original sheet: new title}."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    titles = {}
+    for name, (r0, c0, rows) in grid_rows.items():
+        title = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
+        while title in wb.sheetnames:
+            title = title[:28] + f"_{len(titles)}"
+        ws = wb.create_sheet(title)
+        titles[name] = title
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                _put(ws.cell(r0 + i + 1, c0 + j + 1), value)
+        for col in range(1, c0 + max((len(r) for r in rows), default=0) + 1):
+            ws.column_dimensions[get_column_letter(col)].width = 12
+    if not wb.sheetnames:
+        wb.create_sheet("Sheet")
+    return wb, titles
+
+
+def _target(wb: Workbook, ref: str | None, titles: dict[str, str]):
+    """The cell a finding points at ("Sheet!C14"), the top-left one of a merged range; or None."""
+    if not ref or "!" not in ref:
+        return None
+    sheet, _, coord = ref.rpartition("!")
+    sheet = titles.get(sheet, sheet)
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    if sheet not in wb.sheetnames or not re.fullmatch(r"[A-Za-z]{1,3}[0-9]{1,7}", coord):
+        return None
+    ws = wb[sheet]
+    row, col = cell_index(coord)
+    cell = ws.cell(row + 1, col + 1)
+    if isinstance(cell, MergedCell):
+        for rng in ws.merged_cells.ranges:
+            if cell.coordinate in rng:
+                return ws.cell(rng.min_row, rng.min_col)
+    return cell
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel column units: a CJK character takes two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
+    by_cell: dict = {}
+    for f in rec.findings:
+        cell = _target(wb, f.cell, titles)
+        if cell is not None:
+            by_cell.setdefault((cell.parent.title, cell.coordinate), (cell, []))[1].append(f)
+    for cell, found in by_cell.values():
+        error = any(f.severity == ERROR for f in found)
+        cell.fill = ERROR_FILL if error else WARNING_FILL
+        text = "\n".join(ILLEGAL_CHARACTERS_RE.sub("", f.message) for f in found)
+        cell.comment = Comment(text, AUTHOR, width=320, height=40 + 18 * (len(text) // 22 + len(found)))
+
+    ws = wb.create_sheet(LIST_SHEET)
+    _text(ws["A1"], f"{rec.unit or '未识别单位'} {period_text(rec.period)} 报表问题清单（文件：{rec.file}）")
+    ws["A1"].font = Font(bold=True, size=12)
+    ws.merge_cells("A1:E1")
+    for col, (head, width) in enumerate(zip(("序号", "级别", "代码", "单元格", "说明"), (6, 8, 22, 18, 90)), 1):
+        ws.cell(2, col, head).font = Font(bold=True)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, f in enumerate(rec.findings, 1):
+        r = i + 2
+        ws.cell(r, 1, i)
+        level = ws.cell(r, 2, LEVEL_WORDS.get(f.severity, f.severity))
+        level.fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
+        _text(ws.cell(r, 3), f"{f.code} {CODES[f.code].title}" if f.code in CODES else f.code)
+        where = ws.cell(r, 4)
+        _text(where, f.cell or "（整个文件）")
+        target = _target(wb, f.cell, titles)
+        if target is not None:
+            quoted = "'" + target.parent.title.replace("'", "''") + "'"
+            where.hyperlink = Hyperlink(ref=where.coordinate, location=f"{quoted}!{target.coordinate}")
+            where.font = Font(color="FF0563C1", underline="single")
+        _text(ws.cell(r, 5), f.message)
+        for col in range(1, 6):
+            ws.cell(r, col).alignment = wrap
+        # Row heights are not recomputed on open (Excel, LibreOffice): give each wrapped line room.
+        ws.row_dimensions[r].height = 16 * max(1, -(-_display_width(f.message) // 88))
+    ws.freeze_panes = "A3"
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    wb.active = wb.sheetnames.index(LIST_SHEET)
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = sheet.title == LIST_SHEET
+
+
+def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | None:
+    wb, titles = None, {}
+    if not any(f.code in _UNOPENABLE for f in rec.findings) and _is_zip(rec.archived):
+        wb = _open_copy(rec.archived)
+    if wb is None and grid_rows:
+        wb, titles = _rebuild(grid_rows)
+    if wb is None:
+        return None
+    _mark(wb, rec, titles)
+    return _atomic(path, wb.save)
+
+
+def write_receipt(rec: Received, out_dir: Path, settings_district: str, grid_rows=None, *,
+                  deadline_text: str = "", tz: ZoneInfo = TZ) -> list[Path]:
+    """Write the receipt .txt (and, with findings, the marked .xlsx) into out_dir; return their paths.
+
+    grid_rows: {sheet: (origin_row, origin_col, rows)} as read, used when openpyxl cannot open the
+    archived file (.xls, .ods). deadline_text: `2016年10月31日（星期一）23:59 前`, for the closing line.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = receipt_stem(rec)
+    written = []
+    marked = None
+    if rec.findings:
+        marked = _marked_copy(rec, out_dir / f"{stem}_标注.xlsx", grid_rows)
+    ctx = ReceiptContext(
+        district=settings_district, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
+        file=_plain(rec.file), sheet=_plain(rec.sheet), received_text=time_text(rec.received_at, tz), late=rec.late,
+        verdict=VERDICTS[rec.status],
+        findings=[(LEVEL_WORDS.get(f.severity, f.severity), f.message) for f in rec.findings],
+        errors=sum(f.severity == ERROR for f in rec.findings),
+        warnings=sum(f.severity != ERROR for f in rec.findings),
+        marked=marked.name if marked else None,
+        closing=_closing(rec, settings_district, deadline_text))
+    # Windows Notepad of the time wants a BOM and CRLF to show Chinese text properly.
+    body = render_txt(ctx).replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8-sig")
+    written.append(_atomic(out_dir / f"{stem}.txt", lambda tmp: Path(tmp).write_bytes(body)))
+    if marked:
+        written.append(marked)
+    return written

@@ -1,0 +1,199 @@
+"""回执: the .txt says what happened and what to fix; the marked copy shows where."""
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from pipeline.findings import finding
+from pipeline.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt
+
+TZ = ZoneInfo("Asia/Shanghai")
+WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
+ROWS = tuple(Row(i, lv, 0, 1, 0) for i in INDUSTRIES for lv in LEVELS)
+MISMATCH = finding("TOTAL_MISMATCH", "月度报表!C14", label="一级 累计完成", value=12, expected=11)
+MISSING = finding("TOTAL_MISSING", "月度报表!E14", detail="合计行“二级 当月完成”空白")
+LATE = finding("LATE", None, value="2016年10月3日 09:00", expected="2016年9月30日 23:59")
+
+
+def clerk_form(path: Path) -> Path:
+    """A small form as a clerk sends it: title merged over A2:J2, counts in B6:J13, 合计 in row 14."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "月度报表"
+    ws["A2"] = "工贸企业安全生产标准化月度报表"
+    ws.merge_cells("A2:J2")
+    ws["A3"] = "填报单位：马寨镇      2016 年 9 月"
+    for r, industry in enumerate(INDUSTRIES, 6):
+        ws.cell(r, 1, industry)
+        for c in range(2, 11):
+            ws.cell(r, c, 1 if c == 3 else 0)
+    ws["A14"] = "合计"
+    ws["C14"] = 12
+    ws["D14"] = "=SUM(D6:D13)"
+    wb.save(path)
+    return path
+
+
+def received(archived, findings=(), status="rejected", unit="马寨镇", file="马寨镇_2016年9月.xlsx",
+             id=1, late=False, sheet="月度报表") -> Received:
+    return Received(id=id, file=file, archived=str(archived), sha256="0" * 64, received_at=WHEN,
+                    sheet=sheet, unit=unit, period="2016-09", status=status, late=late,
+                    rows=ROWS if status == "accepted" else (), findings=tuple(findings))
+
+
+def txt(paths) -> str:
+    [path] = [p for p in paths if p.suffix == ".txt"]
+    return path.read_text(encoding="utf-8-sig")
+
+
+def marked(paths):
+    [path] = [p for p in paths if p.suffix == ".xlsx"]
+    assert path.name.endswith("_标注.xlsx")
+    return load_workbook(path), path
+
+
+@pytest.fixture
+def rejected(tmp_path):
+    rec = received(clerk_form(tmp_path / "archived.xlsx"), [MISMATCH, MISSING])
+    return write_receipt(rec, tmp_path / "out", "二七区", deadline_text="2016年9月30日（星期五）23:59 前")
+
+
+def test_rejected_txt_says_returned_and_lists_each_message(rejected):
+    text = txt(rejected)
+    assert "已退回，请改正后重新报送" in text
+    assert "马寨镇" in text and "马寨镇_2016年9月.xlsx" in text
+    assert "2016年9月28日 10:15" in text
+    assert f"1. 【错误】{MISMATCH.message}" in text
+    assert f"2. 【提示】{MISSING.message}" in text
+    assert "2016年9月30日（星期五）23:59 前" in text
+    assert rejected[0].name == "回执_马寨镇_2016年9月_1_马寨镇_2016年9月.txt"
+    assert rejected[0].read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in rejected[0].read_bytes()
+
+
+def test_marked_copy_has_fill_and_comment_at_the_cell(rejected):
+    wb, _ = marked(rejected)
+    ws = wb["月度报表"]
+    assert ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].comment.text == MISMATCH.message
+    assert ws["C14"].comment.author == "区安监局"
+    assert ws["E14"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb
+    assert ws["E14"].comment.text == MISSING.message
+    assert ws["C14"].value == 12 and ws["A2"].value == "工贸企业安全生产标准化月度报表"
+    assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["D14"].data_type != "f"          # the clerk's formulas are not carried over
+
+
+def test_problem_list_sheet_lists_every_finding_with_links(rejected):
+    wb, _ = marked(rejected)
+    ws = wb[LIST_SHEET]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    assert [(r[1], r[2].split()[0], r[3], r[4]) for r in rows] == [
+        ("错误", "TOTAL_MISMATCH", "月度报表!C14", MISMATCH.message),
+        ("提示", "TOTAL_MISSING", "月度报表!E14", MISSING.message)]
+    assert ws["D3"].hyperlink.location == "'月度报表'!C14"
+    assert wb.active.title == LIST_SHEET
+
+
+def test_accepted_without_findings_gives_only_a_txt(tmp_path):
+    rec = received(clerk_form(tmp_path / "a.xlsx"), status="accepted", unit="侯寨乡", file="侯寨乡9月.xlsx")
+    paths = write_receipt(rec, tmp_path / "out", "二七区")
+    assert [p.suffix for p in paths] == [".txt"]
+    assert "已接收" in txt(paths) and "未发现问题" in txt(paths)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [paths[0].name]   # no temp files left
+
+
+def test_finding_without_cell_is_listed_for_the_whole_file(tmp_path):
+    rec = received(clerk_form(tmp_path / "a.xlsx"), [LATE], status="accepted", late=True)
+    paths = write_receipt(rec, tmp_path / "out", "二七区")
+    assert "已接收" in txt(paths) and LATE.message in txt(paths)
+    wb, _ = marked(paths)
+    assert [c.value for c in wb[LIST_SHEET][3]][1:] == ["提示", "LATE 迟报", "（整个文件）", LATE.message]
+
+
+@pytest.mark.parametrize("status, verdict", [("superseded", "已被后来的报表替代"),
+                                             ("duplicate", "重复文件，已忽略")])
+def test_other_verdicts(tmp_path, status, verdict):
+    rec = received(clerk_form(tmp_path / "a.xlsx"), status=status)
+    assert verdict in txt(write_receipt(rec, tmp_path / "out", "二七区"))
+
+
+def test_xls_copy_is_rebuilt_from_grid_rows_at_the_same_coordinates(tmp_path):
+    archived = tmp_path / "a.xls"
+    archived.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)   # OLE, not a zip
+    grid = [["工贸企业安全生产标准化月度报表", ""], ["填报单位：马寨镇", ""]] + \
+           [[industry, 0, 1] for industry in INDUSTRIES] + [["合计", 0, 12]]
+    # the grid starts at A2 (zero-based row 1): 合计 lands in row 14 as in the form
+    grid = [grid[0], grid[1], ["行业", "一级"], ["", "当月完成"]] + grid[2:]
+    cell = finding("TOTAL_MISMATCH", "Sheet1!C14", label="一级 累计完成", value=12, expected=8)
+    rec = received(archived, [cell], file="马寨镇.xls", sheet="Sheet1")
+    paths = write_receipt(rec, tmp_path / "out", "二七区", grid_rows={"Sheet1": (1, 0, grid)})
+    wb, _ = marked(paths)
+    ws = wb["Sheet1"]
+    assert ws["A2"].value == "工贸企业安全生产标准化月度报表"
+    assert ws["A6"].value == "冶金" and ws["A14"].value == "合计"
+    assert ws["C14"].value == 12 and ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].comment.text == cell.message
+
+
+def test_xls_without_grid_rows_gives_only_a_txt(tmp_path):
+    archived = tmp_path / "a.xls"
+    archived.write_bytes(b"\xd0\xcf\x11\xe0")
+    rec = received(archived, [MISMATCH])
+    paths = write_receipt(rec, tmp_path / "out", "二七区")
+    assert [p.suffix for p in paths] == [".txt"] and MISMATCH.message in txt(paths)
+
+
+HOSTILE_UNIT = '=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize("file", ["../../etc/passwd", "..\\..\\x.xlsx", "=1+2.xlsx", "a/b\x00c\n.xlsx"])
+def test_hostile_names_stay_text_and_inside_out_dir(tmp_path, file):
+    out = tmp_path / "out"
+    grid = [[HOSTILE_UNIT, "@SUM(1)", "-2+3", 5]]
+    rec = received(clerk_form(tmp_path / "a.xlsx"), [MISMATCH], unit=HOSTILE_UNIT, file=file)
+    for rec_ in (rec, received(tmp_path / "missing.xls", [MISMATCH], unit=HOSTILE_UNIT, file=file, id=2)):
+        paths = write_receipt(rec_, out, "二七区", grid_rows={"月度报表": (0, 0, grid)})
+        assert len(paths) == 2
+        for p in paths:
+            assert p.resolve().parent == out.resolve()
+        wb, path = marked(paths)
+        title = wb[LIST_SHEET]["A1"]
+        assert title.value.startswith(HOSTILE_UNIT) and title.data_type == "s"
+        with zipfile.ZipFile(path) as z:
+            sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+            assert not any(b"<f>" in z.read(n) for n in sheets)
+    ws = wb["月度报表"]
+    assert [ws.cell(1, c).value for c in range(1, 5)] == [HOSTILE_UNIT, "@SUM(1)", "-2+3", 5]
+    assert sorted(p.suffix for p in out.iterdir()) == [".txt", ".txt", ".xlsx", ".xlsx"]
+
+
+def test_two_submissions_of_one_unit_get_two_receipts(tmp_path):
+    form = clerk_form(tmp_path / "a.xlsx")
+    first = write_receipt(received(form, [MISMATCH], id=7), tmp_path / "out", "二七区")
+    second = write_receipt(received(form, status="accepted", id=9), tmp_path / "out", "二七区")
+    assert first[0] != second[0] and first[0].exists() and second[0].exists()
+
+
+def test_archived_copy_without_extension_is_opened_by_its_bytes(tmp_path):
+    form = clerk_form(tmp_path / "a.xlsx")
+    archived = tmp_path / "c316fe2c"
+    archived.write_bytes(form.read_bytes())
+    wb, _ = marked(write_receipt(received(archived, [MISMATCH]), tmp_path / "out", "二七区"))
+    assert wb["月度报表"]["C14"].comment.text == MISMATCH.message
+
+
+def test_ods_zip_is_rebuilt_from_grid_rows(tmp_path):
+    archived = tmp_path / "a.ods"
+    with zipfile.ZipFile(archived, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    grid = [["合计", 0, 12]]
+    rec = received(archived, [MISMATCH], file="马寨镇.ods")
+    wb, _ = marked(write_receipt(rec, tmp_path / "out", "二七区", grid_rows={"月度报表": (13, 0, grid)}))
+    assert wb["月度报表"]["A14"].value == "合计" and wb["月度报表"]["C14"].comment.text == MISMATCH.message
