@@ -71,14 +71,17 @@ def _first_month(base: int, rng: random.Random) -> dict:
 
 def drop_month(inbox: Path, period: str, units: list[str], history: dict, rng: random.Random,
                bases: dict | None = None):
-    """Write one month's submissions into the inbox, each with its arrival time."""
+    """Write one month's submissions into the inbox, each with its arrival time; returns the rows
+    each reporting unit meant to send: {unit: rows}."""
     inbox.mkdir(parents=True, exist_ok=True)
+    sent = {}
     ym = f"{int(period[:4])}年{int(period[5:7])}月"
     for k, unit in enumerate(units):
         if unit == NEVER or SKIPS.get(period) == unit:
             continue
         rows = history[unit] = (_next_month(history[unit], rng) if unit in history
                                 else _first_month((bases or {}).get(unit, 30), rng))
+        sent[unit] = rows
         variant = VARIANTS[(k + MONTHS.index(period)) % len(VARIANTS)]
         when = _arrival(period, unit in LATE.get(period, ()), k)
         name = inbox / f"{unit}_{ym}月报表.xlsx".replace("月月", "月")
@@ -111,6 +114,7 @@ def drop_month(inbox: Path, period: str, units: list[str], history: dict, rng: r
             again = path.with_name(path.stem + "(1)" + path.suffix)
             shutil.copyfile(path, again)
             _touch(again, when + dt.timedelta(hours=1))
+    return sent
 
 
 def _corrupt_total(path: Path):

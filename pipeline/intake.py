@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,13 @@ class Incoming:
     size: int
     source: str             # inbox file name (the e-mail for attachments)
     inbox: str | None       # inbox path to remove once recorded (None for attachments)
+
+
+def crash_point(name: str):
+    """Fault injection for the crash tests: PIPELINE_CRASH_AT=name kills the run here, as a power
+    cut would (SIGKILL: no cleanup, no finally)."""
+    if os.environ.get("PIPELINE_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def wanted(path: Path) -> bool:
@@ -133,6 +141,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     incoming = gather(folders["inbox"], folders["archive"], settings)
     if not incoming:
         return 0
+    crash_point("archived")
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
     books = [i for i, m in zip(incoming, is_mail) if not m]
 
@@ -186,6 +195,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
             entry["submissions"].append((sub, sub.status, late))
         entries.append(entry)
     ledger.record(entries, run_id, run_period)
+    crash_point("recorded")
     for inc in incoming:
         if inc.inbox and Path(inc.inbox).exists():
             Path(inc.inbox).unlink()

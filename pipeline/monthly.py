@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .aggregate import district_rows
 from .formbook import write_form
-from .intake import deadline, take_in
+from .intake import crash_point, deadline, take_in
 from .ledger import Ledger
 from .model import Received
 from .read import read_grids
@@ -89,6 +89,7 @@ def run_monthly(folders: dict, period: str | None) -> int:
     period = period or last_month(settings)
     with run_lock(folders["archive"]):
         ledger = intake_run(folders, "monthly", period, settings, units)
+        crash_point("taken_in")
         try:
             out = write_monthly(ledger, folders, period, settings, units)
         finally:

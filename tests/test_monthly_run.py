@@ -1,0 +1,166 @@
+"""The monthly run end to end over a generated quarter, and its recovery from a killed run."""
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REFERENCE, ROOT
+from pipeline.demo import MONTHS, drop_month
+from pipeline.model import INDUSTRIES, LEVELS
+from pipeline.monthly import run_monthly
+from pipeline.reference import load_units
+
+
+def folders(tmp_path):
+    return {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
+            "reference": REFERENCE}
+
+
+def expected_totals(sent: dict) -> list[dict]:
+    sums = {(i, lv): [0, 0, 0] for i in INDUSTRIES for lv in LEVELS}
+    for rows in sent.values():
+        for key, values in rows.items():
+            for k in range(3):
+                sums[key][k] += values[k]
+    return [{"industry": i, "level": lv, "new": sums[(i, lv)][0], "cumulative": sums[(i, lv)][1],
+             "reviewing": sums[(i, lv)][2]} for i in INDUSTRIES for lv in LEVELS]
+
+
+def sha_of_tree(folder: Path) -> dict:
+    return {hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("quarter")
+    f = folders(tmp)
+    ref = load_units(REFERENCE)
+    rng, history, sent, received = random.Random(2016), {}, {}, {}
+    for period in MONTHS:
+        sent[period] = drop_month(f["inbox"], period, ref.names, history, rng, {u.name: u.base for u in ref.units})
+        received.update({hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in f["inbox"].iterdir()})
+        assert run_monthly(f, period) == 0
+    return f, sent, received
+
+
+def manifest(f, period):
+    return json.loads((f["outbox"] / period / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_district_totals_are_the_sum_of_counted_forms(quarter):
+    f, sent, _ = quarter
+    for period in MONTHS:
+        assert manifest(f, period)["totals"] == expected_totals(sent[period])
+
+
+def test_missing_and_late_units(quarter):
+    f, _, _ = quarter
+    assert manifest(f, "2016-08")["missing"] == ["一马路街道", "德化街街道"]
+    assert manifest(f, "2016-09")["missing"] == ["德化街街道"]
+    late = {s["unit"] for s in manifest(f, "2016-08")["submissions"] if s["late"]}
+    assert late == {"铭功路街道", "五里堡街道"}
+    (rec,) = [s for s in manifest(f, "2016-08")["submissions"] if s["unit"] == "五里堡街道"]
+    assert rec["received_at"].endswith("+08:00") and "LATE" in rec["codes"]
+
+
+def test_rejected_then_corrected_and_duplicate(quarter):
+    f, _, _ = quarter
+    ma = [(s["status"], s["codes"]) for s in manifest(f, "2016-09")["submissions"] if s["unit"] == "马寨镇"]
+    assert ma == [("rejected", ["TOTAL_MISMATCH"]), ("accepted", [])]
+    dx = [(s["status"], s["file"]) for s in manifest(f, "2016-08")["submissions"] if s["unit"] == "大学路街道"]
+    assert dx == [("accepted", "大学路街道_2016年8月报表.xlsx"), ("duplicate", "大学路街道_2016年8月报表(1).xlsx")]
+
+
+def test_a_later_accepted_form_supersedes(tmp_path):
+    f = folders(tmp_path)
+    ref = load_units(REFERENCE)
+    rng = random.Random(1)
+    first = drop_month(f["inbox"], "2016-09", ["侯寨乡"], {}, rng, {"侯寨乡": 57})
+    run_monthly(f, "2016-09")
+    second = drop_month(f["inbox"], "2016-09", ["侯寨乡"], {"侯寨乡": first["侯寨乡"]}, rng, {})
+    for p in f["inbox"].iterdir():  # arrives two days later
+        st = p.stat()
+        os.utime(p, (st.st_atime, st.st_mtime + 2 * 86400))
+    run_monthly(f, "2016-09")
+    m = manifest(f, "2016-09")
+    assert [s["status"] for s in m["submissions"]] == ["superseded", "accepted"]
+    assert m["totals"] == expected_totals(second)
+    assert ref
+
+
+def test_archive_holds_every_input_byte_for_byte_and_inbox_is_empty(quarter):
+    f, _, received = quarter
+    archived = sha_of_tree(f["archive"] / "files")
+    assert set(received) <= set(archived)
+    assert not [p for p in f["inbox"].iterdir() if p.is_file()]
+
+
+def test_outputs_exist_and_open(quarter):
+    import openpyxl
+    f, _, _ = quarter
+    m = manifest(f, "2016-09")
+    out = f["outbox"] / "2016-09"
+    form = openpyxl.load_workbook(out / m["files"]["form"])
+    assert "二七区" in str(form.active["A3"].value)
+    openpyxl.load_workbook(out / m["files"]["status"])
+    assert all((out / r).exists() for r in m["files"]["receipts"])
+    assert any(r.endswith("_标注.xlsx") for r in m["files"]["receipts"])
+
+
+def test_district_form_is_accepted_by_check_with_the_district_as_unit(quarter, tmp_path, settings):
+    from pipeline.check import check_files
+    from pipeline.reference import single_unit
+    f, sent, _ = quarter
+    m = manifest(f, "2016-09")
+    result = check_files([(f["outbox"] / "2016-09" / m["files"]["form"], m["files"]["form"])],
+                         single_unit("二七区"), settings)[0]
+    (sub,) = result.submissions
+    assert (sub.status, sub.unit, sub.period) == ("accepted", "二七区", "2016-09"), sub.findings
+    assert [r.as_json() for r in sub.rows] == m["totals"]
+
+
+def test_rerun_with_nothing_new_changes_nothing(quarter):
+    f, _, _ = quarter
+    out = f["outbox"] / "2016-09"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
+    run_monthly(f, "2016-09")
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def run_cli(f, period, crash=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PIPELINE_CRASH_AT", None)
+    if crash:
+        env["PIPELINE_CRASH_AT"] = crash
+    args = [sys.executable, "-m", "pipeline", "monthly", "--period", period]
+    for k in ("inbox", "archive", "outbox", "reference"):
+        args += [f"--{k}", str(f[k])]
+    return subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.parametrize("crash", ["archived", "recorded", "taken_in"])
+def test_killed_run_recovers_with_nothing_lost_or_doubled(tmp_path, crash):
+    f = folders(tmp_path)
+    ref = load_units(REFERENCE)
+    sent = drop_month(f["inbox"], "2016-09", ref.names, {}, random.Random(9), {u.name: u.base for u in ref.units})
+    inbox_before = sha_of_tree(f["inbox"])
+    killed = run_cli(f, "2016-09", crash)
+    assert killed.returncode == -signal.SIGKILL
+    assert set(inbox_before) <= set(sha_of_tree(f["archive"] / "files"))  # archived before anything else
+    if crash == "archived":
+        assert sha_of_tree(f["inbox"]) == inbox_before                     # nothing removed yet
+    done = run_cli(f, "2016-09")
+    assert done.returncode == 0, done.stderr
+    m = manifest(f, "2016-09")
+    assert m["totals"] == expected_totals(sent)
+    statuses = [s["status"] for s in m["submissions"]]
+    assert "duplicate" not in statuses                                       # nothing counted twice
+    assert len(m["submissions"]) == len(sent) + 1                           # + 马寨镇's rejected first form
+    assert not [p for p in f["inbox"].iterdir() if p.is_file()]
