@@ -100,9 +100,9 @@ def cmd_template(args) -> int:
     from .template import make_templates
     ref = Path(args.reference)
     period = args.period or _next_month(load_settings(ref))
-    out = Path(args.outbox) / "templates" / period
+    out = Path(args.outbox) / "templates"
     paths = make_templates(load_units(ref).names_for(period), period, out, load_settings(ref))
-    print(f"已生成 {len(paths)} 份 {period} 空白报表：{out}")
+    print(f"已生成 {len(paths)} 份 {period} 空白报表：{out / period}")
     return 0
 
 

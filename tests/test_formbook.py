@@ -1,0 +1,83 @@
+"""The canonical form as the seed's 附件 lays it out, readable with its 合计 results stored."""
+import zipfile
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from pipeline import formbook
+from pipeline.model import FORM_TITLE, INDUSTRIES, LEVELS, MEASURES
+
+ROWS = {(ind, level): (i % 2, i % 5 + 1, (i * 7) % 3)
+        for i, (ind, level) in enumerate((ind, level) for ind in INDUSTRIES for level in LEVELS)}
+HEADER = ["当月完成 (家)", "累计完成 (家)", "正在评审 (家)"] * 3
+
+
+def expected_table(rows):
+    body = [[v for level in LEVELS for v in rows[(ind, level)]] for ind in INDUSTRIES]
+    return body, [sum(col) for col in zip(*body)]
+
+
+def test_layout_is_the_seeds_annex(tmp_path):
+    path = formbook.write_form(tmp_path / "f.xlsx", "侯寨乡", "2016-09", ROWS)
+    ws = openpyxl.load_workbook(path)["月度报表"]
+    assert ws["A1"].value == "附件"
+    assert ws["A2"].value == FORM_TITLE
+    assert ws["A3"].value == "填报单位：侯寨乡      2016 年 9 月"
+    assert [ws.cell(4, c).value for c in (1, 2, 5, 8)] == ["行业", "一级", "二级", "三级"]
+    assert [ws.cell(5, c).value for c in range(2, 11)] == HEADER
+    assert [ws.cell(r, 1).value for r in range(6, 15)] == [*INDUSTRIES, "合计"]
+    assert {str(r) for r in ws.merged_cells.ranges} >= {"A4:A5", "B4:D4", "E4:G4", "H4:J4"}
+    assert [ws.cell(14, c).value for c in (2, 10)] == ["=SUM(B6:B13)", "=SUM(J6:J13)"]
+
+
+def test_reader_sees_numbers_and_cached_totals(tmp_path):
+    path = formbook.write_form(tmp_path / "f.xlsx", "二七区", "2016-09", ROWS)
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("月度报表").to_python()
+    body, totals = expected_table(ROWS)
+    assert [row[1:10] for row in grid[5:13]] == body
+    assert grid[13][1:10] == totals
+    values = openpyxl.load_workbook(path, data_only=True)["月度报表"]
+    assert [values.cell(14, c).value for c in range(2, 11)] == totals
+
+
+def test_print_setup_one_a4_landscape_page(tmp_path):
+    ws = openpyxl.load_workbook(formbook.write_form(tmp_path / "f.xlsx", "二七区", "2016-09", ROWS)).active
+    assert ws.page_setup.orientation == "landscape"
+    assert int(ws.page_setup.paperSize) == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) in ((1, 1), (None, None))
+    assert ws["B6"].border.left.style == "thin"
+    assert ws["A2"].font.name == "宋体"
+
+
+@pytest.mark.parametrize("unit, period, unit_suffix, line", [
+    ("", "", True, "填报单位：_____ 乡（镇）办事处      _____ 年 _____ 月"),
+    ("", "2016-10", False, "填报单位：_____      2016 年 10 月"),
+    ("侯寨乡", "2016-10", True, "填报单位：侯寨乡      2016 年 10 月"),
+])
+def test_blank_form(tmp_path, unit, period, unit_suffix, line):
+    path = formbook.write_form(tmp_path / "b.xlsx", unit, period, None, blank=True, unit_suffix=unit_suffix)
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert grid[2][0] == line
+    assert all(v == "" for row in grid[5:13] for v in row[1:10])
+    assert grid[13][1:10] == [0] * 9
+
+
+def test_text_from_data_is_never_a_formula(tmp_path):
+    wb = openpyxl.Workbook()
+    formbook.set_text(wb.active, "A1", "=HYPERLINK(\"http://x\")")
+    wb.save(tmp_path / "t.xlsx")
+    xml = zipfile.ZipFile(tmp_path / "t.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"].value == "=HYPERLINK(\"http://x\")"
+
+
+def test_cache_formula_values_refuses_a_cell_without_formula(tmp_path):
+    path = formbook.write_form(tmp_path / "f.xlsx", "二七区", "2016-09", ROWS)
+    with pytest.raises(ValueError):
+        formbook.cache_formula_values(path, {"B6": 1})
+
+
+def test_count_columns():
+    assert [formbook.count_col(level, m) for level in LEVELS for m in MEASURES] == list(range(2, 11))
