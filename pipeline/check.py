@@ -110,7 +110,8 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
             if outcome.ok:
                 extracted[i] = outcome.result
             else:
-                if outcome.reason == "error":
+                if outcome.reason == "panic" and not outcome.detail.startswith("PanicException"):
+                    # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
                     print(f"内部错误：读取 {files[i][1]} 时：{outcome.detail}", file=sys.stderr)
                 extracted[i] = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
             if progress:

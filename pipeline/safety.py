@@ -1,0 +1,70 @@
+"""Untrusted text kept as text: file names from e-mails, cell text written into our workbooks.
+
+RUNS.md, Bad input: "a name from an e-mail never chooses where a file is written" and text from a
+workbook "is written into outputs as text (no formula injection into .xlsx)".
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+MAX_NAME_BYTES = 150
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10)),
+                    "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³", "CONIN$", "CONOUT$"}
+UNSAFE_CHARS = re.compile(r'[<>:"|?*]')
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def safe_name(name: str, fallback: str) -> str:
+    """One path component, safe on Linux and Windows, keeping Chinese and the extension."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    name = PurePosixPath(name.replace("\\", "/")).name       # drop any directories, "..", drive letters
+    name = UNSAFE_CHARS.sub("_", name).strip().lstrip(".").rstrip(". ")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    if stem.split(".")[0].strip().upper() in WINDOWS_RESERVED:
+        stem = "_" + stem
+    suffix = suffix if len(suffix.encode()) <= 16 else ""
+    room = MAX_NAME_BYTES - len(suffix.encode()) - (1 if suffix else 0)
+    stem = stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
+    name = f"{stem}.{suffix}" if suffix else stem
+    if not stem or name in (".", ".."):
+        return fallback
+    return name
+
+
+def cell_text(value) -> str | None:
+    """Text fit for an .xlsx cell: characters XML cannot hold removed, Excel's length limit kept."""
+    if value is None:
+        return None
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return text[:MAX_CELL_CHARS]
+
+
+def set_text(cell, value) -> None:
+    """Write untrusted text into an openpyxl cell as a string, never as a formula.
+
+    openpyxl stores any str starting with "=" as a formula; data_type "s" makes it write the
+    text as a string, and quotePrefix keeps Excel from turning it into a formula when a user
+    edits the cell."""
+    text = cell_text(value)
+    cell.value = text
+    if text is None:
+        return
+    cell.data_type = "s"
+    if text.startswith(FORMULA_START):
+        cell.quotePrefix = True
+
+
+def within(root: Path, candidate: Path) -> bool:
+    """Whether candidate, with symlinks and ".." resolved, lies inside root."""
+    try:
+        return Path(candidate).resolve().is_relative_to(Path(root).resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False

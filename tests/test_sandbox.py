@@ -1,0 +1,90 @@
+"""Pool: a file that hangs, eats memory, crashes or panics costs only itself; the rest go on."""
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+
+import pytest
+
+from pipeline.sandbox import Pool, run_one
+
+
+class PanicException(BaseException):  # what pyo3 raises from a Rust panic (python-calamine)
+    pass
+
+
+def parse(item):
+    if item == "hang":
+        time.sleep(3600)
+    if item == "memory":
+        return len(bytearray(10 * 2**30))
+    if item == "exit":
+        os._exit(3)
+    if item == "segfault":
+        ctypes.string_at(0)
+    if item == "panic":
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+    if item == "error":
+        raise ValueError("our own bug")
+    return item.upper() if isinstance(item, str) else item
+
+
+def outcomes(items, **options):
+    with Pool(parse, workers=2, seconds_per_file=2, memory_mb=512, **options) as pool:
+        return {item: (o.reason, o.result) for item, o in pool.map(items)}
+
+
+def test_each_bad_file_costs_only_itself():
+    items = ["a", "hang", "b", "memory", "c", "exit", "d", "segfault", "e", "panic", "f", "error", "g"]
+    start = time.monotonic()
+    got = outcomes(items)
+    assert time.monotonic() - start < 2 + 1 + 2  # one deadline, plus worker restarts
+    assert got == {
+        "a": (None, "A"), "b": (None, "B"), "c": (None, "C"), "d": (None, "D"), "e": (None, "E"),
+        "f": (None, "F"), "g": (None, "G"),
+        "hang": ("timeout", None), "memory": ("memory", None), "exit": ("crash", None),
+        "segfault": ("crash", None), "panic": ("panic", None), "error": ("panic", None),
+    }
+
+
+def test_failure_details_say_what_happened():
+    with Pool(parse, workers=1, seconds_per_file=1, memory_mb=512) as pool:
+        details = {item: o.detail for item, o in pool.map(["segfault", "exit", "panic", "hang"])}
+    assert "SIGSEGV" in details["segfault"]
+    assert "3" in details["exit"]
+    assert details["panic"].startswith("PanicException: called `Option::unwrap()`")
+    assert "1 秒" in details["hang"]
+
+
+def test_a_hang_is_cut_near_the_deadline():
+    start = time.monotonic()
+    assert run_one(parse, "hang", seconds_per_file=1).reason == "timeout"
+    assert time.monotonic() - start < 1 + 1
+
+
+@pytest.mark.parametrize("context", ["fork", "forkserver", "spawn"])
+def test_every_item_exactly_once_in_any_start_method(context):
+    items = list(range(500)) + ["exit", "panic"] + list(range(500, 1000))
+    with Pool(parse, workers=2, seconds_per_file=5, context=context, depth=3) as pool:
+        seen = [item for item, _outcome in pool.map(items)]
+    assert sorted(map(str, seen)) == sorted(map(str, items))
+
+
+def test_stopping_early_leaves_the_pool_usable():
+    with Pool(parse, workers=2, seconds_per_file=5) as pool:
+        for _ in zip(range(3), pool.map(range(100))):
+            pass
+        assert sorted(item for item, _ in pool.map(range(10))) == list(range(10))
+
+
+def test_throughput_on_trivial_items():
+    n = 5000
+    with Pool(parse, workers=os.cpu_count(), seconds_per_file=5) as pool:
+        list(pool.map(range(100)))  # workers warm
+        start = time.perf_counter()
+        done = sum(1 for _item, outcome in pool.map(range(n)) if outcome.ok)
+        took = time.perf_counter() - start
+    assert done == n
+    print(f"\nsandbox: {n} trivial items in {took:.2f} s, {took / n * 1e6:.0f} µs per item "
+          f"with {os.cpu_count()} workers")
