@@ -108,12 +108,14 @@ def _reference_digest(folders: dict) -> str:
 
 
 def _grid_rows(rec: Received):
-    if not rec.findings or Path(rec.archived).read_bytes()[:2] == b"PK":
+    """The sheets as read, for marking a copy of a clerk's .xls/.ods (openpyxl opens only .xlsx).
+
+    Only for a file the reader already read in the sandbox (its findings name cells), so reading it
+    again here is safe."""
+    if not any(f.cell for f in rec.findings) or Path(rec.archived).read_bytes()[:2] == b"PK" \
+            and not rec.file.lower().endswith(".ods"):
         return None
-    try:
-        return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
-    except Exception:  # noqa: BLE001 - a receipt without the marked copy is still a receipt
-        return None
+    return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
 
 
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:

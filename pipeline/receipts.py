@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
@@ -161,8 +159,8 @@ def _open_copy(archived: str) -> Workbook | None:
             wb = load_workbook(f, keep_vba=False, keep_links=False)
         with open(archived, "rb") as f:
             cached = load_workbook(f, data_only=True, keep_links=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, InvalidFileException):
-        return None
+    except Exception:  # noqa: BLE001 - openpyxl is not our reader: whatever it trips on in a clerk's
+        return None    # file, the copy is rebuilt from the grid the reader did read.
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -291,7 +289,7 @@ def write_receipt(rec: Received, out_dir: Path, settings_district: str, grid_row
     stem = receipt_stem(rec)
     written = []
     marked = None
-    if rec.findings:
+    if any(f.cell for f in rec.findings):  # something to mark in the clerk's own form
         marked = _marked_copy(rec, out_dir / f"{stem}_标注.xlsx", grid_rows)
     ctx = ReceiptContext(
         district=settings_district, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
