@@ -49,5 +49,4 @@ bench: venv
 	$(PY) bench/bench.py $(if $(N),--n $(N))
 
 docs: venv
-	$(PY) -m pipeline codes --markdown > docs/findings.md
-	$(PY) -m pipeline settings --markdown > docs/settings.md
+	$(PY) -m pipeline docs

@@ -60,6 +60,17 @@ def describe(result) -> str:
     return "\n".join(lines)
 
 
+def cmd_docs(args) -> int:
+    from .findings import catalogue_markdown
+    from .settings import settings_markdown
+    docs = ROOT / "docs"
+    for name, text in (("findings.md", catalogue_markdown()), ("settings.md", settings_markdown()),
+                       ("cli.md", cli_markdown())):
+        (docs / name).write_text(text, encoding="utf-8")
+    print(f"已更新 {docs}/findings.md、settings.md、cli.md")
+    return 0
+
+
 def cmd_codes(args) -> int:
     from .findings import CODES, catalogue_markdown
     if args.markdown:
@@ -148,11 +159,38 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--dir", default=str(ROOT / "demo"), help="演示用的目录")
     c.set_defaults(func=cmd_demo)
 
+    c = sub.add_parser("docs", help="重新生成 docs/ 下的问题代码、设置和命令行文档")
+    c.set_defaults(func=cmd_docs)
+
     for name, func in (("codes", cmd_codes), ("settings", cmd_settings)):
         c = sub.add_parser(name, parents=[common], help="问题代码一览" if name == "codes" else "设置一览")
         c.add_argument("--markdown", action="store_true")
         c.set_defaults(func=func)
     return p
+
+
+def cli_markdown() -> str:
+    """docs/cli.md: the help of every command, generated from this parser (at a fixed width)."""
+    import os
+    width, os.environ["COLUMNS"] = os.environ.get("COLUMNS"), "100"
+    try:
+        return _cli_markdown()
+    finally:
+        if width is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = width
+
+
+def _cli_markdown() -> str:
+    p = parser()
+    out = ["# 命令行（python -m pipeline）", "", "由 `pipeline/cli.py` 生成（`make docs`），请勿手改。", "",
+           "```", p.format_help().rstrip(), "```"]
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    for name, cmd in sub.choices.items():
+        cmd.prog = f"python -m pipeline {name}"
+        out += ["", f"## {name}", "", "```", cmd.format_help().rstrip(), "```"]
+    return "\n".join(out).replace(str(ROOT) + "/", "") + "\n"
 
 
 def main(argv=None) -> int:
