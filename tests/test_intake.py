@@ -1,0 +1,84 @@
+"""Intake: what arrives by e-mail, and names that try to choose where files go."""
+import datetime as dt
+import json
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import pytest
+
+from conftest import REFERENCE, form_cells, write_book
+from pipeline.monthly import run_monthly
+from pipeline.safety import within
+
+WHEN = dt.datetime(2016, 9, 27, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def mail_with(attachments, subject="侯寨乡9月报表") -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "clerk@example.cn", "ajj@example.cn", subject
+    msg["Date"] = format_datetime(WHEN)
+    msg.set_content("请查收。")
+    for name, data, charset in attachments:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream",
+                           filename=(charset, "", name) if charset else name)
+    return bytes(msg)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    f = {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
+         "reference": REFERENCE}
+    f["inbox"].mkdir()
+    return f
+
+
+def test_attachments_of_an_email_are_each_a_submission_received_at_its_date(folders, tmp_path):
+    a = write_book(tmp_path / "a.xlsx", form_cells("侯寨乡")).read_bytes()
+    b = write_book(tmp_path / "b.xlsx", form_cells("马寨镇")).read_bytes()
+    (folders["inbox"] / "来信.eml").write_bytes(
+        mail_with([("侯寨乡2016年9月报表.xlsx", a, "gbk"), ("马寨镇2016年9月报表.xlsx", b, "utf-8")]))
+    run_monthly(folders, "2016-09")
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    got = sorted((s["unit"], s["file"], s["received_at"], s["status"]) for s in m["submissions"])
+    assert got == [("侯寨乡", "侯寨乡2016年9月报表.xlsx", "2016-09-27T10:30:00+08:00", "accepted"),
+                   ("马寨镇", "马寨镇2016年9月报表.xlsx", "2016-09-27T10:30:00+08:00", "accepted")]
+    assert not list(folders["inbox"].iterdir())
+    assert len(list((folders["archive"] / "files").rglob("*.eml"))) == 1   # the e-mail itself is kept too
+
+
+@pytest.mark.parametrize("hostile", ["../../逃逸.xlsx", "/etc/passwd.xlsx", "..\\..\\x.xlsx", "CON.xlsx",
+                                     "a\x00b.xlsx", "长" * 300 + ".xlsx", ".."])
+def test_an_attachment_name_never_chooses_a_path_outside_the_archive(folders, tmp_path, hostile):
+    data = write_book(tmp_path / "a.xlsx", form_cells()).read_bytes()
+    (folders["inbox"] / "m.eml").write_bytes(mail_with([(hostile.replace("\x00", ""), data, None)]))
+    run_monthly(folders, "2016-09")
+    stored = [p for p in (folders["archive"] / "files").rglob("*") if p.is_file()]
+    assert stored and all(within(folders["archive"], p) for p in stored)
+    assert all(len(p.name.encode()) <= 200 for p in stored)
+    assert not (tmp_path.parent / "逃逸.xlsx").exists() and not (tmp_path / "逃逸.xlsx").exists()
+
+
+def test_office_lock_files_and_litter_are_left_alone(folders, tmp_path):
+    write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells())
+    (folders["inbox"] / "~$侯寨乡_2016年9月.xlsx").write_bytes(b"lock")
+    (folders["inbox"] / "Thumbs.db").write_bytes(b"x")
+    run_monthly(folders, "2016-09")
+    assert sorted(p.name for p in folders["inbox"].iterdir()) == ["Thumbs.db", "~$侯寨乡_2016年9月.xlsx"]
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["file"] for s in m["submissions"]] == ["侯寨乡_2016年9月.xlsx"]
+
+
+def test_same_as_other_unit_and_cumulative_gap(folders, tmp_path):
+    write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells("侯寨乡"))
+    write_book(folders["inbox"] / "马寨镇_2016年9月.xlsx", form_cells("马寨镇"))
+    run_monthly(folders, "2016-09")
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    codes = {s["unit"]: s["codes"] for s in m["submissions"]}
+    assert "SAME_AS_OTHER_UNIT" in codes["侯寨乡"] + codes["马寨镇"]
+    # October: 冶金 一级 累计 stays as in September although 2 new were reported: a gap.
+    cells = form_cells("侯寨乡", period=(2016, 10))
+    cells["B6"], cells["B14"] = 2, cells["B14"] - cells["B6"] + 2 if isinstance(cells["B14"], int) else 2
+    write_book(folders["inbox"] / "侯寨乡_2016年10月.xlsx", cells)
+    run_monthly(folders, "2016-10")
+    m = json.loads((folders["outbox"] / "2016-10" / "manifest.json").read_text(encoding="utf-8"))
+    assert "CUMULATIVE_GAP" in m["submissions"][0]["codes"]
