@@ -11,6 +11,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+from .draft import Draft
+from .extract import Failed, extract
 from .findings import Finding, finding
 from .locate import find_period
 from .model import FileResult, Submission
@@ -18,8 +20,6 @@ from .reference import Units
 from .sandbox import Pool
 from .settings import Settings
 from .sniff import sniff
-from .draft import Draft
-from .extract import Failed, extract
 from .validate import validate
 
 _FAILURES = {

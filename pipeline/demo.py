@@ -47,7 +47,7 @@ def _touch(path: Path, when: dt.datetime):
 
 def _next_month(rows: dict, rng: random.Random) -> dict:
     out = {}
-    for key, (new, cum, rev) in rows.items():
+    for key, (_new, cum, rev) in rows.items():
         add = 1 if rng.random() < 0.06 else 0
         out[key] = (add, cum + add, max(0, rev - add) if rng.random() < 0.5 else rev)
     return out

@@ -45,8 +45,7 @@ def to_count(raw) -> Count:
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return Count(None, ("NOT_A_NUMBER", str(raw)))
     text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "")
-    if text.endswith("家"):
-        text = text[:-1]
+    text = text.removesuffix("家")
     if text in _ZERO:
         return Count(0.0)
     if _NUMBER.match(text):

@@ -52,7 +52,7 @@ class Ledger:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> "Ledger":
+    def open(cls, path: Path) -> Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, isolation_level=None, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
@@ -62,7 +62,7 @@ class Ledger:
         return cls(db, path)
 
     @classmethod
-    def open_readonly(cls, path: Path) -> "Ledger":
+    def open_readonly(cls, path: Path) -> Ledger:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
         return cls(db, path)
 

@@ -154,7 +154,7 @@ def _group_columns(measure_cols, level_hits, merged, header_row):
                 columns.setdefault((level, measure), col)
         return columns
     spans = {}
-    for (r1, c1), (r2, c2) in merged:
+    for (r1, c1), (_r2, c2) in merged:
         spans[(r1, c1)] = (c1, c2)
     for i, (col, level) in enumerate(levels):
         lo, hi = col, (levels[i + 1][0] - 1 if i + 1 < len(levels) else 10**6)
@@ -194,7 +194,7 @@ def locate(grid: Grid) -> Table | None:
             elif measure:
                 measures.append((r, c, measure))
     by_col: dict = {}
-    for r, c, ind in industries:
+    for _r, c, ind in industries:
         by_col.setdefault(c, set()).add(ind)
     if not by_col:
         return None

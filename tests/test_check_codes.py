@@ -2,8 +2,7 @@
 import zipfile
 
 import pytest
-
-from conftest import ROWS, form_cells, rows_json, write_book, codes
+from conftest import ROWS, codes, form_cells, rows_json, write_book
 
 S = "月度报表"
 
@@ -127,7 +126,7 @@ def test_too_large_by_bytes(tmp_path, settings, units, monkeypatch):
 
 
 def test_encrypted(tmp_path, check):
-    msoffcrypto = pytest.importorskip("msoffcrypto")
+    pytest.importorskip("msoffcrypto")
     import io
     plain = write_book(tmp_path / "plain.xlsx", form_cells())
     out = io.BytesIO()

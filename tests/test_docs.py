@@ -2,6 +2,7 @@
 import tomllib
 
 from conftest import REFERENCE, ROOT
+
 from pipeline.cli import cli_markdown
 from pipeline.findings import CODES, catalogue_markdown
 from pipeline.settings import SETTINGS, settings_markdown

@@ -4,8 +4,8 @@ import shutil
 from collections import Counter
 
 import pytest
-
 from conftest import REFERENCE, SHARED
+
 from pipeline.check import check_files
 from pipeline.findings import CODES
 

@@ -3,9 +3,11 @@ import io
 import os
 import zipfile
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 from conftest import NOW, form_cells, write_book
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from pipeline.check import check_files
 from pipeline.findings import CODES
 
@@ -54,7 +56,8 @@ mutation = st.one_of(
 )
 
 
-@hsettings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_workbooks_always_get_a_verdict(tmp_path, units, settings, batch):
     paths = []

@@ -5,8 +5,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
-
 from conftest import REFERENCE, form_cells, write_book
+
 from pipeline.monthly import run_monthly
 from pipeline.safety import within
 

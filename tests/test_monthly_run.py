@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REFERENCE, ROOT
+
 from pipeline.demo import MONTHS, drop_month
 from pipeline.model import INDUSTRIES, LEVELS
 from pipeline.monthly import run_monthly

@@ -5,9 +5,9 @@ import sqlite3
 
 import openpyxl
 import pytest
+from conftest import REFERENCE
 from docx import Document
 
-from conftest import REFERENCE
 from pipeline.demo import MONTHS, drop_month
 from pipeline.monthly import run_monthly
 from pipeline.quarterly import run_quarterly

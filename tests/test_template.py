@@ -142,7 +142,7 @@ def test_filled_template_saved_by_libreoffice_is_accepted_as_typed(made, tmp_pat
     ws = wb["月度报表"]
     for i, industry in enumerate(INDUSTRIES):
         for level in LEVELS:
-            for m, measure in enumerate(MEASURES):
+            for m, _measure in enumerate(MEASURES):
                 ws.cell(6 + i, 2 + (level - 1) * 3 + m, rows[(industry, level)][m])
     filled = tmp_path / "filled" / made[0].name
     filled.parent.mkdir()

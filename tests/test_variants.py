@@ -51,6 +51,7 @@ def test_xls_renamed_xlsx_is_read_as_excel_97(tmp_path, check):
 
 def test_worked_examples_match_the_spec(check):
     import json
+
     from conftest import SHARED
     examples = SHARED / "spec" / "examples"
     if not examples.exists():
