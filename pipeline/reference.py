@@ -74,7 +74,7 @@ class Units:
 
 def _spellings(name: str, aliases: list[str]) -> set[str]:
     out = {norm(name), *(norm(a) for a in aliases if a.strip())}
-    for s in out:
+    for s in list(out):  # the loop adds to the set
         for suffix in _SUFFIXES:
             if s.endswith(suffix) and len(s) - len(suffix) >= 2:
                 out.add(s[: -len(suffix)] + ("街道" if suffix.startswith("街道") else ""))
