@@ -1,0 +1,88 @@
+"""The command line as staff and scripts use it: output, exit status, the run lock, `status`."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REFERENCE, ROOT, form_cells, write_book
+from pipeline.monthly import run_lock
+
+
+def pipeline(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+
+
+def test_check_json_one_line_per_file_and_exit_status(tmp_path):
+    good = write_book(tmp_path / "侯寨乡_2016年9月.xlsx", form_cells())
+    cells = form_cells("马寨镇")
+    cells["C14"] = 99
+    bad = write_book(tmp_path / "马寨镇_2016年9月.xlsx", cells)
+    p = pipeline("check", "--json", "--archive", tmp_path / "none", good, bad)
+    lines = p.stdout.splitlines()
+    assert p.returncode == 1 and len(lines) == 2
+    docs = [json.loads(line) for line in lines]
+    assert set(docs[0]) == {"file", "sha256", "submissions"}
+    assert [d["submissions"][0]["status"] for d in docs] == ["accepted", "rejected"]
+    assert docs[1]["submissions"][0]["findings"][0]["cell"] == "月度报表!C14"
+    assert pipeline("check", "--json", "--archive", tmp_path / "none", good).returncode == 0
+
+
+def test_check_for_a_person_is_chinese(tmp_path):
+    cells = form_cells()
+    cells["C6"] = "三"
+    p = pipeline("check", "--archive", tmp_path / "none", write_book(tmp_path / "侯寨乡.xlsx", cells))
+    assert p.returncode == 1
+    assert "退回" in p.stdout and "月度报表!C6" in p.stdout and "不是数字" in p.stdout
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert pipeline("check").returncode == 2
+    assert pipeline("check", tmp_path / "missing.xlsx").returncode == 2
+    assert pipeline("nonsense").returncode == 2
+
+
+def test_a_second_run_waits_for_the_first_and_says_why(tmp_path):
+    f = {k: tmp_path / k for k in ("inbox", "archive", "outbox")}
+    f["inbox"].mkdir()
+    book = write_book(f["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells())
+    os.utime(book, (1474300000, 1474300000))   # received 2016-09-19, before the deadline
+    args = ["monthly", "--period", "2016-09", "--reference", REFERENCE]
+    for k, v in f.items():
+        args += [f"--{k}", v]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with run_lock(f["archive"]):
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert proc.poll() is None                      # still waiting
+        assert list(f["inbox"].iterdir())               # and has touched nothing
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    assert "等待" in err
+    assert not list(f["inbox"].iterdir())
+    s = pipeline("status", "--period", "2016-09", *sum(([f"--{k}", v] for k, v in f.items()), []),
+                 "--reference", REFERENCE)
+    assert "侯寨乡" in s.stdout and "按时" in s.stdout and "未报" in s.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_saved_copies_are_read_with_the_same_numbers(tmp_path, check):
+    source = write_book(tmp_path / "src" / "侯寨乡_2016年9月.xlsx", form_cells()) if (tmp_path / "src").mkdir() \
+        is None else None
+    rows = [r.as_json() for r in check(source).submissions[0].rows]
+    for fmt in ("xlsx", "xls", "ods"):
+        out = tmp_path / fmt
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", fmt,
+                        "--outdir", str(out), str(source)], check=True, capture_output=True, timeout=180)
+        (saved,) = out.iterdir()
+        (sub,) = check(saved).submissions
+        assert (sub.status, sub.unit, sub.period) == ("accepted", "侯寨乡", "2016-09"), sub.findings
+        assert [r.as_json() for r in sub.rows] == rows
+        assert sub.findings == ()
