@@ -82,7 +82,7 @@ def drop_month(inbox: Path, period: str, units: list[str], history: dict, rng: r
         rows = history[unit] = (_next_month(history[unit], rng) if unit in history
                                 else _first_month((bases or {}).get(unit, 30), rng))
         sent[unit] = rows
-        variant = VARIANTS[(k + MONTHS.index(period)) % len(VARIANTS)]
+        variant = VARIANTS[(k + int(period[5:7])) % len(VARIANTS)]
         when = _arrival(period, unit in LATE.get(period, ()), k)
         name = inbox / f"{unit}_{ym}月报表.xlsx".replace("月月", "月")
         if WRONG_TOTAL.get(period) == unit:

@@ -95,3 +95,23 @@ def test_ranking_workbook_has_every_component_and_a_chart(quarter):
             below = entry["rate"] < entry["target"]
             assert (ws.cell(r, 5).fill.fgColor.rgb == "00F8CBAD") == below
     assert len(ws._charts) == 1
+
+
+def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, settings):
+    from pipeline.ledger import Ledger
+    from pipeline.quarterly import build_context
+    f = {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
+         "reference": REFERENCE}
+    ref = load_units(REFERENCE)
+    rng, history = random.Random(8), {}
+    for period in ("2016-04", "2016-05", "2016-06", *MONTHS):
+        drop_month(f["inbox"], period, ref.names, history, rng, {u.name: u.base for u in ref.units})
+        run_monthly(f, period)
+    ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    q2, _ = build_context(ledger, ref, "2016Q2", settings)
+    q3, _ = build_context(ledger, ref, "2016Q3", settings)
+    assert "德化街街道" in q2.criticized and "德化街街道" in q3.criticized   # never reports
+    assert set(q3.interview) == set(q2.criticized) & set(q3.criticized)
+    assert "德化街街道" in q3.interview
+    assert q3.summary.previous_rate == pytest.approx(q2.summary.rate)
+    assert q2.summary.previous_rate is None                                   # nothing before Q2
