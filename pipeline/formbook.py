@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import safety
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES
 
 SHEET_NAME = "月度报表"
@@ -60,9 +61,7 @@ def header_line(unit: str, period: str, *, unit_suffix: bool = True) -> str:
 
 def set_text(ws: Worksheet, ref: str, text: str) -> None:
     """Write text that must stay text, even when it starts with = + - @ (never a formula)."""
-    cell = ws[ref]
-    cell.value = text
-    cell.data_type = "s"
+    safety.set_text(ws[ref], text)
 
 
 def build_form(ws: Worksheet, unit: str, period: str, rows: Rows | None, *,

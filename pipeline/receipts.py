@@ -26,6 +26,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
 from .model import Received, cell_index
+from .safety import set_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -38,16 +39,9 @@ VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新
             "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略"}
 # Findings that mean openpyxl must not (or cannot) open the archived bytes.
 _UNOPENABLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MAX_TEXT = 32767
 
 
-def _text(cell, value) -> None:
-    """Write untrusted text as text: never a formula, no characters Excel rejects."""
-    value = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_MAX_TEXT]
-    cell.value = value
-    if value.startswith(_FORMULA_START):
-        cell.data_type = "s"
+_text = set_text   # untrusted text as text: never a formula, no characters Excel rejects
 
 
 def _put(cell, value) -> None:
