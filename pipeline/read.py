@@ -8,6 +8,7 @@ a count cell came back empty.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -53,8 +54,13 @@ class TooManyCells(Exception):
 def read_grids(path: str, max_cells: int) -> list[Grid]:
     """Every non-empty sheet of the workbook as a Grid. Raises calamine's errors for unreadable files.
 
-    Opened by content, not by name: an Excel 97 file named .xlsx is read as what it is."""
+    Opened by content, not by name: an Excel 97 file named .xlsx is read as what it is. Excel 2.x–4.0
+    worksheets, which calamine does not read, are read with xlrd."""
     with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(0)
+        if head[:2] in _OLD_BIFF:
+            return _read_old_biff(f.read(), max_cells)
         book = python_calamine.CalamineWorkbook.from_filelike(f)
     grids, total = [], 0
     try:
@@ -75,6 +81,32 @@ def read_grids(path: str, max_cells: int) -> list[Grid]:
     finally:
         book.close()
     return grids
+
+
+_OLD_BIFF = (b"\x09\x00", b"\x09\x02", b"\x09\x04")   # BOF records of BIFF2, BIFF3, BIFF4
+
+
+def _read_old_biff(data: bytes, max_cells: int) -> list[Grid]:
+    import xlrd
+    try:
+        book = xlrd.open_workbook(file_contents=data, logfile=_Quiet(), on_demand=False)
+    except (xlrd.XLRDError, AssertionError, struct.error, IndexError, KeyError, ValueError) as err:
+        raise python_calamine.CalamineError(f"Excel 2.x–4.0 file: {err}") from None
+    grids, total = [], 0
+    for index, sheet in enumerate(book.sheets()):
+        total += sheet.nrows * sheet.ncols
+        if total > max_cells:
+            raise TooManyCells(total)
+        rows = [["" if c.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else c.value for c in sheet.row(r)]
+                for r in range(sheet.nrows)]
+        if rows:
+            grids.append(Grid(sheet.name, index, (0, 0), rows))
+    return grids
+
+
+class _Quiet:
+    def write(self, _text):
+        pass
 
 
 # --- formulas without stored values (xlsx/xlsm only: .xls and .ods always store results) ----------

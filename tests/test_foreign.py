@@ -52,6 +52,8 @@ def test_known_hostile_files_get_the_right_code(verdicts):
     def code(name):
         return by_name[name].submissions[0].findings[0].code
     assert code("tafia__calamine/issue_174.xlsx") == "NO_FORM"          # huge declared dimension, parsed
+    assert code("apache__poi/testEXCEL_4.xls") == "NO_FORM"             # Excel 4.0: read with xlrd
+    assert code("python-excel__xlrd/biff4_no_format_no_window2.xls") == "NO_FORM"
     manifest = [line.split("\t") for line in (CORPUS / "MANIFEST.tsv").read_text().splitlines()[1:]]
     encrypted = [row[0] for row in manifest if row[6].startswith("encrypted")]
     assert len(encrypted) >= 16
