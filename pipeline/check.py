@@ -7,19 +7,17 @@ the native reader costs only that file.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 from pathlib import Path
 
 from .draft import Draft
-from .extract import Failed, extract
+from .extract import Examined, Failed, examine, sha256_of
 from .findings import Finding, finding
 from .locate import find_period
 from .model import FileResult, Submission
 from .reference import Units
 from .sandbox import Pool
 from .settings import Settings
-from .sniff import sniff
 from .validate import validate
 
 _FAILURES = {
@@ -85,55 +83,45 @@ def resolve(d: Draft, name: str, single: bool, units: Units, settings: Settings,
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
                 now: dt.datetime | None = None, history=None, progress=None) -> list[FileResult]:
-    """Check (path, name-as-received) pairs. `history(unit, period)` gives the previous month's rows."""
-    limits = settings.limits
-    results: dict[int, FileResult] = {}
-    shas, kinds, todo = {}, {}, []
-    for i, (path, name) in enumerate(files):
-        data = None
-        sniffed = sniff(path, name, limits)
-        if sniffed.finding is None or sniffed.finding.code != "TOO_LARGE":
-            data = Path(path).read_bytes()
-        shas[i] = hashlib.sha256(data).hexdigest() if data is not None else _sha_stream(path)
-        kinds[i] = sniffed.kind
-        if sniffed.finding is not None:
-            results[i] = rejected(name, shas[i], sniffed.kind, sniffed.finding)
-        else:
-            todo.append(i)
+    """Check (path, name-as-received) pairs. `history(unit, period)` gives the previous month's rows.
 
-    extracted: dict[int, list[Draft] | Failed] = {}
-    items = [(i, str(files[i][0]), kinds[i], int(limits["cells"])) for i in todo]
-    with Pool(extract, seconds_per_file=float(limits["seconds_per_file"]),
+    All per-file work (hashing, sniffing, parsing) runs in the worker pool, on both cores; what
+    needs the whole run (units, pandera, the 合计 check) runs here, once."""
+    limits = settings.limits
+    examined: dict[int, Examined] = {}
+    items = [(i, str(path), name, limits) for i, (path, name) in enumerate(files)]
+    with Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
               memory_mb=int(limits["memory_mb_per_file"])) as pool:
         for n, (item, outcome) in enumerate(pool.map(items)):
             i = item[0]
             if outcome.ok:
-                extracted[i] = outcome.result
+                examined[i] = outcome.result
             else:
                 if outcome.reason == "panic" and not outcome.detail.startswith("PanicException"):
                     # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
                     print(f"内部错误：读取 {files[i][1]} 时：{outcome.detail}", file=sys.stderr)
-                extracted[i] = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
+                failed = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
+                examined[i] = Examined(sha256_of(item[1]), None, False, None, failed)
             if progress:
                 progress(n + 1, len(items))
 
+    results: dict[int, FileResult] = {}
     drafts, owners = [], []
-    for i in todo:
-        name = files[i][1]
-        got = extracted[i]
-        if isinstance(got, Failed):
-            results[i] = rejected(name, shas[i], kinds[i], finding(got.code, None, file=name, detail=got.detail,
-                                                                   limit=got.limit))
-            continue
-        if not got:
-            detail = "（文件按严格 OOXML 格式保存，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”。）" \
-                if sniff(files[i][0], name, limits).strict_ooxml else ""
-            results[i] = rejected(name, shas[i], kinds[i], finding("NO_FORM", None, file=name, detail=detail))
-            continue
-        for d in got:
-            unit, period, found = resolve(d, name, len(got) == 1, units, settings, now)
-            drafts.append((d, unit, period, found))
-            owners.append(i)
+    for i, (_, name) in enumerate(files):
+        e = examined[i]
+        if e.refused is not None:
+            results[i] = rejected(name, e.sha256, e.kind, e.refused)
+        elif isinstance(e.got, Failed):
+            results[i] = rejected(name, e.sha256, e.kind,
+                                  finding(e.got.code, None, file=name, detail=e.got.detail, limit=e.got.limit))
+        elif not e.got:
+            detail = "（文件按严格 OOXML 格式保存，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”。）" if e.strict_ooxml else ""
+            results[i] = rejected(name, e.sha256, e.kind, finding("NO_FORM", None, file=name, detail=detail))
+        else:
+            for d in e.got:
+                unit, period, found = resolve(d, name, len(e.got) == 1, units, settings, now)
+                drafts.append((d, unit, period, found))
+                owners.append(i)
 
     checked = validate([d for d, *_ in drafts])
     subs: dict[int, list[Submission]] = {}
@@ -144,16 +132,9 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
         subs.setdefault(i, []).append(Submission(d.sheet, unit, period, rows, findings, d.cells,
                                                  d.unit_cell, d.period_cell))
     for i, s in subs.items():
-        results[i] = FileResult(files[i][1], shas[i], kinds[i], tuple(s))
+        e = examined[i]
+        results[i] = FileResult(files[i][1], e.sha256, e.kind, tuple(s))
     return [results[i] for i in range(len(files))]
-
-
-def _sha_stream(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cross_month(d: Draft, rows, previous) -> list[Finding]:

@@ -4,13 +4,16 @@ Runs in the sandbox's worker processes, so it imports nothing heavy (no pandas) 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import python_calamine
 
 from .draft import Draft, draft
+from .findings import Finding
 from .locate import locate
 from .read import TooManyCells, read_grids
+from .sniff import sniff
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,36 @@ def extract(item: tuple) -> list[Draft] | Failed:
         if table is not None:
             drafts.append(draft(table, path, kind))
     return drafts
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What a worker learned about one file: its hash and kind, and either why it was refused
+    before parsing (`refused`), or what parsing found (`got`)."""
+    sha256: str
+    kind: str | None
+    strict_ooxml: bool
+    refused: Finding | None
+    got: list[Draft] | Failed | None
+
+
+def sha256_of(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def examine(item: tuple) -> Examined:
+    """Worker side of `check`, all the per-file work: hash, sniff (limits before parsing), parse."""
+    _, path, name, limits = item
+    sha = sha256_of(path)
+    sniffed = sniff(path, name, limits)
+    if sniffed.finding is not None:
+        return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None)
+    got = extract((None, path, sniffed.kind, int(limits["cells"])))
+    return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got)
 
 
 def _reason(err: BaseException) -> str:

@@ -10,6 +10,7 @@ Order of work, so that a crash at any point loses nothing and counts nothing twi
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import os
@@ -67,70 +68,88 @@ def deadline(period: str, settings: Settings) -> dt.datetime:
     return dt.datetime(date.year, date.month, date.day, hh, mm, ss, tzinfo=settings.tz)
 
 
-def _store(archive: Path, data: bytes, sha: str, name: str, received_at: dt.datetime) -> Path:
-    """Content-addressed, so storing the same bytes twice is harmless; synced before renaming."""
-    folder = archive / "files" / received_at.strftime("%Y-%m") / sha[:16]
+def _stage(archive: Path, source, name: str, received_at: dt.datetime,
+           staged: list) -> tuple[Path, str, int]:
+    """Copy bytes (a path, streamed, or bytes) into the archive under a temporary name; the caller
+    syncs the whole batch once and then renames (`_commit`). Returns (final path, sha256, size)."""
+    folder = archive / "files" / received_at.strftime("%Y-%m")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_name(name, fallback=f"{sha[:16]}.bin")
-    if target.exists() and target.stat().st_size == len(data):
-        return target
-    tmp = folder / f".{sha[:16]}.part"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    return target
+    h, size = hashlib.sha256(), 0
+    tmp = folder / f".part-{os.getpid()}-{len(staged)}"
+    with open(tmp, "wb") as out:
+        if isinstance(source, Path):
+            with open(source, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+                    out.write(block)
+                    size += len(block)
+        else:
+            h.update(source)
+            out.write(source)
+            size = len(source)
+    sha = h.hexdigest()
+    target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
+    if target.exists() and target.stat().st_size == size:
+        tmp.unlink()
+    else:
+        staged.append((tmp, target))
+    return target, sha, size
 
 
-def _sync_dirs(paths: set[Path]):
-    for d in paths:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _sync_filesystem(path: Path):
+    """One sync for a whole batch: syncfs(2) on the archive's file system, else sync(2)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _commit(archive: Path, staged: list):
+    """Data first, then names: sync, rename every staged file into place, sync again."""
+    if not staged:
+        return
+    _sync_filesystem(archive)
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    _sync_filesystem(archive)
 
 
 def finish_removals(ledger: Ledger):
     """Step 4 of an interrupted run: remove inbox files recorded but not yet removed."""
-    for inbox_path, sha in ledger.pending_removals():
+    pending = ledger.pending_removals()
+    for inbox_path, sha in pending:
         p = Path(inbox_path)
         if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == sha:
             p.unlink()
-        ledger.mark_removed(inbox_path)
+    ledger.mark_removed([p for p, _ in pending])
 
 
 def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
-    """Steps 1: archive every inbox file (and each e-mail's attachments), in order of receipt."""
+    """Step 1: archive every inbox file (and each e-mail's attachments), in order of receipt."""
     found = []
     for p in sorted(inbox.rglob("*")) if inbox.exists() else []:
         if not wanted(p):
             continue
-        data = p.read_bytes()
         mtime = dt.datetime.fromtimestamp(p.stat().st_mtime, settings.tz)
         if p.suffix.lower() == ".eml":
-            mail = read_eml(data)
+            mail = read_eml(p.read_bytes())
             at = mail.date.astimezone(settings.tz) if mail.date else mtime
-            found.append((at, p, data, [(a.name, a.data) for a in mail.attachments]))
+            found.append((at, p, mail))
         else:
-            found.append((mtime, p, data, None))
+            found.append((mtime, p, None))
     found.sort(key=lambda x: (x[0], str(x[1])))
-    out, dirs = [], set()
-    for at, p, data, attachments in found:
-        sha = hashlib.sha256(data).hexdigest()
-        stored = _store(archive, data, sha, p.name, at)
-        dirs.add(stored.parent)
-        if attachments is None:
-            out.append(Incoming(stored, p.name, at, sha, len(data), p.name, str(p)))
-            continue
-        out.append(Incoming(stored, p.name, at, sha, len(data), p.name, str(p)))  # the e-mail itself
-        for k, (name, blob) in enumerate(attachments):
-            asha = hashlib.sha256(blob).hexdigest()
-            astored = _store(archive, blob, asha, name or f"附件{k + 1}.xlsx", at)
-            dirs.add(astored.parent)
-            out.append(Incoming(astored, name or f"附件{k + 1}", at, asha, len(blob), p.name, None))
-    _sync_dirs(dirs | {d.parent for d in dirs})
+    out, staged = [], []
+    for at, p, mail in found:
+        stored, sha, size = _stage(archive, p, p.name, at, staged)
+        out.append(Incoming(stored, p.name, at, sha, size, p.name, str(p)))
+        for k, a in enumerate(mail.attachments if mail else ()):
+            name = a.name or f"附件{k + 1}.xlsx"
+            astored, asha, asize = _stage(archive, a.data, name, at, staged)
+            out.append(Incoming(astored, name, at, asha, asize, p.name, None))
+    _commit(archive, staged)
     return out
 
 
@@ -196,10 +215,12 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
         entries.append(entry)
     ledger.record(entries, run_id, run_period)
     crash_point("recorded")
+    removed = []
     for inc in incoming:
         if inc.inbox and Path(inc.inbox).exists():
             Path(inc.inbox).unlink()
-            ledger.mark_removed(inc.inbox)
+            removed.append(inc.inbox)
+    ledger.mark_removed(removed)
     return len({i.inbox for i in incoming if i.inbox})
 
 

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
 CREATE TABLE IF NOT EXISTS intake (
   inbox_path TEXT NOT NULL, sha256 TEXT NOT NULL, run_id INTEGER, removed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS intake_pending ON intake(removed, inbox_path);
 CREATE TABLE IF NOT EXISTS submissions (
   id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), sheet TEXT, unit TEXT,
   period TEXT, status TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,
@@ -82,8 +83,14 @@ class Ledger:
     def pending_removals(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT inbox_path, sha256 FROM intake WHERE removed=0").fetchall()
 
-    def mark_removed(self, inbox_path: str):
-        self.db.execute("UPDATE intake SET removed=1 WHERE inbox_path=? AND removed=0", (inbox_path,))
+    def mark_removed(self, inbox_paths: list[str]):
+        """Mark removals done, in one transaction."""
+        if not inbox_paths:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("UPDATE intake SET removed=1 WHERE removed=0 AND inbox_path=?",
+                            [(p,) for p in inbox_paths])
+        self.db.execute("COMMIT")
 
     def file_by_sha(self, sha: str) -> tuple | None:
         return self.db.execute(

@@ -65,8 +65,7 @@ def _progress():
     def update(done, total):
         if "bar" not in bar:
             bar["bar"] = tqdm(total=total, desc="收取文件", unit="个", file=sys.stderr)
-        bar["bar"].n = done
-        bar["bar"].refresh()
+        bar["bar"].update(done - bar["bar"].n)   # tqdm redraws at most ten times a second
         if done == total:
             bar["bar"].close()
     return update

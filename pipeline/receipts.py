@@ -8,6 +8,7 @@ An .xls/.ods copy is rebuilt from the grids as read, each value at its own coord
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -115,20 +116,25 @@ def _closing(rec: Received, district: str, deadline_text: str) -> str:
     return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
 
 
-def render_txt(ctx: ReceiptContext) -> str:
+@functools.cache
+def _template():
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True)
-    return env.get_template("receipt.txt.j2").render(vars(ctx))
+    return env.get_template("receipt.txt.j2")
+
+
+def render_txt(ctx: ReceiptContext) -> str:
+    return _template().render(vars(ctx))
 
 
 def _atomic(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then rename over `path`."""
+    """Write through a temporary file in the same folder, then rename over `path`: a reader never
+    sees half a file. Not synced one by one: every output can be made again from the archive and
+    the ledger, and the period's manifest, written and synced last, says the set is complete."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     os.close(fd)
     try:
         write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

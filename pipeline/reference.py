@@ -1,6 +1,7 @@
 """The reference list of reporting units (`reference/units.csv`) and how clerks' spellings map to it."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,14 @@ class Unit:
         return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
 
 
+def _contained(lookup: dict, key: str) -> list[str]:
+    """Known spellings (2+ characters) that occur inside `key`: each substring looked up, so the cost
+    does not grow with the number of units."""
+    longest = 24
+    return [key[i:j] for i in range(len(key)) for j in range(i + 2, min(len(key), i + longest) + 1)
+            if key[i:j] in lookup]
+
+
 @dataclass(frozen=True)
 class Units:
     units: tuple[Unit, ...]
@@ -36,8 +45,12 @@ class Units:
     def names(self) -> list[str]:
         return [u.name for u in self.units]
 
+    @functools.cached_property
+    def _by_name(self) -> dict:
+        return {u.name: u for u in self.units}
+
     def get(self, name: str) -> Unit | None:
-        return next((u for u in self.units if u.name == name), None)
+        return self._by_name.get(name)
 
     def names_for(self, period: str) -> list[str]:
         return [u.name for u in self.units if u.active(period)]
@@ -56,7 +69,7 @@ class Units:
             if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
                 return self.lookup[key[: -len(suffix)]]
         # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
-        hits = [k for k in self.lookup if len(k) >= 2 and k in key]
+        hits = _contained(self.lookup, key)
         if not hits:
             return None
         best = max(hits, key=len)
@@ -65,8 +78,7 @@ class Units:
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""
-        key = norm(text)
-        hits = [k for k in self.lookup if len(k) >= 2 and k in key]
+        hits = _contained(self.lookup, norm(text))
         if not hits:
             return None
         return self.lookup[max(hits, key=len)]

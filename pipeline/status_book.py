@@ -1,38 +1,33 @@
 """报送情况: who reported for the period, when, and what came of it, as one workbook.
 
 Sheets: 报送情况 (one row per unit, status coloured, a summary line), 全部文件 (every submission
-received), 明细 (each counted unit's 24 rows as numbers).
+received), 明细 (each counted unit's 24 rows as numbers). Written with xlsxwriter row by row
+(constant memory, shared formats): a city or province has tens of thousands of units.
+Text from clerks goes through `write_string`, so it is never a formula.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
 
 from .findings import CODES, ERROR
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, Received
-from .receipts import _atomic, _display_width, _text, period_text, time_text
+from .receipts import _atomic, _display_width, period_text, time_text
+from .safety import cell_text
 
-RED = PatternFill("solid", fgColor="FFFF9999")
-YELLOW = PatternFill("solid", fgColor="FFFFEB84")
-GREEN = PatternFill("solid", fgColor="FFC6EFCE")
-STATUS_FILLS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
+RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
+STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
-_thin = Side(style="thin", color="FF999999")
-BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
-HEAD_FONT = Font(bold=True)
-HEAD_FILL = PatternFill("solid", fgColor="FFD9E1F2")
 
 
-def unit_status(unit: str, received: list[Received], counted: dict[str, Received]) -> tuple[str, Received | None]:
-    """(按时 / 迟报 / 退回 / 未报, the submission shown for the unit: the counted one, else the last)."""
+def unit_status(unit: str, own: list[Received], counted: dict[str, Received]) -> tuple[str, Received | None]:
+    """(按时 / 迟报 / 退回 / 未报, the submission shown for the unit: the counted one, else the last).
+    `own` is the unit's submissions for the period."""
     if unit in counted:
         rec = counted[unit]
         return ("迟报" if rec.late else "按时"), rec
-    own = [r for r in received if r.unit == unit]
     if own:
         return "退回", max(own, key=lambda r: (r.received_at, r.id))
     return "未报", None
@@ -48,123 +43,132 @@ def problems(rec: Received | None) -> str:
     return f"{titles}（错误 {errors} 项，提示 {warnings} 项）"
 
 
-def _row(ws: Worksheet, r: int, values: list) -> None:
-    for c, value in enumerate(values, 1):
-        cell = ws.cell(r, c)
-        if isinstance(value, str):
-            _text(cell, value)
-        else:
-            cell.value = value
-        cell.border = BORDER
-        cell.alignment = Alignment(vertical="center", wrap_text=isinstance(value, str) and len(value) > 30)
+class _Sheet:
+    """Rows written in order, with shared formats and column widths measured on the way."""
+
+    def __init__(self, book, name: str, formats: dict):
+        self.ws = book.add_worksheet(name)
+        self.f = formats
+        self.widths: dict[int, int] = {}
+        self.row = 0
+
+    def write(self, values: list, center: str = "", fill: dict | None = None):
+        for c, value in enumerate(values):
+            key = ("center" if c in center_cols(center) else "cell") + ((fill or {}).get(c, ""))
+            fmt = self.f[key]
+            if isinstance(value, str) and value:
+                text = cell_text(value)
+                self.ws.write_string(self.row, c, text, self.f["wrap"] if len(text) > 30 else fmt)
+                width = _display_width(text) + 2
+            elif value is None or value == "":
+                self.ws.write_blank(self.row, c, None, fmt)
+                width = 0
+            else:
+                self.ws.write_number(self.row, c, value, fmt)
+                width = len(str(value)) + 2
+            self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
+        self.row += 1
+
+    def header(self, heads: list[str]):
+        for c, head in enumerate(heads):
+            self.ws.write_string(self.row, c, head, self.f["head"])
+            self.widths[c] = max(self.widths.get(c, 6), _display_width(head) + 2)
+        self.row += 1
+
+    def finish(self, header_row: int, filter_cols: int | None = None):
+        for c, width in self.widths.items():
+            self.ws.set_column(c, c, width)
+        ws = self.ws
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(header_row)
+        ws.center_horizontally()
+        if filter_cols:
+            ws.autofilter(header_row, 0, max(self.row - 1, header_row), filter_cols - 1)
 
 
-def _center(ws: Worksheet, columns: str, first_row: int, last_row: int) -> None:
-    for letter in columns:
-        for row in range(first_row, last_row + 1):
-            ws[f"{letter}{row}"].alignment = Alignment(horizontal="center", vertical="center")
+def center_cols(letters: str) -> set[int]:
+    return {ord(ch) - 65 for ch in letters}
 
 
-def _header(ws: Worksheet, r: int, heads: list[str]) -> None:
-    _row(ws, r, heads)
-    for c in range(1, len(heads) + 1):
-        ws.cell(r, c).font = HEAD_FONT
-        ws.cell(r, c).fill = HEAD_FILL
-        ws.cell(r, c).alignment = Alignment(horizontal="center", vertical="center")
+def _formats(book) -> dict:
+    base = {"border": 1, "border_color": "#999999", "valign": "vcenter", "font_name": "宋体", "font_size": 11}
+    f = {"cell": book.add_format(base), "center": book.add_format({**base, "align": "center"}),
+         "wrap": book.add_format({**base, "text_wrap": True}),
+         "head": book.add_format({**base, "bold": True, "bg_color": HEAD, "align": "center"}),
+         "title": book.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter",
+                                   "font_name": "宋体"}),
+         "note": book.add_format({"font_name": "宋体"}), "bold": book.add_format({"bold": True, "font_name": "宋体"})}
+    for colour in (RED, YELLOW, GREEN):
+        f["center" + colour] = book.add_format({**base, "align": "center", "bg_color": colour})
+    return f
 
 
-def _widths(ws: Worksheet, first_row: int, cap: int = 60) -> None:
-    """Column widths from content; a CJK character takes two columns."""
-    widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=first_row):
-        for cell in row:
-            if cell.value is not None:
-                width = _display_width(str(cell.value)) + 2
-                widths[cell.column] = max(widths.get(cell.column, 6), min(width, cap))
-    for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _page(ws: Worksheet, header_row: int) -> None:
-    ws.freeze_panes = ws.cell(header_row + 1, 1)
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.print_options.horizontalCentered = True
-
-
-def _overview(ws: Worksheet, title: str, deadline_text: str, units: list[str],
-              received: list[Received], counted: dict[str, Received]) -> None:
+def _overview(book, f, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict):
     heads = ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数"]
-    _text(ws["A1"], title)
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(heads))
-    ws.row_dimensions[1].height = 28
-    _text(ws["A2"], f"报送截止时间：{deadline_text}")
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(heads))
-    _header(ws, 3, heads)
-    tally = dict.fromkeys(STATUS_FILLS, 0)
-    r = 3
+    s = _Sheet(book, "报送情况", f)
+    s.ws.set_row(0, 28)
+    s.ws.merge_range(0, 0, 0, len(heads) - 1, cell_text(title), f["title"])
+    s.ws.merge_range(1, 0, 1, len(heads) - 1, cell_text(f"报送截止时间：{deadline_text}"), f["note"])
+    s.row = 2
+    s.header(heads)
+    tally = dict.fromkeys(STATUS_COLOURS, 0)
     for n, unit in enumerate(units, 1):
-        status, rec = unit_status(unit, received, counted)
+        own = by_unit.get(unit, [])
+        status, rec = unit_status(unit, own, counted)
         tally[status] += 1
-        times = len({(s.file, s.sha256, s.received_at) for s in received if s.unit == unit})
-        r += 1
-        _row(ws, r, [n, unit, status, time_text(rec.received_at) if rec else "",
-                     rec.file if rec else "", problems(rec), times])
-        ws.cell(r, 3).fill = STATUS_FILLS[status]
-        ws.cell(r, 3).alignment = Alignment(horizontal="center", vertical="center")
+        times = len({(r.file, r.sha256, r.received_at) for r in own})
+        s.ws.set_row(s.row, 20)
+        s.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
+                 problems(rec), times], center="ACG", fill={2: STATUS_COLOURS[status]})
     summary = (f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                f"退回 {tally['退回']} 家，未报 {tally['未报']} 家")
-    _text(ws.cell(r + 1, 1), summary)
-    ws.cell(r + 1, 1).font = HEAD_FONT
-    ws.merge_cells(start_row=r + 1, start_column=1, end_row=r + 1, end_column=len(heads))
-    _center(ws, "ACG", 4, r)
-    _widths(ws, 3)
-    ws.column_dimensions["A"].width = 6
-    for row in range(3, r + 2):
-        ws.row_dimensions[row].height = 20
-    _page(ws, 3)
+    s.ws.merge_range(s.row, 0, s.row, len(heads) - 1, summary, f["bold"])
+    s.widths[0] = 6
+    s.ws.freeze_panes(3, 0)
+    s.finish(2)
 
 
-def _all_files(ws: Worksheet, received: list[Received]) -> None:
-    _header(ws, 1, ["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"])
+def _all_files(book, f, received: list[Received]):
+    s = _Sheet(book, "全部文件", f)
+    s.header(["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"])
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
-        _row(ws, n + 1, [n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）",
-                         rec.sheet or "", STATUS_WORDS.get(rec.status, rec.status),
-                         "是" if rec.late else "否", problems(rec)])
-    _center(ws, "AFG", 2, len(received) + 1)
-    _widths(ws, 1)
-    ws.auto_filter.ref = f"A1:H{max(len(received), 1) + 1}"
-    _page(ws, 1)
+        s.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
+                 STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], center="AFG")
+    s.ws.freeze_panes(1, 0)
+    s.finish(0, 8)
 
 
-def _details(ws: Worksheet, units: list[str], counted: dict[str, Received]) -> None:
-    _header(ws, 1, ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"])
-    r = 1
-    order = [u for u in units if u in counted] + [u for u in counted if u not in units]
+def _details(book, f, units: list[str], counted: dict[str, Received]):
+    s = _Sheet(book, "明细", f)
+    s.header(["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"])
+    known = set(units)
+    order = [u for u in units if u in counted] + [u for u in counted if u not in known]
+    rank = {ind: i for i, ind in enumerate(INDUSTRIES)}
     for unit in order:
-        rows = sorted(counted[unit].rows, key=lambda x: (INDUSTRIES.index(x.industry), x.level))
-        for row in rows:
-            r += 1
-            _row(ws, r, [unit, row.industry, LEVEL_NAMES[row.level], row.new, row.cumulative, row.reviewing])
-    _widths(ws, 1)
-    ws.auto_filter.ref = f"A1:F{r}"
-    _page(ws, 1)
+        for row in sorted(counted[unit].rows, key=lambda x: (rank[x.industry], x.level)):
+            s.write([unit, row.industry, LEVEL_NAMES[row.level], row.new, row.cumulative, row.reviewing])
+    s.ws.freeze_panes(1, 0)
+    s.finish(0, 6)
 
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
                       counted: dict[str, Received], deadline_text: str, district: str) -> Path:
     """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically."""
     path = Path(path)
-    wb = Workbook()
-    wb.active.title = "报送情况"
-    title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
-    _overview(wb.active, title, deadline_text, units, received, counted)
-    _all_files(wb.create_sheet("全部文件"), received)
-    _details(wb.create_sheet("明细"), units, counted)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic(path, wb.save)
+    by_unit = defaultdict(list)
+    for rec in received:
+        by_unit[rec.unit].append(rec)
+
+    def write(tmp):
+        book = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False})
+        f = _formats(book)
+        title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
+        _overview(book, f, title, deadline_text, units, by_unit, counted)
+        _all_files(book, f, received)
+        _details(book, f, units, counted)
+        book.close()
+    return _atomic(path, write)

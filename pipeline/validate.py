@@ -11,7 +11,7 @@ from schemas.rows import MonthlyRows
 
 from .draft import Draft, label
 from .findings import Finding, finding
-from .model import INDUSTRIES, LEVEL_NAMES, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Row
+from .model import INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Row
 
 _CODE_OF_CHECK = {"greater_than_or_equal_to(0)": "NEGATIVE", "cumulative_covers_month": "CUMULATIVE_LT_MONTH"}
 
@@ -64,16 +64,16 @@ def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[
 
 
 def total_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
-    sums = frame.groupby(["submission", "level"], sort=False)[list(MEASURES)].sum(min_count=0)
+    """合计 cells that differ from the sum of their column over the eight industries."""
+    values = frame[list(MEASURES)].to_numpy().reshape(len(drafts), len(INDUSTRIES), len(LEVELS), len(MEASURES))
+    sums = np.nansum(values, axis=1)                  # (submission, level, measure)
     out: dict[int, list[Finding]] = {}
     for i, d in enumerate(drafts):
-        if not d.totals:
-            continue
         for (level, measure), given in d.totals.items():
             if given is None:
                 continue
-            expected = sums.loc[(i, level), measure]
-            if not np.isnan(expected) and given != expected:
+            expected = sums[i, level - 1, MEASURES.index(measure)]
+            if given != expected:
                 out.setdefault(i, []).append(finding(
                     "TOTAL_MISMATCH", d.cells.get((TOTAL_LABEL, level, measure)), value=f"{given:g}",
                     expected=f"{expected:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))

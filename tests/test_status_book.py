@@ -66,8 +66,9 @@ def test_one_row_per_unit_with_status_and_colour(book):
         (2, "马寨镇", "迟报", "2016年10月3日 10:15", "马寨镇_9月.xlsx", 1),
         (3, "淮河路街道", "退回", "2016年9月29日 10:15", "淮河路街道_9月.xlsx", 2),
         (4, "解放路街道", "未报", None, None, 0)]
+    argb = {c: "FF" + c.lstrip("#") for c in (GREEN, YELLOW, RED)}
     assert [ws.cell(r, 3).fill.fgColor.rgb for r in range(4, 8)] == [
-        GREEN.fgColor.rgb, YELLOW.fgColor.rgb, RED.fgColor.rgb, RED.fgColor.rgb]
+        argb[GREEN], argb[YELLOW], argb[RED], argb[RED]]
     assert table[1][5] == "迟报（错误 0 项，提示 1 项）"
     assert ws["A8"].value == "应报 4 家，按时 1 家，迟报 1 家，退回 1 家，未报 1 家"
 
@@ -112,4 +113,6 @@ def test_details_hold_24_numeric_rows_per_counted_unit(book):
 def test_page_setup(book):
     for ws in book[0].worksheets:
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        # fitToWidth absent means 1 (OOXML's default): one page wide
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (1, None)
+        assert ws.page_setup.fitToHeight == 0
