@@ -117,6 +117,29 @@ def _grid_rows(rec: Received):
     return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
 
 
+def _receipts_of(batch: list, receipts_dir: Path, district: str, deadline_text: str, tz) -> list[Path]:
+    out = []
+    for rec in batch:
+        out += write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec), deadline_text=deadline_text,
+                             tz=tz)
+    return out
+
+
+def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
+                   settings: Settings) -> list[Path]:
+    """Every submission's receipt; with many, on both cores (each receipt is its own file)."""
+    if len(subs) < 400:
+        return _receipts_of(subs, receipts_dir, district, deadline_text, settings.tz)
+    import concurrent.futures
+    import multiprocessing
+    workers = os.cpu_count() or 1
+    batches = [subs[k::workers] for k in range(workers)]
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as ex:
+        parts = ex.map(_receipts_of, batches, [receipts_dir] * workers, [district] * workers,
+                       [deadline_text] * workers, [settings.tz] * workers)
+        return sorted((p for part in parts for p in part), key=lambda p: p.name)
+
+
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
@@ -129,7 +152,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             return out
     district = settings["district"]["name"]
     subs = ledger.period_submissions(period)
-    counted = ledger.counted(period)
+    counted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
     active = [u.name for u in units.active(period)]
     totals = district_rows(counted)
 
@@ -144,11 +167,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     files["status"] = status.name
     receipts_dir = out / "回执"
     receipts_dir.mkdir(exist_ok=True)
-    files["receipts"] = []
-    for rec in subs:
-        for p in write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec),
-                               deadline_text=deadline_text, tz=settings.tz):
-            files["receipts"].append(str(p.relative_to(out)))
+    written = write_receipts(subs, receipts_dir, district, deadline_text, settings)
+    files["receipts"] = [str(p.relative_to(out)) for p in written]
 
     manifest = {
         "period": period, "kind": "monthly", "files": files,

@@ -151,24 +151,15 @@ def _is_zip(path: str) -> bool:
 
 
 def _open_copy(archived: str) -> Workbook | None:
-    """The clerk's workbook with formulas replaced by their stored results; None if unopenable."""
+    """The clerk's workbook, formatting kept, with formulas replaced by their stored results (what
+    the messages quote); None if openpyxl cannot open it."""
     # File objects, not paths: openpyxl judges a path by its extension, and archived copies may
     # have none. An .ods is a zip too; it fails here (no [Content_Types].xml) and is rebuilt.
     try:
         with open(archived, "rb") as f:
-            wb = load_workbook(f, keep_vba=False, keep_links=False)
-        with open(archived, "rb") as f:
-            cached = load_workbook(f, data_only=True, keep_links=False)
+            return load_workbook(f, data_only=True, keep_vba=False, keep_links=False)
     except Exception:  # noqa: BLE001 - openpyxl is not our reader: whatever it trips on in a clerk's
         return None    # file, the copy is rebuilt from the grid the reader did read.
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and not isinstance(cell, MergedCell):
-                    stored = cached[ws.title][cell.coordinate].value
-                    cell.value = None
-                    _put(cell, stored)
-    return wb
 
 
 def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
