@@ -52,21 +52,22 @@ class _Sheet:
         self.widths: dict[int, int] = {}
         self.row = 0
 
-    def write(self, values: list, center: str = "", fill: dict | None = None):
+    def write(self, values: list, center: frozenset = frozenset(), fill: dict | None = None):
+        measure = self.row < 500          # widths from the first rows: enough, and cheap for big sheets
         for c, value in enumerate(values):
-            key = ("center" if c in center_cols(center) else "cell") + ((fill or {}).get(c, ""))
-            fmt = self.f[key]
+            fmt = self.f[("center" if c in center else "cell") + ((fill or {}).get(c, ""))]
             if isinstance(value, str) and value:
                 text = cell_text(value)
                 self.ws.write_string(self.row, c, text, self.f["wrap"] if len(text) > 30 else fmt)
-                width = _display_width(text) + 2
+                width = _display_width(text) + 2 if measure else 0
             elif value is None or value == "":
                 self.ws.write_blank(self.row, c, None, fmt)
                 width = 0
             else:
                 self.ws.write_number(self.row, c, value, fmt)
-                width = len(str(value)) + 2
-            self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
+                width = len(str(value)) + 2 if measure else 0
+            if width:
+                self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
         self.row += 1
 
     def header(self, heads: list[str]):
@@ -88,8 +89,11 @@ class _Sheet:
             ws.autofilter(header_row, 0, max(self.row - 1, header_row), filter_cols - 1)
 
 
-def center_cols(letters: str) -> set[int]:
-    return {ord(ch) - 65 for ch in letters}
+def center_cols(letters: str) -> frozenset[int]:
+    return frozenset(ord(ch) - 65 for ch in letters)
+
+
+OVERVIEW_CENTER, FILES_CENTER = center_cols("ACG"), center_cols("AFG")
 
 
 def _formats(book) -> dict:
@@ -121,7 +125,7 @@ def _overview(book, f, title: str, deadline_text: str, units: list[str], by_unit
         times = len({(r.file, r.sha256, r.received_at) for r in own})
         s.ws.set_row(s.row, 20)
         s.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
-                 problems(rec), times], center="ACG", fill={2: STATUS_COLOURS[status]})
+                 problems(rec), times], center=OVERVIEW_CENTER, fill={2: STATUS_COLOURS[status]})
     summary = (f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                f"退回 {tally['退回']} 家，未报 {tally['未报']} 家")
     s.ws.merge_range(s.row, 0, s.row, len(heads) - 1, summary, f["bold"])
@@ -135,7 +139,7 @@ def _all_files(book, f, received: list[Received]):
     s.header(["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"])
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
         s.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
-                 STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], center="AFG")
+                 STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], center=FILES_CENTER)
     s.ws.freeze_panes(1, 0)
     s.finish(0, 8)
 
