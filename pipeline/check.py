@@ -82,7 +82,8 @@ def resolve(d: Draft, name: str, single: bool, units: Units, settings: Settings,
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None, progress=None) -> list[FileResult]:
+                now: dt.datetime | None = None, history=None, progress=None, pool: Pool | None = None
+                ) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(unit, period)` gives the previous month's rows.
 
     All per-file work (hashing, sniffing, parsing) runs in the worker pool, on both cores; what
@@ -90,8 +91,11 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
     limits = settings.limits
     examined: dict[int, Examined] = {}
     items = [(i, str(path), name, limits) for i, (path, name) in enumerate(files)]
-    with Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
-              memory_mb=int(limits["memory_mb_per_file"])) as pool:
+    own = pool is None
+    if own:
+        pool = Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
+                    memory_mb=int(limits["memory_mb_per_file"])).__enter__()
+    try:
         for n, (item, outcome) in enumerate(pool.map(items)):
             i = item[0]
             if outcome.ok:
@@ -104,6 +108,9 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
                 examined[i] = Examined(sha256_of(item[1]), None, False, None, failed)
             if progress:
                 progress(n + 1, len(items))
+    finally:
+        if own:
+            pool.close()
 
     results: dict[int, FileResult] = {}
     drafts, owners = [], []

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .check import check_files
+from .extract import examine
 from .findings import finding
 from .ledger import Ledger
 from .mail import read_eml
 from .model import Submission
 from .reference import Units
 from .safety import safe_name
+from .sandbox import Pool
 from .settings import Settings
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
@@ -153,6 +155,9 @@ def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
     return out
 
 
+CHUNK = 2000   # files checked and recorded together: memory stays bounded whatever the inbox holds
+
+
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
     """Steps 1–4 for everything in the inbox. Returns how many inbox files were taken in."""
@@ -161,22 +166,41 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     if not incoming:
         return 0
     crash_point("archived")
-    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
-    books = [i for i, m in zip(incoming, is_mail) if not m]
+    limits = settings.limits
+    first_of: dict = {}
+    twins: dict[str, dict] = {}
+    with Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
+              memory_mb=int(limits["memory_mb_per_file"])) as pool:
+        for start in range(0, len(incoming), CHUNK):
+            chunk = incoming[start: start + CHUNK]
+            step = (lambda done, _total, k=start: progress(k + done, len(incoming))) if progress else None
+            entries = _check_chunk(chunk, ledger, units, settings, now, pool, step, first_of, twins)
+            ledger.record(entries, run_id, run_period)
+    crash_point("recorded")
+    removed = []
+    for inc in incoming:
+        if inc.inbox and Path(inc.inbox).exists():
+            Path(inc.inbox).unlink()
+            removed.append(inc.inbox)
+    ledger.mark_removed(removed)
+    return len({i.inbox for i in incoming if i.inbox})
 
-    seen: dict[str, int | None] = {}
-    to_check = []
-    for inc in books:
-        prior = ledger.file_by_sha(inc.sha256)
-        if prior is None and inc.sha256 not in seen:
-            seen[inc.sha256] = None
+
+def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, settings: Settings, now, pool, progress,
+                 first_of: dict, twins: dict) -> list[dict]:
+    """Check one chunk of what came in and make the ledger entries for it: duplicates, lateness and
+    look-alikes decided against the ledger and against what this run has already seen."""
+    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
+    seen, to_check = set(), []
+    for inc, mail in zip(incoming, is_mail):
+        if not mail and inc.sha256 not in seen and inc.sha256 not in first_of and ledger.file_by_sha(inc.sha256) is None:
+            seen.add(inc.sha256)
             to_check.append(inc)
     results = check_files([(i.path, i.name) for i in to_check], units, settings, now=now,
-                          history=ledger.previous_rows, progress=progress)
+                          history=ledger.previous_rows, progress=progress, pool=pool)
     by_sha = {i.sha256: r for i, r in zip(to_check, results)}
 
-    entries, first_of = [], {}
-    twins: dict[str, dict] = {}
+    entries = []
     for inc, mail in zip(incoming, is_mail):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": str(inc.path), "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
@@ -213,15 +237,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                                  sub.cells, sub.unit_cell, sub.period_cell)
             entry["submissions"].append((sub, sub.status, late))
         entries.append(entry)
-    ledger.record(entries, run_id, run_period)
-    crash_point("recorded")
-    removed = []
-    for inc in incoming:
-        if inc.inbox and Path(inc.inbox).exists():
-            Path(inc.inbox).unlink()
-            removed.append(inc.inbox)
-    ledger.mark_removed(removed)
-    return len({i.inbox for i in incoming if i.inbox})
+    return entries
 
 
 def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:

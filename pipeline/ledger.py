@@ -140,7 +140,7 @@ class Ledger:
     def _received(self, where: str, params: tuple) -> list[Received]:
         subs = self.db.execute(
             "SELECT s.id, f.name, f.archived, f.sha256, s.received_at, s.sheet, s.unit, s.period, s.status,"
-            " s.late, s.cells FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where +
+            " s.late FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where +
             " ORDER BY s.received_at, s.id", params).fetchall()
         if not subs:
             return []
@@ -158,12 +158,10 @@ class Ledger:
                     f" WHERE submission_id IN ({marks}) ORDER BY rowid", part):
                 finds.setdefault(sid, []).append(Finding(code, sev, cell, msg, val))
         out = []
-        for sid, name, archived, sha, at, sheet, unit, period, status, late, cells in subs:
-            cell_map = {tuple(int(x) if x.isdigit() else x for x in k.split("|")): v
-                        for k, v in json.loads(cells or "{}").items()}
+        for sid, name, archived, sha, at, sheet, unit, period, status, late in subs:
+            # Where each count stood (`cells`) stays in the ledger: no output needs it back.
             out.append(Received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
-                                status, bool(late), tuple(rows.get(sid, ())), tuple(finds.get(sid, ())),
-                                cell_map))
+                                status, bool(late), tuple(rows.get(sid, ())), tuple(finds.get(sid, ()))))
         return out
 
     def period_submissions(self, period: str) -> list[Received]:

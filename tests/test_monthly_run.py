@@ -164,3 +164,16 @@ def test_killed_run_recovers_with_nothing_lost_or_doubled(tmp_path, crash):
     assert "duplicate" not in statuses                                       # nothing counted twice
     assert len(m["submissions"]) == len(sent) + 1                           # + 马寨镇's rejected first form
     assert not [p for p in f["inbox"].iterdir() if p.is_file()]
+
+
+def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
+    import pipeline.intake
+    monkeypatch.setattr(pipeline.intake, "CHUNK", 2)   # duplicates and twins fall in different chunks
+    f = folders(tmp_path)
+    ref = load_units(REFERENCE)
+    sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})
+    run_monthly(f, "2016-08")
+    m = manifest(f, "2016-08")
+    assert m["totals"] == expected_totals(sent)
+    assert [s["status"] for s in m["submissions"]].count("duplicate") == 1
+    assert m["missing"] == ["一马路街道", "德化街街道"]
