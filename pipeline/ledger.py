@@ -106,6 +106,7 @@ class Ledger:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            rows, finds = [], []
             for e in entries:
                 cur = db.execute(
                     "INSERT INTO files(sha256, name, archived, received_at, size, kind, source, run_id,"
@@ -121,15 +122,12 @@ class Ledger:
                          json.dumps({"|".join(map(str, k)): v for k, v in sub.cells.items()},
                                     ensure_ascii=False)))
                     sid = cur.lastrowid
-                    db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?)",
-                                   [(sid, r.industry, r.level, r.new, r.cumulative, r.reviewing)
-                                    for r in sub.rows])
-                    db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)",
-                                   [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings])
-            for e in entries:
-                if e.get("inbox"):
-                    db.execute("INSERT INTO intake(inbox_path, sha256, run_id) VALUES (?,?,?)",
-                               (e["inbox"], e["sha256"], run_id))
+                    rows += [(sid, r.industry, r.level, r.new, r.cumulative, r.reviewing) for r in sub.rows]
+                    finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
+            db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?)", rows)
+            db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", finds)
+            db.executemany("INSERT INTO intake(inbox_path, sha256, run_id) VALUES (?,?,?)",
+                           [(e["inbox"], e["sha256"], run_id) for e in entries if e.get("inbox")])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

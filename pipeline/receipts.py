@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -131,8 +130,7 @@ def _atomic(path: Path, write) -> Path:
     """Write through a temporary file in the same folder, then rename over `path`: a reader never
     sees half a file. Not synced one by one: every output can be made again from the archive and
     the ledger, and the period's manifest, written and synced last, says the set is complete."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
+    tmp = str(path.with_name(f".{path.stem[:60]}.{os.getpid()}.tmp{path.suffix}"))
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -28,10 +28,9 @@ class Unit:
         return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
 
 
-def _contained(lookup: dict, key: str) -> list[str]:
+def _contained(lookup: dict, key: str, longest: int = 24) -> list[str]:
     """Known spellings (2+ characters) that occur inside `key`: each substring looked up, so the cost
     does not grow with the number of units."""
-    longest = 24
     return [key[i:j] for i in range(len(key)) for j in range(i + 2, min(len(key), i + longest) + 1)
             if key[i:j] in lookup]
 
@@ -48,6 +47,10 @@ class Units:
     @functools.cached_property
     def _by_name(self) -> dict:
         return {u.name: u for u in self.units}
+
+    @functools.cached_property
+    def _longest(self) -> int:
+        return max(map(len, self.lookup), default=2)
 
     def get(self, name: str) -> Unit | None:
         return self._by_name.get(name)
@@ -69,7 +72,7 @@ class Units:
             if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
                 return self.lookup[key[: -len(suffix)]]
         # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
-        hits = _contained(self.lookup, key)
+        hits = _contained(self.lookup, key, self._longest)
         if not hits:
             return None
         best = max(hits, key=len)
@@ -78,7 +81,7 @@ class Units:
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""
-        hits = _contained(self.lookup, norm(text))
+        hits = _contained(self.lookup, norm(text), self._longest)
         if not hits:
             return None
         return self.lookup[max(hits, key=len)]
