@@ -235,6 +235,14 @@ def _ooxml(z: zipfile.ZipFile, names: dict, name: str, limits: dict) -> Sniffed:
         if root is None or not root.tag.endswith("workbook"):
             return _unreadable(name, "主文档不是工作簿（可能是 Word 或 PowerPoint 文件）")
         strict = root.tag.startswith("{" + STRICT_NS + "}")
+        if sum(i.file_size for i in names.values()) // BYTES_PER_CELL[kind] <= limits["cells"]:
+            # Too small to hold more cells than allowed: no need to find the sheets; only make sure
+            # no XML part declares a DTD (the usual case, and ~3x cheaper).
+            for part in names.values():
+                if part.filename.lower().endswith((".xml", ".rels")) and _has_dtd(_peek(z, part, 2048)):
+                    return Sniffed(kind, finding("UNREADABLE", file=name,
+                                                 detail=f"“{part.filename}”含有 DTD 或实体定义（疑似 XML 炸弹）"), strict)
+            return Sniffed(kind, None, strict)
     sheets = _sheets(z, names, target)
     for part in [names.get(posixpath.join(posixpath.dirname(target), "sharedstrings.xml"))] + sheets:
         if part is not None and kind == "xlsx" and _has_dtd(_peek(z, part, 2048)):
