@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -90,18 +91,35 @@ def cmd_settings(args) -> int:
     return 0
 
 
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+QUARTER = re.compile(r"^\d{4}[Qq][1-4]$")
+
+
+def bad_period(given: str | None, pattern, example: str) -> bool:
+    if given is None or pattern.match(given):
+        return False
+    print(f"期间“{given}”的写法不对，应为 {example}。", file=sys.stderr)
+    return True
+
+
 def cmd_monthly(args) -> int:
     from .monthly import run_monthly
+    if bad_period(args.period, MONTH, "2016-09"):
+        return 2
     return run_monthly(folders(args), args.period)
 
 
 def cmd_quarterly(args) -> int:
     from .quarterly import run_quarterly
+    if bad_period(args.period, QUARTER, "2016Q3"):
+        return 2
     return run_quarterly(folders(args), args.period)
 
 
 def cmd_status(args) -> int:
     from .monthly import print_status
+    if bad_period(args.period, MONTH, "2016-09"):
+        return 2
     return print_status(folders(args), args.period)
 
 

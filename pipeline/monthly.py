@@ -82,17 +82,23 @@ def intake_run(folders: dict, kind: str, period: str, settings: Settings, units)
     return ledger
 
 
-def run_monthly(folders: dict, period: str | None) -> int:
+def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
+    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`."""
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
-    period = period or last_month(settings)
     with run_lock(folders["archive"]):
-        ledger = intake_run(folders, "monthly", period, settings, units)
+        ledger = intake_run(folders, kind, intake_period, settings, units)
         crash_point("taken_in")
         try:
-            out = write_monthly(ledger, folders, period, settings, units)
+            return write(ledger, settings, units)
         finally:
             ledger.close()
+
+
+def run_monthly(folders: dict, period: str | None) -> int:
+    period = period or last_month(load_settings(folders["reference"]))
+    out = run_job(folders, "monthly", period,
+                  lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units))
     print(f"{period_zh(period)} 月度输出：{out}")
     return 0
 

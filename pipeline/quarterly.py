@@ -10,9 +10,8 @@ from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .findings import CODES
 from .ledger import Ledger
-from .monthly import intake_run, run_lock, write_atomic
+from .monthly import run_job, write_atomic
 from .ranking_book import write_ranking_book
-from .reference import load_units
 from .settings import Settings, load_settings
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
@@ -116,16 +115,9 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
 
 
 def run_quarterly(folders: dict, quarter: str | None) -> int:
-    settings = load_settings(folders["reference"])
-    units = load_units(folders["reference"])
-    quarter = (quarter or last_quarter(settings)).upper()
-    months = quarter_months(quarter)
-    with run_lock(folders["archive"]):
-        ledger = intake_run(folders, "quarterly", months[-1], settings, units)
-        try:
-            out = write_quarterly(ledger, folders, quarter, settings, units)
-        finally:
-            ledger.close()
+    quarter = (quarter or last_quarter(load_settings(folders["reference"]))).upper()
+    out = run_job(folders, "quarterly", quarter_months(quarter)[-1],
+                  lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units))
     print(f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}通报与排名：{out}")
     return 0
 

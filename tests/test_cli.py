@@ -45,6 +45,10 @@ def test_bad_usage_exits_2(tmp_path):
     assert pipeline("check").returncode == 2
     assert pipeline("check", tmp_path / "missing.xlsx").returncode == 2
     assert pipeline("nonsense").returncode == 2
+    wrong = pipeline("quarterly", "--period", "2016-09", "--archive", tmp_path / "a", "--outbox", tmp_path / "o")
+    assert wrong.returncode == 2 and "2016Q3" in wrong.stderr
+    assert pipeline("monthly", "--period", "2016-13", "--archive", tmp_path / "a").returncode == 2
+    assert not (tmp_path / "a").exists()   # refused before touching anything
 
 
 def test_a_second_run_waits_for_the_first_and_says_why(tmp_path):
