@@ -31,7 +31,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(PY) -m ruff check pipeline schemas tests bench
+	$(PY) -m ruff check pipeline schemas tests bench tools
 
 monthly: venv
 	$(PY) -m pipeline monthly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)

@@ -42,6 +42,7 @@ class Incoming:
     size: int
     source: str             # inbox file name (the e-mail for attachments)
     inbox: str | None       # inbox path to remove once recorded (None for attachments)
+    empty_mail: bool = False  # an e-mail that brought no spreadsheet
 
 
 def crash_point(name: str):
@@ -146,7 +147,8 @@ def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
     out, staged = [], []
     for at, p, mail in found:
         stored, sha, size = _stage(archive, p, p.name, at, staged)
-        out.append(Incoming(stored, p.name, at, sha, size, p.name, str(p)))
+        out.append(Incoming(stored, p.name, at, sha, size, p.name, str(p),
+                            empty_mail=mail is not None and not mail.attachments))
         for k, a in enumerate(mail.attachments if mail else ()):
             name = a.name or f"附件{k + 1}.xlsx"
             astored, asha, asize = _stage(archive, a.data, name, at, staged)
@@ -207,6 +209,9 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
                  "duplicate_of": None, "submissions": []}
         if mail:
             entry["kind"] = "eml"
+            if inc.empty_mail:  # the sender still hears what happened
+                none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
+                entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False)]
             entries.append(entry)
             continue
         prior = ledger.file_by_sha(inc.sha256)

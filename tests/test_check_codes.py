@@ -2,6 +2,7 @@
 import zipfile
 
 import pytest
+
 from conftest import ROWS, codes, form_cells, rows_json, write_book
 
 S = "月度报表"

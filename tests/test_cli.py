@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from conftest import REFERENCE, ROOT, form_cells, write_book
 from pipeline.monthly import run_lock
+
+from conftest import REFERENCE, ROOT, form_cells, write_book
 
 
 def pipeline(*args, timeout=300):

@@ -1,11 +1,11 @@
 """Docs that cannot drift: generated from the code, and checked against it."""
 import tomllib
 
-from conftest import REFERENCE, ROOT
-
 from pipeline.cli import cli_markdown
 from pipeline.findings import CODES, catalogue_markdown
 from pipeline.settings import SETTINGS, settings_markdown
+
+from conftest import REFERENCE, ROOT
 
 DOCS = ROOT / "docs"
 

@@ -4,10 +4,11 @@ import shutil
 from collections import Counter
 
 import pytest
-from conftest import REFERENCE, SHARED
 
 from pipeline.check import check_files
 from pipeline.findings import CODES
+
+from conftest import REFERENCE, SHARED
 
 CORPUS = SHARED / "corpus" / "foreign"
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="shared/corpus/foreign not beside the project")

@@ -3,13 +3,14 @@ import io
 import os
 import zipfile
 
-from conftest import NOW, form_cells, write_book
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipeline.check import check_files
 from pipeline.findings import CODES
+
+from conftest import NOW, form_cells, write_book
 
 BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                   b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'

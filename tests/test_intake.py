@@ -5,10 +5,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
-from conftest import REFERENCE, form_cells, write_book
 
 from pipeline.monthly import run_monthly
 from pipeline.safety import within
+
+from conftest import REFERENCE, form_cells, write_book
 
 WHEN = dt.datetime(2016, 9, 27, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
@@ -82,3 +83,12 @@ def test_same_as_other_unit_and_cumulative_gap(folders, tmp_path):
     run_monthly(folders, "2016-10")
     m = json.loads((folders["outbox"] / "2016-10" / "manifest.json").read_text(encoding="utf-8"))
     assert "CUMULATIVE_GAP" in m["submissions"][0]["codes"]
+
+
+def test_an_email_without_a_spreadsheet_gets_a_receipt(folders):
+    (folders["inbox"] / "只有正文.eml").write_bytes(mail_with([("说明.txt", b"hello", None)]))
+    run_monthly(folders, "2016-09")
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(s["file"], s["status"], s["codes"]) for s in m["submissions"]] == [("只有正文.eml", "rejected", ["NO_FORM"])]
+    (receipt,) = (folders["outbox"] / "2016-09" / "回执").glob("*.txt")
+    assert "没有 Excel 或 WPS 表格附件" in receipt.read_text(encoding="utf-8-sig")

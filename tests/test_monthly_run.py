@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, ROOT
 
 from pipeline.demo import MONTHS, drop_month
 from pipeline.model import INDUSTRIES, LEVELS
 from pipeline.monthly import run_monthly
 from pipeline.reference import load_units
+
+from conftest import REFERENCE, ROOT
 
 
 def folders(tmp_path):

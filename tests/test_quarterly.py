@@ -5,13 +5,14 @@ import sqlite3
 
 import openpyxl
 import pytest
-from conftest import REFERENCE
 from docx import Document
 
 from pipeline.demo import MONTHS, drop_month
 from pipeline.monthly import run_monthly
 from pipeline.quarterly import run_quarterly
 from pipeline.reference import load_units
+
+from conftest import REFERENCE
 
 
 @pytest.fixture(scope="module")
