@@ -59,18 +59,6 @@ def wanted(path: Path) -> bool:
     return path.is_file() and (path.suffix.lower() in SPREADSHEETS or path.suffix.lower() == ".eml")
 
 
-def deadline(period: str, settings: Settings) -> dt.datetime:
-    y, m = int(period[:4]), int(period[5:7])
-    day = settings["deadline"]["day"]
-    hh, mm, ss = (int(x) for x in str(settings["deadline"]["time"]).split(":"))
-    if str(day) == "end":
-        first_next = dt.date(y + (m == 12), 1 if m == 12 else m + 1, 1)
-        date = first_next - dt.timedelta(days=1)
-    else:
-        date = dt.date(y, m, int(day))
-    return dt.datetime(date.year, date.month, date.day, hh, mm, ss, tzinfo=settings.tz)
-
-
 def _stage(archive: Path, source, name: str, received_at: dt.datetime,
            staged: list) -> tuple[Path, str, int]:
     """Copy bytes (a path, streamed, or bytes) into the archive under a temporary name; the caller
@@ -228,11 +216,11 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
         result = by_sha[inc.sha256]
         entry["kind"] = result.kind
         for sub in result.submissions:
-            late = bool(sub.period) and inc.received_at > deadline(sub.period, settings)
+            late = bool(sub.period) and inc.received_at > settings.deadline(sub.period)
             extra = []
             if late:
                 extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
-                                     expected=deadline(sub.period, settings).strftime("%Y-%m-%d %H:%M")))
+                                     expected=settings.deadline(sub.period).strftime("%Y-%m-%d %H:%M")))
             if sub.status == "accepted" and sub.unit and sub.period:
                 twin = _same_as_other(ledger, twins, sub)
                 if twin:

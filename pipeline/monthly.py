@@ -12,11 +12,11 @@ from pathlib import Path
 
 from .aggregate import district_rows
 from .formbook import write_form
-from .intake import crash_point, deadline, take_in
+from .intake import crash_point, take_in
 from .ledger import Ledger
 from .model import Received
 from .read import read_grids
-from .receipts import write_receipt
+from .receipts import period_text, write_receipt
 from .reference import load_units
 from .settings import Settings, load_settings
 from .status_book import write_status_book
@@ -25,7 +25,7 @@ STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被�
 
 
 def period_zh(period: str) -> str:
-    return f"{int(period[:4])}年{int(period[5:7])}月"
+    return period_text(period)
 
 
 def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -166,7 +166,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     form = out / f"{district}_{period_zh(period)}_工贸企业安全生产标准化月度报表.xlsx"
     write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
     files["form"] = form.name
-    dl = deadline(period, settings)
+    dl = settings.deadline(period)
     status = out / f"{district}_{period_zh(period)}_报送情况.xlsx"
     deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
     write_status_book(status, period, active, subs, counted, deadline_text, district)

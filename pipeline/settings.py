@@ -6,6 +6,8 @@ generated from SETTINGS and a test keeps it so.
 """
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass
@@ -62,6 +64,15 @@ class Settings:
     @property
     def limits(self) -> dict:
         return self.values["limits"]
+
+    def deadline(self, period: str) -> dt.datetime:
+        """When a month's form is due ("2016-09"): `deadline.day` ("end" = the month's last day) at
+        `deadline.time`, in the district's time zone."""
+        year, month = int(period[:4]), int(period[5:7])
+        day = str(self.values["deadline"]["day"])
+        last = calendar.monthrange(year, month)[1]
+        hh, mm, ss = (int(x) for x in str(self.values["deadline"]["time"]).split(":"))
+        return dt.datetime(year, month, last if day == "end" else min(int(day), last), hh, mm, ss, tzinfo=self.tz)
 
     def target(self, year: int) -> float | None:
         targets = self.values["targets"]

@@ -8,7 +8,6 @@ A second sheet 填表说明 says how to fill it in, how to send it and by when.
 """
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from pathlib import Path
 
@@ -28,11 +27,8 @@ _WEEKDAYS = "一二三四五六日"
 
 
 def deadline(period: str, settings: Settings) -> date:
-    """The due date of `period` ("2016-10"): settings deadline.day, "end" = last day of month."""
-    year, month = (int(p) for p in period.split("-"))
-    day = str(settings["deadline"]["day"])
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, last if day == "end" else min(int(day), last))
+    """The due date of `period` ("2016-10")."""
+    return settings.deadline(period).date()
 
 
 def deadline_text(period: str, settings: Settings) -> str:
