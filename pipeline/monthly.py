@@ -117,9 +117,11 @@ def _grid_rows(rec: Received):
 
     Only for a file the reader already read in the sandbox (its findings name cells), so reading it
     again here is safe."""
-    if not any(f.cell for f in rec.findings) or Path(rec.archived).read_bytes()[:2] == b"PK" \
-            and not rec.file.lower().endswith(".ods"):
+    if not any(f.cell for f in rec.findings):
         return None
+    with open(rec.archived, "rb") as f:
+        if f.read(2) == b"PK" and not rec.file.lower().endswith(".ods"):
+            return None   # .xlsx: openpyxl opens the clerk's own file
     return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
 
 
