@@ -1,6 +1,7 @@
 """The form's vocabulary and the small frozen records that flow between stages."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from .findings import Finding, has_error
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65536)   # labels repeat in every form a worker reads
 def norm(text: str) -> str:
     """Fold full-width forms and drop every kind of space: how labels and names are compared."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", str(text))).replace("\u3000", "")
@@ -76,6 +78,7 @@ class FileResult:
         return all(s.status == "accepted" for s in self.submissions)
 
 
+@functools.lru_cache(maxsize=65536)
 def cell_name(row: int, col: int) -> str:
     """Zero-based (row, col) -> A1 reference."""
     letters = ""
