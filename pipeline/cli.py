@@ -8,6 +8,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +38,35 @@ def cmd_check(args) -> int:
     if ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
         history = ledger.previous_rows
-    results = check_files([(p, p.name) for p in paths], units, settings, history=history)
+    with tempfile.TemporaryDirectory() as scratch:
+        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
         else:
             print(describe(result))
     return 0 if all(r.accepted for r in results) else 1
+
+
+def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
+    """Files to check as (path, name): a saved e-mail stands for its spreadsheet attachments, each
+    checked under its own name (an e-mail without any is checked as itself, and refused)."""
+    from .mail import read_eml
+    from .safety import safe_name
+    out = []
+    for p in paths:
+        if p.suffix.lower() != ".eml":
+            out.append((p, p.name))
+            continue
+        attachments = read_eml(p.read_bytes()).attachments
+        if not attachments:
+            out.append((p, p.name))
+        for k, a in enumerate(attachments):
+            target = scratch / f"{len(out)}_{k}" / safe_name(a.name, fallback="附件.xlsx")
+            target.parent.mkdir(parents=True)
+            target.write_bytes(a.data)
+            out.append((target, a.name))
+    return out
 
 
 def describe(result) -> str:

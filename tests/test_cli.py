@@ -91,3 +91,16 @@ def test_libreoffice_saved_copies_are_read_with_the_same_numbers(tmp_path, check
         assert (sub.status, sub.unit, sub.period) == ("accepted", "侯寨乡", "2016-09"), sub.findings
         assert [r.as_json() for r in sub.rows] == rows
         assert sub.findings == ()
+
+
+def test_check_a_saved_email_checks_each_attachment(tmp_path):
+    from test_intake import mail_with
+    a = write_book(tmp_path / "a.xlsx", form_cells("侯寨乡")).read_bytes()
+    b = write_book(tmp_path / "b.xlsx", form_cells("马寨镇")).read_bytes()
+    eml = tmp_path / "来信.eml"
+    eml.write_bytes(mail_with([("侯寨乡2016年9月.xlsx", a, "gbk"), ("马寨镇2016年9月.xlsx", b, None)]))
+    p = pipeline("check", "--json", "--archive", tmp_path / "none", eml)
+    docs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert p.returncode == 0
+    assert [(d["file"], d["submissions"][0]["unit"]) for d in docs] == [
+        ("侯寨乡2016年9月.xlsx", "侯寨乡"), ("马寨镇2016年9月.xlsx", "马寨镇")]
