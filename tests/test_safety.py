@@ -91,3 +91,9 @@ def test_within(tmp_path):
     assert not within(root, root / ".." / "outside" / "a.xlsx")
     assert not within(root, root / "link" / "a.xlsx")
     assert not within(root, Path("/etc/passwd"))
+
+
+def test_openpyxl_parses_clerks_xml_defused():
+    # The marked receipt copies open clerks' .xlsx with openpyxl: it must go through defusedxml.
+    import openpyxl.xml
+    assert openpyxl.xml.DEFUSEDXML
