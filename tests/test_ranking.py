@@ -78,3 +78,18 @@ def test_praise_never_a_unit_at_zero_and_criticize_non_reporters_first(settings)
     praised, criticized = choose(frame, settings)
     assert praised == ["丙"]
     assert criticized == ["丁", "甲", "乙"]
+
+
+def test_ranking_workbook_writes_hostile_unit_names_as_text(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    from pipeline.ranking_book import write_ranking_book
+    hostile = '=HYPERLINK("http://x","点我")'
+    _, frame = table(units((hostile, 10), ("乙", 10)), {"2016-09": [rec(hostile, 6), rec("乙", 2)]})
+    path = write_ranking_book(tmp_path / "排名表.xlsx", "排名表", frame, 0.5)
+    ws = openpyxl.load_workbook(path)["排名表"]
+    assert ws["B3"].value == hostile and ws["B3"].data_type == "s"
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
