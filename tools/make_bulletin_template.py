@@ -341,13 +341,14 @@ def _styles(doc) -> None:
 
     _style(doc, "公文二级标题字", "GwH2Char", kind=WD_STYLE_TYPE.CHARACTER, font=KAITI)
 
-    note = _style(doc, "公文附件说明", "GwAttachNote", alignment=both)
+    # 特此通报, the attachment note and the signature keep together: no page holds only the 落款.
+    note = _style(doc, "公文附件说明", "GwAttachNote", alignment=both, keep_with_next=True)
     _before_lines(note, 1)
     _indent(note, left=5 * CHAR, hanging=3 * CHAR)
-    note2 = _style(doc, "公文附件说明续", "GwAttachNote2", alignment=both)
+    note2 = _style(doc, "公文附件说明续", "GwAttachNote2", alignment=both, keep_with_next=True)
     _indent(note2, left=5 * CHAR)
 
-    sign = _style(doc, "公文署名", "GwSign", alignment=right)
+    sign = _style(doc, "公文署名", "GwSign", alignment=right, keep_with_next=True)
     _before_lines(sign, 2)
     date = _style(doc, "公文成文日期", "GwDate", alignment=right)
     _indent(date, right=4 * CHAR)
@@ -446,6 +447,7 @@ def _body(doc) -> None:
     _p(doc, "公文正文", ("{{ lead }}", h2), "{{ text }}")
     _p(doc, "公文正文", "{%p endfor %}")
     _p(doc, "公文正文", "特此通报。")
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True
     _p(doc, "公文附件说明", "附件：1.{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标创建情况排名表")
     _p(doc, "公文附件说明续", "2.{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标率对比图")
     _p(doc, "公文署名", "{{ bureau }}")
