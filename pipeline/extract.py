@@ -27,9 +27,8 @@ _UNREADABLE_ERRORS = (python_calamine.CalamineError, python_calamine.XmlError, p
                       python_calamine.WorksheetNotFound, OSError, UnicodeError, EOFError)
 
 
-def extract(item: tuple) -> list[Draft] | Failed:
-    """Worker side: read every sheet of one file and draft the forms found. No folder is touched."""
-    _, path, kind, max_cells = item
+def extract(path: str, kind: str | None, max_cells: int) -> list[Draft] | Failed:
+    """Read every sheet of one file and draft the forms found. No folder is touched."""
     try:
         grids = read_grids(path, max_cells)
     except python_calamine.PasswordError:
@@ -72,7 +71,7 @@ def examine(item: tuple) -> Examined:
     sniffed = sniff(path, name, limits)
     if sniffed.finding is not None:
         return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None)
-    got = extract((None, path, sniffed.kind, int(limits["cells"])))
+    got = extract(path, sniffed.kind, int(limits["cells"]))
     return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got)
 
 

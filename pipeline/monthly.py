@@ -24,10 +24,6 @@ from .status_book import write_status_book
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
 
 
-def period_zh(period: str) -> str:
-    return period_text(period)
-
-
 def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(settings.tz)
     y, m = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
@@ -99,7 +95,7 @@ def run_monthly(folders: dict, period: str | None) -> int:
     period = period or last_month(load_settings(folders["reference"]))
     out = run_job(folders, "monthly", period,
                   lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units))
-    print(f"{period_zh(period)} 月度输出：{out}")
+    print(f"{period_text(period)} 月度输出：{out}")
     return 0
 
 
@@ -165,11 +161,11 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     totals = district_rows(counted)
 
     files: dict = {}
-    form = out / f"{district}_{period_zh(period)}_工贸企业安全生产标准化月度报表.xlsx"
+    form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
     write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
     files["form"] = form.name
     dl = settings.deadline(period)
-    status = out / f"{district}_{period_zh(period)}_报送情况.xlsx"
+    status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
     deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
     write_status_book(status, period, active, subs, counted, deadline_text, district)
     files["status"] = status.name
@@ -201,7 +197,7 @@ def print_status(folders: dict, period: str | None) -> int:
     ledger = Ledger.open_readonly(path)
     subs = ledger.period_submissions(period)
     counted = ledger.counted(period)
-    print(f"{period_zh(period)} 报送情况")
+    print(f"{period_text(period)} 报送情况")
     for u in units.active(period):
         mine = [s for s in subs if s.unit == u.name]
         if u.name in counted:
