@@ -1,8 +1,8 @@
 """Intake: take what is in the inbox, archive it, check it, record it, and only then remove it.
 
 Order of work, so that a crash at any point loses nothing and counts nothing twice:
-1. each inbox file (an e-mail gives its attachments too) is hashed and copied into the archive
-   (written to a temporary name, synced, renamed; the folder synced once per batch);
+1. each inbox file (an e-mail gives its attachments too) is hashed and put into the archive
+   (hard-linked, or written to a temporary name and renamed; synced once per batch);
 2. the archived copies are checked (isolated per file);
 3. everything is recorded in the ledger in one transaction, with the inbox paths to remove;
 4. the inbox files are removed and the removals marked done. A rerun first finishes step 4 of
@@ -14,6 +14,7 @@ import ctypes
 import datetime as dt
 import hashlib
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,29 +62,33 @@ def wanted(path: Path) -> bool:
 
 def _stage(archive: Path, source, name: str, received_at: dt.datetime,
            staged: list) -> tuple[Path, str, int]:
-    """Copy bytes (a path, streamed, or bytes) into the archive under a temporary name; the caller
-    syncs the whole batch once and then renames (`_commit`). Returns (final path, sha256, size)."""
+    """Put bytes (a path, or bytes) into the archive; the caller syncs the whole batch once
+    (`_commit`). An inbox file on the archive's file system is hard-linked under its final name (no
+    copy: one directory entry, atomic); anything else is written to a temporary name, renamed after
+    the sync. Returns (final path, sha256, size)."""
     folder = archive / "files" / received_at.strftime("%Y-%m")
     folder.mkdir(parents=True, exist_ok=True)
-    h, size = hashlib.sha256(), 0
-    tmp = folder / f".part-{os.getpid()}-{len(staged)}"
-    with open(tmp, "wb") as out:
-        if isinstance(source, Path):
-            with open(source, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-                    out.write(block)
-                    size += len(block)
-        else:
-            h.update(source)
-            out.write(source)
-            size = len(source)
-    sha = h.hexdigest()
+    if isinstance(source, Path):
+        with open(source, "rb") as f:
+            sha, size = hashlib.file_digest(f, "sha256").hexdigest(), os.fstat(f.fileno()).st_size
+    else:
+        sha, size = hashlib.sha256(source).hexdigest(), len(source)
     target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
     if target.exists() and target.stat().st_size == size:
-        tmp.unlink()
+        return target, sha, size   # archived by an interrupted run
+    if isinstance(source, Path):
+        try:
+            os.link(source, target)
+            staged.append((None, target))
+            return target, sha, size
+        except OSError:
+            pass   # another file system, or links not allowed: copy
+    tmp = folder / f".part-{os.getpid()}-{len(staged)}"
+    if isinstance(source, Path):
+        shutil.copyfile(source, tmp)
     else:
-        staged.append((tmp, target))
+        tmp.write_bytes(source)
+    staged.append((tmp, target))
     return target, sha, size
 
 
@@ -99,13 +104,16 @@ def _sync_filesystem(path: Path):
 
 
 def _commit(archive: Path, staged: list):
-    """Data first, then names: sync, rename every staged file into place, sync again."""
+    """Data first, then names: sync, rename every copied file into place, sync again (links are
+    in place already; the first sync makes them durable)."""
     if not staged:
         return
     _sync_filesystem(archive)
-    for tmp, target in staged:
+    copies = [(tmp, target) for tmp, target in staged if tmp is not None]
+    for tmp, target in copies:
         os.replace(tmp, target)
-    _sync_filesystem(archive)
+    if copies:
+        _sync_filesystem(archive)
 
 
 def finish_removals(ledger: Ledger):

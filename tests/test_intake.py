@@ -92,3 +92,17 @@ def test_an_email_without_a_spreadsheet_gets_a_receipt(folders):
     assert [(s["file"], s["status"], s["codes"]) for s in m["submissions"]] == [("只有正文.eml", "rejected", ["NO_FORM"])]
     (receipt,) = (folders["outbox"] / "2016-09" / "回执").glob("*.txt")
     assert "没有 Excel 或 WPS 表格附件" in receipt.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("can_link", [True, False])
+def test_archived_bytes_outlive_the_inbox_file_whether_linked_or_copied(folders, tmp_path, monkeypatch, can_link):
+    if not can_link:   # the inbox on another file system: os.link fails with EXDEV
+        def no_link(*_):
+            raise OSError(18, "Invalid cross-device link")
+        monkeypatch.setattr("pipeline.intake.os.link", no_link)
+    sent = write_book(folders["inbox"] / "侯寨乡2016年9月报表.xlsx", form_cells("侯寨乡"))
+    data = sent.read_bytes()
+    run_monthly(folders, "2016-09")
+    stored = [p for p in (folders["archive"] / "files").rglob("*.xlsx")]
+    assert not sent.exists() and len(stored) == 1 and stored[0].read_bytes() == data
+    assert not list((folders["archive"] / "files").rglob(".part-*"))
