@@ -25,7 +25,6 @@ PATCHES = (
     (pipeline.monthly, "intake_run", "intake"),
     (pipeline.intake, "gather", "archive"),
     (pipeline.intake, "check_files", "check"),
-    (pipeline.check, "resolve", "check.resolve"),
     (pipeline.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),
     (Ledger, "file_by_sha", "intake.lookups"),

@@ -1,4 +1,4 @@
-"""A file in, a verdict out: sniff → read and locate (isolated per file) → resolve → validate.
+"""A file in, a verdict out: sniff → read → locate → resolve (isolated per file) → validate.
 
 `check_files` is what `python -m pipeline check` and intake both call; it touches no folder.
 Parsing runs in a pool of worker processes so that a file that hangs, exhausts memory or crashes
@@ -7,13 +7,13 @@ the native reader costs only that file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 from pathlib import Path
 
 from .draft import Draft
-from .extract import Examined, Failed, examine, sha256_of
+from .extract import Context, Examined, Failed, Found, examine, sha256_of
 from .findings import Finding, finding
-from .locate import find_period
 from .model import FileResult, Submission
 from .reference import Units
 from .sandbox import Pool
@@ -32,69 +32,33 @@ def rejected(name: str, sha: str, kind: str | None, f: Finding) -> FileResult:
     return FileResult(name, sha, kind, (Submission(None, None, None, (), (f,)),))
 
 
-def _from_filename(name: str, units: Units) -> tuple[str | None, str | None]:
-    stem = Path(name).stem
-    period = find_period(stem)
-    return units.find_in(stem), period[0] if period else None
-
-
-def _current_month(settings: Settings, now: dt.datetime | None) -> str:
+def current_month(settings: Settings, now: dt.datetime | None) -> str:
     now = now or dt.datetime.now(settings.tz)
     return f"{now.year:04d}-{now.month:02d}"
 
 
-def resolve(d: Draft, name: str, single: bool, units: Units, settings: Settings,
-            now: dt.datetime | None) -> tuple[str | None, str | None, list[Finding]]:
-    """The unit and period of a draft, from the sheet, else the file name; with their findings."""
-    found: list[Finding] = []
-    file_unit, file_period = _from_filename(name, units)
-    where = d.unit_cell or f"{d.sheet}!A1"
-    unit = units.resolve(d.unit_text)
-    if d.unit_text is None:
-        if file_unit:
-            unit = file_unit
-            found.append(finding("UNIT_FROM_FILENAME", where, file=name, value=file_unit))
-        else:
-            found.append(finding("NO_UNIT", where))
-    elif unit is None:
-        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, example=units.names[0]))
-    elif single and file_unit and file_unit != unit:
-        found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
-
-    period, where = d.period, d.period_cell or d.unit_cell or f"{d.sheet}!A1"
-    if period is None:
-        if file_period:
-            period = file_period
-            found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period))
-        else:
-            found.append(finding("NO_PERIOD", where))
-    elif single and file_period and file_period != period:
-        found.append(finding("PERIOD_CONFLICT", where, value=period, expected=file_period))
-    current = _current_month(settings, now)
-    if period and period > current:
-        found.append(finding("FUTURE_PERIOD", where, value=period, expected=current))
-    if unit and period:
-        u = units.get(unit)
-        if u and not u.active(period):
-            found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
-                                 value=f"{unit}（{period} 不在其报送期内）", example=units.names[0]))
-    return unit, period, found
+def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = None) -> Pool:
+    """The worker pool that examines files: each worker is given the limits and units once."""
+    limits = settings.limits
+    context = Context(limits, units, current_month(settings, now))
+    return Pool(functools.partial(examine, context), seconds_per_file=float(limits["seconds_per_file"]),
+                memory_mb=int(limits["memory_mb_per_file"]))
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None, progress=None, pool: Pool | None = None
-                ) -> list[FileResult]:
-    """Check (path, name-as-received) pairs. `history(unit, period)` gives the previous month's rows.
+                now: dt.datetime | None = None, history=None, progress=None, pool: Pool | None = None,
+                shas: list[str] | None = None) -> list[FileResult]:
+    """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
+    (unit, period); `shas`, when known, spares hashing the files again.
 
-    All per-file work (hashing, sniffing, parsing) runs in the worker pool, on both cores; what
-    needs the whole run (units, pandera, the 合计 check) runs here, once."""
+    All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
+    pool, on both cores; what needs the whole run (pandera, the 合计 check, last month) runs here, once."""
     limits = settings.limits
     examined: dict[int, Examined] = {}
-    items = [(i, str(path), name, limits) for i, (path, name) in enumerate(files)]
+    items = [(i, str(path), name, shas[i] if shas else None) for i, (path, name) in enumerate(files)]
     own = pool is None
     if own:
-        pool = Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
-                    memory_mb=int(limits["memory_mb_per_file"])).__enter__()
+        pool = checking_pool(units, settings, now).__enter__()
     try:
         for n, (item, outcome) in enumerate(pool.map(items)):
             i = item[0]
@@ -105,7 +69,7 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
                     # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
                     print(f"内部错误：读取 {files[i][1]} 时：{outcome.detail}", file=sys.stderr)
                 failed = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
-                examined[i] = Examined(sha256_of(item[1]), None, False, None, failed)
+                examined[i] = Examined(item[3] or sha256_of(item[1]), None, False, None, failed)
             if progress:
                 progress(n + 1, len(items))
     finally:
@@ -113,7 +77,8 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
             pool.close()
 
     results: dict[int, FileResult] = {}
-    drafts, owners = [], []
+    forms: list[Found] = []
+    owners: list[int] = []
     for i, (_, name) in enumerate(files):
         e = examined[i]
         if e.refused is not None:
@@ -125,18 +90,19 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
             detail = "（文件按严格 OOXML 格式保存，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”。）" if e.strict_ooxml else ""
             results[i] = rejected(name, e.sha256, e.kind, finding("NO_FORM", None, file=name, detail=detail))
         else:
-            for d in e.got:
-                unit, period, found = resolve(d, name, len(e.got) == 1, units, settings, now)
-                drafts.append((d, unit, period, found))
-                owners.append(i)
+            forms += e.got
+            owners += [i] * len(e.got)
 
-    checked = validate([d for d, *_ in drafts])
+    checked = validate([f.draft for f in forms])
+    before = history([(f.unit, f.period) for f in forms]) if history else {}
     subs: dict[int, list[Submission]] = {}
-    for (d, unit, period, found), (rows, more), i in zip(drafts, checked, owners):
-        findings = tuple(found) + more
-        if history and unit and period and rows:
-            findings += tuple(cross_month(d, rows, history(unit, period)))
-        subs.setdefault(i, []).append(Submission(d.sheet, unit, period, rows, findings, d.cells,
+    for f, (rows, more), i in zip(forms, checked, owners):
+        findings = f.findings + more
+        previous = before.get((f.unit, f.period))
+        if previous and rows:
+            findings += tuple(cross_month(f.draft, rows, previous))
+        d = f.draft
+        subs.setdefault(i, []).append(Submission(d.sheet, f.unit, f.period, rows, findings, d.cells,
                                                  d.unit_cell, d.period_cell))
     for i, s in subs.items():
         e = examined[i]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .findings import Finding, finding
 from .locate import Table
-from .model import INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, TOTAL_LABEL, cell_name
+from .model import INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Cells, Row, cell_name
 from .read import uncached_formulas
 
 _ZERO = {"", "-", "—", "–", "－", "/", "／", "无", "0", "——", "--", "\\", "零"}
@@ -64,16 +64,27 @@ class Draft:
     unit_cell: str | None
     period: str | None
     period_cell: str | None
-    counts: tuple                 # 24 (industry, level, new, cumulative, reviewing), None where unreadable
-    cells: dict                   # (industry|合计, level, measure) -> "sheet!B6"
+    counts: tuple                 # 72 counts, industry by level by measure; None where unreadable
+    cells: Cells                  # where each count (and each 合计) stands
     totals: dict                  # (level, measure) -> number, or None when blank / no stored value
     total_note: str | None        # why totals are computed, for TOTAL_MISSING
     findings: tuple[Finding, ...] = field(default=())
 
+    def rows(self) -> tuple[Row, ...]:
+        c = self.counts
+        return tuple(Row(industry, level, *c[k * 3: k * 3 + 3])
+                     for k, (industry, level) in enumerate(_ROW_KEYS))
 
-def draft(table: Table, path: str, kind: str | None) -> Draft:
+
+_ROW_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
+_COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)
+
+
+def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
+    """The table's cells as counts. `source` is the file (path or bytes), looked at again only for a
+    formula without a stored value."""
     grid, findings = table.grid, list(table.findings)
-    cells, counts = {}, []
+    r0, c0 = grid.origin
     uncached = None
 
     def formula(r, c):
@@ -81,66 +92,72 @@ def draft(table: Table, path: str, kind: str | None) -> Draft:
         if kind not in ("xlsx", "xlsm"):
             return None
         if uncached is None:
-            uncached = uncached_formulas(path, grid.sheet)
+            uncached = uncached_formulas(source, grid.sheet)
         return uncached.get(cell_name(r, c))
 
+    def read(r, c, what):
+        """The count at (r, c); a finding (labelled by `what()`) when it is not one."""
+        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
+        raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
+        kind_of = type(raw)
+        if kind_of is float and raw.is_integer():      # what nearly every count cell holds
+            return int(raw)
+        if kind_of is int:
+            return raw
+        if raw == "" or raw is None:
+            f = formula(r, c)
+            if f is None:
+                return 0
+            findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={f}", label=what()))
+            return None
+        count = to_count(raw)
+        if count.problem:
+            code, shown = count.problem
+            findings.append(finding(code, grid.ref(r, c), value=shown, label=what()))
+            return None
+        return int(count.value)
+
+    columns = [table.columns.get(key) for key in _COLUMNS]
+    counts = []
     for industry in INDUSTRIES:
         r = table.rows.get(industry)
-        numbers = []
-        for level in LEVELS:
-            for measure in MEASURES:
-                c = table.columns.get((level, measure))
-                if r is None or c is None:
-                    numbers.append(None if r is not None else 0.0)
-                    continue
-                ref = grid.ref(r, c)
-                cells[(industry, level, measure)] = ref
-                raw = grid.value(r, c)
-                f = formula(r, c) if raw == "" else None
-                if f is not None:
-                    findings.append(finding("FORMULA_NOT_CACHED", ref, value=f"={f}",
-                                            label=label(industry, level, measure)))
-                    numbers.append(None)
-                    continue
-                count = to_count(raw)
-                if count.problem:
-                    code, shown = count.problem
-                    findings.append(finding(code, ref, value=shown, label=label(industry, level, measure)))
-                numbers.append(count.value)
-        for i, level in enumerate(LEVELS):
-            counts.append((industry, level, *numbers[i * 3: i * 3 + 3]))
+        if r is None:
+            counts += [0] * len(_COLUMNS)
+            continue
+        for (level, measure), c in zip(_COLUMNS, columns):
+            counts.append(None if c is None else
+                          read(r, c, lambda i=industry, lv=level, m=measure: label(i, lv, m)))
 
+    rows = dict(table.rows)
     totals = {}
     if table.total_row is None:
         last = max(table.rows.values(), default=table.header_row)
-        where = grid.ref(last + 1, table.label_col)
-        findings.append(finding("TOTAL_MISSING", where, detail="报表中没有“合计”行"))
+        findings.append(finding("TOTAL_MISSING", grid.ref(last + 1, table.label_col), detail="报表中没有“合计”行"))
         total_note = "no row"
     else:
+        rows[TOTAL_LABEL] = r = table.total_row
+        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
         blank, no_cache = [], []
-        for level in LEVELS:
-            for measure in MEASURES:
-                c = table.columns.get((level, measure))
-                if c is None:
-                    continue
-                ref = grid.ref(table.total_row, c)
-                cells[(TOTAL_LABEL, level, measure)] = ref
-                raw = grid.value(table.total_row, c)
-                if raw == "" or raw is None:
-                    (no_cache if formula(table.total_row, c) is not None else blank).append(ref)
-                    totals[(level, measure)] = None
-                    continue
-                count = to_count(raw)
-                totals[(level, measure)] = count.value
-                if count.problem:
-                    code, shown = count.problem
-                    findings.append(finding(code, ref, value=shown,
-                                            label=f"合计 {LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
+        for (level, measure), c in zip(_COLUMNS, columns):
+            if c is None:
+                continue
+            raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
+            if raw == "" or raw is None:
+                (no_cache if formula(r, c) is not None else blank).append(grid.ref(r, c))
+                totals[(level, measure)] = None
+                continue
+            count = to_count(raw)
+            totals[(level, measure)] = count.value
+            if count.problem:
+                code, shown = count.problem
+                findings.append(finding(code, grid.ref(r, c), value=shown,
+                                        label=f"合计 {LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
         if no_cache:
             findings.append(finding("TOTAL_MISSING", no_cache[0],
                                     detail=f"合计行的公式没有保存计算结果（{len(no_cache)} 格）"))
         elif blank:
             findings.append(finding("TOTAL_MISSING", blank[0], detail=f"合计行有 {len(blank)} 格空白"))
         total_note = None
+    cells = Cells(grid.sheet, rows, {key: c for key, c in zip(_COLUMNS, columns) if c is not None})
     return Draft(grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
                  tuple(counts), cells, totals, total_note, tuple(findings))

@@ -1,18 +1,23 @@
-"""Worker side of `check`: read every sheet of one file and draft the forms found.
+"""Worker side of `check`: everything one file needs and no other file does.
 
-Runs in the sandbox's worker processes, so it imports nothing heavy (no pandas) and touches no folder.
+Hash, sniff (limits before parsing), read every sheet, draft the forms found, and find each form's
+unit and period. Runs in the sandbox's worker processes, so it imports nothing heavy (no pandas)
+and touches no folder; the file is read from disk once.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import python_calamine
 
 from .draft import Draft, draft
-from .findings import Finding
-from .locate import locate
+from .findings import Finding, finding
+from .locate import find_period, locate
 from .read import TooManyCells, read_grids
+from .reference import Units
 from .sniff import sniff
 
 
@@ -23,26 +28,21 @@ class Failed:
     limit: str = ""
 
 
-_UNREADABLE_ERRORS = (python_calamine.CalamineError, python_calamine.XmlError, python_calamine.ZipError,
-                      python_calamine.WorksheetNotFound, OSError, UnicodeError, EOFError)
+@dataclass(frozen=True)
+class Context:
+    """What every worker is given once: the limits, the units, and the current month."""
+    limits: dict
+    units: Units
+    current_month: str        # "2016-10": a later period is FUTURE_PERIOD
 
 
-def extract(path: str, kind: str | None, max_cells: int) -> list[Draft] | Failed:
-    """Read every sheet of one file and draft the forms found. No folder is touched."""
-    try:
-        grids = read_grids(path, max_cells)
-    except python_calamine.PasswordError:
-        return Failed("ENCRYPTED")
-    except TooManyCells as err:
-        return Failed("TOO_LARGE", f"共有约 {err.cells:,} 个单元格", f"{max_cells:,} 个单元格")
-    except _UNREADABLE_ERRORS as err:
-        return Failed("UNREADABLE", _reason(err))
-    drafts = []
-    for grid in grids:
-        table = locate(grid)
-        if table is not None:
-            drafts.append(draft(table, path, kind))
-    return drafts
+@dataclass(frozen=True)
+class Found:
+    """One form of a file, with the unit and period it belongs to and the findings about them."""
+    draft: Draft
+    unit: str | None
+    period: str | None
+    findings: tuple[Finding, ...]
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,94 @@ class Examined:
     kind: str | None
     strict_ooxml: bool
     refused: Finding | None
-    got: list[Draft] | Failed | None
+    got: list[Found] | Failed | None
+
+
+_UNREADABLE_ERRORS = (python_calamine.CalamineError, python_calamine.XmlError, python_calamine.ZipError,
+                      python_calamine.WorksheetNotFound, OSError, UnicodeError, EOFError)
+
+
+def extract(source: str | bytes, kind: str | None, max_cells: int) -> list[Draft] | Failed:
+    """Read every sheet of one file (a path or its bytes) and draft the forms found."""
+    try:
+        grids = read_grids(source, max_cells)
+    except python_calamine.PasswordError:
+        return Failed("ENCRYPTED")
+    except TooManyCells as err:
+        return Failed("TOO_LARGE", f"共有约 {err.cells:,} 个单元格", f"{max_cells:,} 个单元格")
+    except _UNREADABLE_ERRORS as err:
+        return Failed("UNREADABLE", _reason(err))
+    drafts = []
+    for grid in grids:
+        table = locate(grid)
+        if table is not None:
+            drafts.append(draft(table, source, kind))
+    return drafts
 
 
 def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def examine(item: tuple) -> Examined:
-    """Worker side of `check`, all the per-file work: hash, sniff (limits before parsing), parse."""
-    _, path, name, limits = item
-    sha = sha256_of(path)
-    sniffed = sniff(path, name, limits)
+def examine(context: Context, item: tuple) -> Examined:
+    """All the per-file work for `item` = (index, path, name as received, sha256 or None)."""
+    _, path, name, sha = item
+    limits = context.limits
+    with open(path, "rb") as f:
+        small = os.fstat(f.fileno()).st_size <= limits["file_bytes"]
+        data = f.read() if small else None     # too large: sniff says so from the size alone
+    sha = sha or (hashlib.sha256(data).hexdigest() if small else sha256_of(path))
+    sniffed = sniff(data if small else Path(path), name, limits)
     if sniffed.finding is not None:
         return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None)
-    got = extract(path, sniffed.kind, int(limits["cells"]))
+    got = extract(data, sniffed.kind, int(limits["cells"]))
+    if not isinstance(got, Failed):
+        got = [Found(d, *resolve(d, name, len(got) == 1, context)) for d in got]
     return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got)
+
+
+def _from_filename(name: str, units: Units) -> tuple[str | None, str | None]:
+    stem = Path(name).stem
+    period = find_period(stem)
+    return units.find_in(stem), period[0] if period else None
+
+
+def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | None, str | None, tuple]:
+    """The unit and period of a draft, from the sheet, else the file name; with their findings."""
+    units = context.units
+    found: list[Finding] = []
+    file_unit, file_period = _from_filename(name, units)
+    where = d.unit_cell or f"{d.sheet}!A1"
+    unit = units.resolve(d.unit_text)
+    if d.unit_text is None:
+        if file_unit:
+            unit = file_unit
+            found.append(finding("UNIT_FROM_FILENAME", where, file=name, value=file_unit))
+        else:
+            found.append(finding("NO_UNIT", where))
+    elif unit is None:
+        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, example=units.names[0]))
+    elif single and file_unit and file_unit != unit:
+        found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
+
+    period, where = d.period, d.period_cell or d.unit_cell or f"{d.sheet}!A1"
+    if period is None:
+        if file_period:
+            period = file_period
+            found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period))
+        else:
+            found.append(finding("NO_PERIOD", where))
+    elif single and file_period and file_period != period:
+        found.append(finding("PERIOD_CONFLICT", where, value=period, expected=file_period))
+    if period and period > context.current_month:
+        found.append(finding("FUTURE_PERIOD", where, value=period, expected=context.current_month))
+    if unit and period:
+        u = units.get(unit)
+        if u and not u.active(period):
+            found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
+                                 value=f"{unit}（{period} 不在其报送期内）", example=units.names[0]))
+    return unit, period, tuple(found)
 
 
 def _reason(err: BaseException) -> str:

@@ -19,15 +19,13 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import check_files
-from .extract import examine
+from .check import check_files, checking_pool
 from .findings import finding
 from .ledger import Ledger
 from .mail import read_eml
 from .model import Submission
 from .reference import Units
 from .safety import safe_name
-from .sandbox import Pool
 from .settings import Settings
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
@@ -164,11 +162,9 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     if not incoming:
         return 0
     crash_point("archived")
-    limits = settings.limits
     first_of: dict = {}
     twins: dict[str, dict] = {}
-    with Pool(examine, seconds_per_file=float(limits["seconds_per_file"]),
-              memory_mb=int(limits["memory_mb_per_file"])) as pool:
+    with checking_pool(units, settings, now) as pool:
         for start in range(0, len(incoming), CHUNK):
             chunk = incoming[start: start + CHUNK]
             step = (lambda done, _total, k=start: progress(k + done, len(incoming))) if progress else None
@@ -195,7 +191,8 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
             seen.add(inc.sha256)
             to_check.append(inc)
     results = check_files([(i.path, i.name) for i in to_check], units, settings, now=now,
-                          history=ledger.previous_rows, progress=progress, pool=pool)
+                          history=ledger.previous_rows, progress=progress, pool=pool,
+                          shas=[i.sha256 for i in to_check])
     by_sha = {i.sha256: r for i, r in zip(to_check, results)}
 
     entries = []

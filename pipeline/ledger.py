@@ -8,7 +8,6 @@ in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from pathlib import Path
 
@@ -119,8 +118,7 @@ class Ledger:
                         "INSERT INTO submissions(file_id, sheet, unit, period, status, late, received_at, cells)"
                         " VALUES (?,?,?,?,?,?,?,?)",
                         (file_id, sub.sheet, sub.unit, sub.period, status, int(late), _iso(e["received_at"]),
-                         json.dumps({"|".join(map(str, k)): v for k, v in sub.cells.items()},
-                                    ensure_ascii=False)))
+                         sub.cells.as_json() if sub.cells else None))
                     sid = cur.lastrowid
                     rows += [(sid, r.industry, r.level, r.new, r.cumulative, r.reviewing) for r in sub.rows]
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
@@ -176,17 +174,33 @@ class Ledger:
             out[r.unit] = r
         return out
 
-    def previous_rows(self, unit: str, period: str):
-        """Last month's counted rows of a unit: ({(industry, level): cumulative}, "2016-08") or None."""
-        y, m = int(period[:4]), int(period[5:7])
-        prev = f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
-        row = self.db.execute(
-            "SELECT id FROM submissions WHERE unit=? AND period=? AND status='accepted'"
-            " ORDER BY received_at DESC, id DESC LIMIT 1", (unit, prev)).fetchone()
-        if not row:
-            return None
-        got = self.db.execute("SELECT industry, level, cumulative FROM rows WHERE submission_id=?", row).fetchall()
-        return {(i, lv): c for i, lv, c in got}, prev
+    def previous_rows(self, keys) -> dict:
+        """For each (unit, period) of `keys`: last month's counted cumulative counts of the unit,
+        ({(industry, level): cumulative}, "2016-08"); units that did not report are left out."""
+        wanted: dict[str, set] = {}
+        for unit, period in keys:
+            if unit and period:
+                wanted.setdefault(_month_before(period), set()).add(unit)
+        out = {}
+        for prev, units in wanted.items():
+            ids = {}
+            for unit, sid in self.db.execute(
+                    "SELECT unit, id FROM submissions WHERE period=? AND status='accepted'"
+                    " ORDER BY received_at, id", (prev,)):
+                if unit in units:
+                    ids[unit] = sid     # the last one received wins
+            counts: dict[int, dict] = {}
+            sids = list(ids.values())
+            for k in range(0, len(sids), 900):
+                part = sids[k: k + 900]
+                for sid, ind, lvl, c in self.db.execute(
+                        "SELECT submission_id, industry, level, cumulative FROM rows"
+                        f" WHERE submission_id IN ({','.join('?' * len(part))})", part):
+                    counts.setdefault(sid, {})[(ind, lvl)] = c
+            this = _month_after(prev)
+            for unit, sid in ids.items():
+                out[(unit, this)] = (counts.get(sid, {}), prev)
+        return out
 
     def state_digest(self, period: str) -> str:
         """Changes whenever anything that feeds the period's outputs changes."""
@@ -200,3 +214,13 @@ class Ledger:
 def _replace_status(r: Received, status: str) -> Received:
     from dataclasses import replace
     return replace(r, status=status)
+
+
+def _month_before(period: str) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+
+
+def _month_after(period: str) -> str:
+    y, m = int(period[:4]), int(period[5:7])
+    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"

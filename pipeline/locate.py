@@ -7,6 +7,7 @@ title). What comes back is where everything is, plus findings about the table's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ _PERIODS = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def industry_of(text: str) -> str | None:
     key = _ENUM.sub("", text)
     for suffix in ("行业", "业"):
@@ -167,32 +169,44 @@ def _group_columns(measure_cols, level_hits, merged, header_row):
     return columns
 
 
+@functools.lru_cache(maxsize=65536)   # the same labels come back in every form
+def _classify(value: str) -> tuple | None:
+    """What a text cell can be in the table: ("industry", name), ("total",), ("header", level,
+    measure) with either part None, or None."""
+    key = norm(value)
+    if not key or len(key) > 16:
+        return None
+    ind = industry_of(key)
+    if ind:
+        return ("industry", ind)
+    if key in _TOTALS:
+        return ("total",)
+    level, measure = _header(key)
+    return ("header", level, measure) if level or measure else None
+
+
 def locate(grid: Grid) -> Table | None:
     """The form in this grid, or None when the sheet does not hold it."""
     industries, levels, measures, combined, totals = [], [], [], [], []
     r0, c0 = grid.origin
     for i, row in enumerate(grid.rows):
         for j, value in enumerate(row):
-            if not isinstance(value, str) or not value:
+            if type(value) is not str or not value:
                 continue
-            key = norm(value)
-            if len(key) > 16:
+            what = _classify(value)
+            if what is None:
                 continue
             r, c = r0 + i, c0 + j
-            ind = industry_of(key)
-            if ind:
-                industries.append((r, c, ind))
-                continue
-            if key in _TOTALS:
+            if what[0] == "industry":
+                industries.append((r, c, what[1]))
+            elif what[0] == "total":
                 totals.append((r, c))
-                continue
-            level, measure = _header(key)
-            if level and measure:
-                combined.append((r, c, level, measure))
-            elif level:
-                levels.append((r, c, level))
-            elif measure:
-                measures.append((r, c, measure))
+            elif what[1] and what[2]:
+                combined.append((r, c, what[1], what[2]))
+            elif what[1]:
+                levels.append((r, c, what[1]))
+            else:
+                measures.append((r, c, what[2]))
     by_col: dict = {}
     for _r, c, ind in industries:
         by_col.setdefault(c, set()).add(ind)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .findings import Finding, has_error
 
@@ -26,17 +29,53 @@ FORM_TITLE = "工贸企业安全生产标准化月度报表"
 TOTAL_LABEL = "合计"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     industry: str
     level: int
-    new: int
-    cumulative: int
-    reviewing: int
+    new: int | None          # None: the cell could not be read as a count (a finding says why)
+    cumulative: int | None
+    reviewing: int | None
 
     def as_json(self) -> dict:
         return {"industry": self.industry, "level": self.level, "new": self.new,
                 "cumulative": self.cumulative, "reviewing": self.reviewing}
+
+
+class Cells(Mapping):
+    """Where each count of one form stands: (industry | 合计, level, measure) -> "sheet!B6".
+
+    Kept as the table's geometry (the row of each industry, the column of each level and measure) and
+    turned into references only when asked: most forms never need one."""
+    __slots__ = ("sheet", "rows", "columns")
+
+    def __init__(self, sheet: str, rows: dict, columns: dict):
+        self.sheet, self.rows, self.columns = sheet, rows, columns   # industry -> row; (level, measure) -> col
+
+    def __getitem__(self, key):
+        row, col = self.rows.get(key[0]), self.columns.get(key[1:])
+        if row is None or col is None:
+            raise KeyError(key)
+        return f"{self.sheet}!{cell_name(row, col)}"
+
+    def __iter__(self):
+        return ((name, level, measure) for name in self.rows for level, measure in self.columns)
+
+    def __len__(self):
+        return len(self.rows) * len(self.columns)
+
+    def __reduce__(self):
+        return Cells, (self.sheet, self.rows, self.columns)
+
+    def as_json(self) -> str:
+        """The geometry as the ledger keeps it: rows and columns as the workbook names them."""
+        return _cells_json(self.sheet, tuple(self.rows.items()), tuple(self.columns.items()))
+
+
+@functools.lru_cache(maxsize=4096)   # most forms share the template's geometry
+def _cells_json(sheet: str, rows: tuple, columns: tuple) -> str:
+    return json.dumps({"sheet": sheet, "rows": {name: r + 1 for name, r in rows},
+                       "columns": {f"{level}|{measure}": cell_name(0, c)[:-1] for (level, measure), c in columns}},
+                      ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -47,8 +86,8 @@ class Submission:
     period: str | None           # "2016-09"
     rows: tuple[Row, ...]
     findings: tuple[Finding, ...]
-    # (industry, level, measure) -> "sheet!B6"; ("合计", level, measure) too: where receipts mark.
-    cells: dict = field(default_factory=dict, compare=False, hash=False)
+    # (industry, level, measure) -> "sheet!B6"; ("合计", level, measure) too: a `Cells`, or {} for none.
+    cells: Mapping = field(default_factory=dict, compare=False, hash=False)
     unit_cell: str | None = None
     period_cell: str | None = None
 

@@ -7,6 +7,7 @@ a count cell came back empty.
 """
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
@@ -51,12 +52,13 @@ class TooManyCells(Exception):
         self.cells = cells
 
 
-def read_grids(path: str, max_cells: int) -> list[Grid]:
-    """Every non-empty sheet of the workbook as a Grid. Raises calamine's errors for unreadable files.
+def read_grids(source: str | bytes, max_cells: int) -> list[Grid]:
+    """Every non-empty sheet of the workbook (a path, or its bytes) as a Grid. Raises calamine's
+    errors for unreadable files.
 
     Opened by content, not by name: an Excel 97 file named .xlsx is read as what it is. Excel 2.x–4.0
     worksheets, which calamine does not read, are read with xlrd."""
-    with open(path, "rb") as f:
+    with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as f:
         head = f.read(4)
         f.seek(0)
         if head[:2] in _OLD_BIFF:
@@ -127,10 +129,11 @@ def _unescape(raw: bytes) -> str:
     return text
 
 
-def uncached_formulas(path: str, sheet: str) -> dict[str, str]:
-    """{"B14": "SUM(B6:B13)"} for the formula cells of `sheet` that have no stored value."""
+def uncached_formulas(source: str | bytes, sheet: str) -> dict[str, str]:
+    """{"B14": "SUM(B6:B13)"} for the formula cells of `sheet` (in a file, or its bytes) that have no
+    stored value."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
             names = set(z.namelist())
             book = z.read("xl/workbook.xml")
             rels = z.read("xl/_rels/workbook.xml.rels")

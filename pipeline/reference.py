@@ -6,10 +6,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from schemas.units import UnitsTable
-
 from .model import norm
 
 # Endings a clerk adds to or drops from a unit's name.
@@ -97,13 +93,16 @@ def _spellings(name: str, aliases: list[str]) -> set[str]:
 
 
 def load_units(reference: Path) -> Units:
+    import pandas as pd  # here, not at the top: workers unpickle Units without loading pandas
+
+    from schemas.units import UnitsTable
     frame = pd.read_csv(reference / "units.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     frame["规模以上企业数"] = pd.to_numeric(frame["规模以上企业数"].str.strip().replace("", "0"))
     frame = UnitsTable.validate(frame)
     return units_from_frame(frame)
 
 
-def units_from_frame(frame: pd.DataFrame) -> Units:
+def units_from_frame(frame) -> Units:
     units, lookup = [], {}
     for rec in frame.itertuples(index=False):
         name = rec.单位.strip()

@@ -17,12 +17,20 @@ _CODE_OF_CHECK = {"greater_than_or_equal_to(0)": "NEGATIVE", "cumulative_covers_
 
 
 def frame_of(drafts: list[Draft]) -> pd.DataFrame:
-    records = [(i, *row) for i, d in enumerate(drafts) for row in d.counts]
-    frame = pd.DataFrame.from_records(
-        records, columns=["submission", "industry", "level", "new", "cumulative", "reviewing"])
-    for m in MEASURES:
-        frame[m] = frame[m].astype("float64")
+    """One row per (form, industry, level): the tidy table the schema checks, built from arrays."""
+    n = len(drafts)
+    values = np.array([d.counts for d in drafts], dtype="float64").reshape(n * len(_KEYS), len(MEASURES))
+    frame = pd.DataFrame({
+        "submission": np.repeat(np.arange(n), len(_KEYS)),
+        "industry": np.tile(np.array([k[0] for k in _KEYS], dtype=object), n),
+        "level": np.tile(np.array([k[1] for k in _KEYS]), n),
+    })
+    for k, m in enumerate(MEASURES):
+        frame[m] = values[:, k]
     return frame
+
+
+_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
 
 
 def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
@@ -87,14 +95,11 @@ def validate(drafts: list[Draft]) -> list[tuple[tuple[Row, ...], tuple[Finding, 
     frame = frame_of(drafts)
     by_schema = schema_findings(frame, drafts)
     by_total = total_findings(frame, drafts)
+    blank = ~frame[list(MEASURES)].fillna(0).to_numpy().reshape(len(drafts), -1).any(axis=1)
     results = []
     for i, d in enumerate(drafts):
-        found = list(d.findings) + by_schema.get(i, []) + by_total.get(i, [])
-        rows = tuple(Row(ind, lvl, *(None if v is None or v != v else int(v) for v in (n, c, r)))
-                     for ind, lvl, n, c, r in d.counts)
-        if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in rows) \
-                and not any(f.severity == "error" for f in found):
-            first = d.cells.get((INDUSTRIES[0], 1, "new"))
-            found.append(finding("EMPTY_REPORT", first))
-        results.append((rows, tuple(found)))
+        found = [*d.findings, *by_schema.get(i, ()), *by_total.get(i, ())]
+        if blank[i] and not any(f.severity == "error" for f in found):
+            found.append(finding("EMPTY_REPORT", d.cells.get((INDUSTRIES[0], 1, "new"))))
+        results.append((d.rows(), tuple(found)))
     return results
