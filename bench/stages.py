@@ -27,7 +27,7 @@ PATCHES = (
     (pipeline.intake, "check_files", "check"),
     (pipeline.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),
-    (Ledger, "file_by_sha", "intake.lookups"),
+    (Ledger, "files_by_sha", "intake.lookups"),
     (Ledger, "record", "ledger"),
     (Ledger, "mark_removed", "intake.remove"),
     (pipeline.monthly, "write_monthly", "outputs"),

@@ -185,9 +185,10 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
     """Check one chunk of what came in and make the ledger entries for it: duplicates, lateness and
     look-alikes decided against the ledger and against what this run has already seen."""
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
+    known = ledger.files_by_sha(i.sha256 for i in incoming)
     seen, to_check = set(), []
     for inc, mail in zip(incoming, is_mail):
-        if not mail and inc.sha256 not in seen and inc.sha256 not in first_of and ledger.file_by_sha(inc.sha256) is None:
+        if not mail and inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
             to_check.append(inc)
     results = check_files([(i.path, i.name) for i in to_check], units, settings, now=now,
@@ -207,7 +208,7 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
                 entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False)]
             entries.append(entry)
             continue
-        prior = ledger.file_by_sha(inc.sha256)
+        prior = known.get(inc.sha256)
         if prior is not None or inc.sha256 in first_of:
             name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
             entry["duplicate_of"] = prior[0] if prior else None

@@ -91,10 +91,16 @@ class Ledger:
                             [(p,) for p in inbox_paths])
         self.db.execute("COMMIT")
 
-    def file_by_sha(self, sha: str) -> tuple | None:
-        return self.db.execute(
-            "SELECT id, name, received_at FROM files WHERE sha256=? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-            (sha,)).fetchone()
+    def files_by_sha(self, shas) -> dict[str, tuple]:
+        """sha256 -> (id, name, received_at) of the first file received with those bytes."""
+        shas, out = list(set(shas)), {}
+        for k in range(0, len(shas), 900):
+            part = shas[k: k + 900]
+            for sha, *first in self.db.execute(
+                    "SELECT sha256, id, name, received_at FROM files WHERE duplicate_of IS NULL AND sha256 IN"
+                    f" ({','.join('?' * len(part))}) ORDER BY id DESC", part):
+                out[sha] = tuple(first)    # by descending id: the first received is written last
+        return out
 
     def record(self, entries: list[dict], run_id: int, run_period: str | None):
         """Record what one intake took in, in one transaction.

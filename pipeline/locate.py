@@ -125,8 +125,9 @@ def _unit_and_period(grid: Grid, top: int, label_col: int):
                 unit_cell = grid.ref(r, _col_at(spans, offset))
             else:
                 unit_cell = grid.ref(r, _col_at(spans, m.start()))
-        if "月度报表" in norm(line) and title_unit is None:
-            prefix = norm(line).split("工贸")[0] if "工贸" in norm(line) else ""
+        key = norm(line)
+        if "月度报表" in key and title_unit is None:
+            prefix = key.split("工贸")[0] if "工贸" in key else ""
             p = find_period(prefix)
             if p:
                 prefix = prefix[: p[1]]

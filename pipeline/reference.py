@@ -24,11 +24,11 @@ class Unit:
         return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
 
 
-def _contained(lookup: dict, key: str, longest: int = 24) -> list[str]:
-    """Known spellings (2+ characters) that occur inside `key`: each substring looked up, so the cost
-    does not grow with the number of units."""
-    return [key[i:j] for i in range(len(key)) for j in range(i + 2, min(len(key), i + longest) + 1)
-            if key[i:j] in lookup]
+def _contained(lookup: dict, key: str, lengths: tuple[int, ...]) -> list[str]:
+    """Known spellings that occur inside `key`: each substring of a length some spelling has is
+    looked up, so the cost does not grow with the number of units."""
+    return [key[i:i + n] for i in range(len(key) - 1) for n in lengths
+            if i + n <= len(key) and key[i:i + n] in lookup]
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class Units:
         return {u.name: u for u in self.units}
 
     @functools.cached_property
-    def _longest(self) -> int:
-        return max(map(len, self.lookup), default=2)
+    def _lengths(self) -> tuple[int, ...]:
+        return tuple(sorted({len(k) for k in self.lookup if len(k) >= 2}))
 
     def get(self, name: str) -> Unit | None:
         return self._by_name.get(name)
@@ -68,7 +68,7 @@ class Units:
             if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
                 return self.lookup[key[: -len(suffix)]]
         # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
-        hits = _contained(self.lookup, key, self._longest)
+        hits = _contained(self.lookup, key, self._lengths)
         if not hits:
             return None
         best = max(hits, key=len)
@@ -77,7 +77,7 @@ class Units:
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""
-        hits = _contained(self.lookup, norm(text), self._longest)
+        hits = _contained(self.lookup, norm(text), self._lengths)
         if not hits:
             return None
         return self.lookup[max(hits, key=len)]
