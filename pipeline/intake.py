@@ -13,9 +13,11 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import hashlib
+import itertools
 import os
 import shutil
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +60,11 @@ def wanted(path: Path) -> bool:
     return path.is_file() and (path.suffix.lower() in SPREADSHEETS or path.suffix.lower() == ".eml")
 
 
-def _stage(archive: Path, source, name: str, received_at: dt.datetime,
-           staged: list) -> tuple[Path, str, int]:
+def _stage(archive: Path, source, name: str, received_at: dt.datetime) -> tuple[Path, str, int, Path | None]:
     """Put bytes (a path, or bytes) into the archive; the caller syncs the whole batch once
     (`_commit`). An inbox file on the archive's file system is hard-linked under its final name (no
-    copy: one directory entry, atomic); anything else is written to a temporary name, renamed after
-    the sync. Returns (final path, sha256, size)."""
+    copy: one directory entry, atomic); anything else is written to a temporary name, to be renamed
+    after the sync. Returns (final path, sha256, size, temporary name or None)."""
     folder = archive / "files" / received_at.strftime("%Y-%m")
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(source, Path):
@@ -73,21 +74,25 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
     target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
     if target.exists() and target.stat().st_size == size:
-        return target, sha, size   # archived by an interrupted run
+        return target, sha, size, None   # archived already (by an interrupted run, or the same bytes twice)
     if isinstance(source, Path):
         try:
             os.link(source, target)
-            staged.append((None, target))
-            return target, sha, size
+            return target, sha, size, None
+        except FileExistsError:
+            return target, sha, size, None
         except OSError:
             pass   # another file system, or links not allowed: copy
-    tmp = folder / f".part-{os.getpid()}-{len(staged)}"
+    tmp = folder / f".part-{os.getpid()}-{next(_PARTS)}"
     if isinstance(source, Path):
         shutil.copyfile(source, tmp)
     else:
         tmp.write_bytes(source)
-    staged.append((tmp, target))
-    return target, sha, size
+    return target, sha, size, tmp
+
+
+_PARTS = itertools.count()
+THREADS = 8   # file-system calls wait on the disk, not the CPU: several at once go faster
 
 
 def _sync_filesystem(path: Path):
@@ -102,12 +107,10 @@ def _sync_filesystem(path: Path):
 
 
 def _commit(archive: Path, staged: list):
-    """Data first, then names: sync, rename every copied file into place, sync again (links are
-    in place already; the first sync makes them durable)."""
-    if not staged:
-        return
+    """Data first, then names: one sync for every file of the batch (links included), then each
+    copied file renamed into place and synced again."""
     _sync_filesystem(archive)
-    copies = [(tmp, target) for tmp, target in staged if tmp is not None]
+    copies = [(tmp, target) for target, _sha, _size, tmp in staged if tmp is not None]
     for tmp, target in copies:
         os.replace(tmp, target)
     if copies:
@@ -124,30 +127,41 @@ def finish_removals(ledger: Ledger):
     ledger.mark_removed([p for p, _ in pending])
 
 
+def _inbox(inbox: Path) -> list[tuple[Path, float]]:
+    """Every wanted file under the inbox, with its modification time."""
+    out = []
+    for folder, _dirs, names in os.walk(inbox):
+        for name in names:
+            p = Path(folder, name)
+            if wanted(p):
+                out.append((p, p.stat().st_mtime))
+    return out
+
+
 def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
     """Step 1: archive every inbox file (and each e-mail's attachments), in order of receipt."""
     found = []
-    for p in sorted(inbox.rglob("*")) if inbox.exists() else []:
-        if not wanted(p):
-            continue
-        mtime = dt.datetime.fromtimestamp(p.stat().st_mtime, settings.tz)
+    for p, mtime in _inbox(inbox):
+        at = dt.datetime.fromtimestamp(mtime, settings.tz)
         if p.suffix.lower() == ".eml":
             mail = read_eml(p.read_bytes())
-            at = mail.date.astimezone(settings.tz) if mail.date else mtime
-            found.append((at, p, mail))
+            found.append((mail.date.astimezone(settings.tz) if mail.date else at, p, mail))
         else:
-            found.append((mtime, p, None))
+            found.append((at, p, None))
     found.sort(key=lambda x: (x[0], str(x[1])))
+    with ThreadPoolExecutor(THREADS) as pool:
+        stored = list(pool.map(lambda f: _stage(archive, f[1], f[1].name, f[0]), found))
     out, staged = [], []
-    for at, p, mail in found:
-        stored, sha, size = _stage(archive, p, p.name, at, staged)
-        out.append(Incoming(stored, p.name, at, sha, size, p.name, str(p),
+    for (at, p, mail), got in zip(found, stored):
+        staged.append(got)
+        out.append(Incoming(got[0], p.name, at, got[1], got[2], p.name, str(p),
                             empty_mail=mail is not None and not mail.attachments))
         for k, a in enumerate(mail.attachments if mail else ()):
             name = a.name or f"附件{k + 1}.xlsx"
-            astored, asha, asize = _stage(archive, a.data, name, at, staged)
-            out.append(Incoming(astored, name, at, asha, asize, p.name, None))
-    _commit(archive, staged)
+            staged.append(_stage(archive, a.data, name, at))
+            out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], p.name, None))
+    if staged:
+        _commit(archive, staged)
     return out
 
 
@@ -171,13 +185,18 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
             entries = _check_chunk(chunk, ledger, units, settings, now, pool, step, first_of, twins)
             ledger.record(entries, run_id, run_period)
     crash_point("recorded")
-    removed = []
-    for inc in incoming:
-        if inc.inbox and Path(inc.inbox).exists():
-            Path(inc.inbox).unlink()
-            removed.append(inc.inbox)
+    with ThreadPoolExecutor(THREADS) as threads:
+        removed = [p for p in threads.map(_remove, [i.inbox for i in incoming if i.inbox]) if p]
     ledger.mark_removed(removed)
     return len({i.inbox for i in incoming if i.inbox})
+
+
+def _remove(path: str) -> str | None:
+    try:
+        os.unlink(path)
+        return path
+    except FileNotFoundError:
+        return None
 
 
 def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, settings: Settings, now, pool, progress,
