@@ -7,12 +7,17 @@ in one transaction.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import itertools
+import json
+import operator
 import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import Received, Row
+from .model import INDUSTRIES, LEVELS, Received, Row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -29,17 +34,28 @@ CREATE INDEX IF NOT EXISTS intake_pending ON intake(removed, inbox_path);
 CREATE TABLE IF NOT EXISTS submissions (
   id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), sheet TEXT, unit TEXT,
   period TEXT, status TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,
-  cells TEXT);
+  cells TEXT, counts TEXT);
 CREATE INDEX IF NOT EXISTS submissions_period ON submissions(period, unit);
-CREATE TABLE IF NOT EXISTS rows (
-  submission_id INTEGER NOT NULL REFERENCES submissions(id), industry TEXT NOT NULL, level INTEGER NOT NULL,
-  new INTEGER, cumulative INTEGER, reviewing INTEGER);
-CREATE INDEX IF NOT EXISTS rows_sub ON rows(submission_id);
 CREATE TABLE IF NOT EXISTS findings (
   submission_id INTEGER NOT NULL REFERENCES submissions(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
 CREATE INDEX IF NOT EXISTS findings_sub ON findings(submission_id);
 """
+
+# The form's 24 rows of a submission are kept in one JSON column, `submissions.counts`: 72 numbers,
+# industry by level by (当月完成, 累计完成, 正在评审), null where a cell could not be read. One value per
+# form instead of 24 rows keeps national months fast to record and read; the view `rows` gives them
+# back as the tidy table for anyone querying the ledger.
+ROWS_VIEW = """
+CREATE VIEW IF NOT EXISTS rows AS
+WITH industries(k, industry) AS (VALUES {industries}), levels(level) AS (VALUES (1), (2), (3))
+SELECT s.id AS submission_id, i.industry, l.level,
+       json_extract(s.counts, '$[' || ((i.k * 3 + l.level - 1) * 3) || ']') AS new,
+       json_extract(s.counts, '$[' || ((i.k * 3 + l.level - 1) * 3 + 1) || ']') AS cumulative,
+       json_extract(s.counts, '$[' || ((i.k * 3 + l.level - 1) * 3 + 2) || ']') AS reviewing
+FROM submissions s, industries i, levels l WHERE s.counts IS NOT NULL
+ORDER BY s.id, i.k, l.level;
+""".format(industries=", ".join(f"({k}, '{name}')" for k, name in enumerate(INDUSTRIES)))
 
 
 def _iso(t: dt.datetime) -> str:
@@ -59,10 +75,17 @@ class Ledger:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
+        _upgrade(db)
+        db.executescript(ROWS_VIEW)
         return cls(db, path)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Ledger:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        current = "counts" in [c[1] for c in db.execute("PRAGMA table_info(submissions)")]
+        db.close()
+        if not current:   # written by an older version: upgraded once, by a writer
+            cls.open(path).close()
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
         return cls(db, path)
 
@@ -111,7 +134,7 @@ class Ledger:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            rows, finds = [], []
+            finds = []
             for e in entries:
                 cur = db.execute(
                     "INSERT INTO files(sha256, name, archived, received_at, size, kind, source, run_id,"
@@ -121,14 +144,12 @@ class Ledger:
                 file_id = cur.lastrowid
                 for sub, status, late in e["submissions"]:
                     cur = db.execute(
-                        "INSERT INTO submissions(file_id, sheet, unit, period, status, late, received_at, cells)"
-                        " VALUES (?,?,?,?,?,?,?,?)",
+                        "INSERT INTO submissions(file_id, sheet, unit, period, status, late, received_at, cells,"
+                        " counts) VALUES (?,?,?,?,?,?,?,?,?)",
                         (file_id, sub.sheet, sub.unit, sub.period, status, int(late), _iso(e["received_at"]),
-                         sub.cells.as_json() if sub.cells else None))
+                         sub.cells.as_json() if sub.cells else None, counts_json(sub.rows)))
                     sid = cur.lastrowid
-                    rows += [(sid, r.industry, r.level, r.new, r.cumulative, r.reviewing) for r in sub.rows]
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
-            db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?)", rows)
             db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", finds)
             db.executemany("INSERT INTO intake(inbox_path, sha256, run_id) VALUES (?,?,?)",
                            [(e["inbox"], e["sha256"], run_id) for e in entries if e.get("inbox")])
@@ -140,30 +161,26 @@ class Ledger:
     # --- reading -------------------------------------------------------------------------------
 
     def _received(self, where: str, params: tuple) -> list[Received]:
+        with _no_gc():   # a million small objects at national scale: collecting midway only costs time
+            return self._read(where, params)
+
+    def _read(self, where: str, params: tuple) -> list[Received]:
+        select = " FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where
         subs = self.db.execute(
             "SELECT s.id, f.name, f.archived, f.sha256, s.received_at, s.sheet, s.unit, s.period, s.status,"
-            " s.late FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where +
-            " ORDER BY s.received_at, s.id", params).fetchall()
+            " s.late, s.counts" + select + " ORDER BY s.received_at, s.id", params).fetchall()
         if not subs:
             return []
-        ids = [s[0] for s in subs]
-        rows, finds = {}, {}
-        for chunk in range(0, len(ids), 900):
-            part = ids[chunk: chunk + 900]
-            marks = ",".join("?" * len(part))
-            for sid, ind, lvl, n, c, r in self.db.execute(
-                    f"SELECT submission_id, industry, level, new, cumulative, reviewing FROM rows"
-                    f" WHERE submission_id IN ({marks}) ORDER BY rowid", part):
-                rows.setdefault(sid, []).append(Row(ind, lvl, n, c, r))
-            for sid, code, sev, cell, msg, val in self.db.execute(
-                    f"SELECT submission_id, code, severity, cell, message, value FROM findings"
-                    f" WHERE submission_id IN ({marks}) ORDER BY rowid", part):
-                finds.setdefault(sid, []).append(Finding(code, sev, cell, msg, val))
+        finds = {}
+        for sid, code, sev, cell, msg, val in self.db.execute(
+                "SELECT submission_id, code, severity, cell, message, value FROM findings"
+                " WHERE submission_id IN (SELECT s.id" + select + ") ORDER BY rowid", params):
+            finds.setdefault(sid, []).append(Finding(code, sev, cell, msg, val))
         out = []
-        for sid, name, archived, sha, at, sheet, unit, period, status, late in subs:
+        for sid, name, archived, sha, at, sheet, unit, period, status, late, counts in subs:
             # Where each count stood (`cells`) stays in the ledger: no output needs it back.
             out.append(Received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
-                                status, bool(late), tuple(rows.get(sid, ())), tuple(finds.get(sid, ()))))
+                                status, bool(late), rows_of(counts), tuple(finds.get(sid, ()))))
         return out
 
     def period_submissions(self, period: str) -> list[Received]:
@@ -199,10 +216,9 @@ class Ledger:
             sids = list(ids.values())
             for k in range(0, len(sids), 900):
                 part = sids[k: k + 900]
-                for sid, ind, lvl, c in self.db.execute(
-                        "SELECT submission_id, industry, level, cumulative FROM rows"
-                        f" WHERE submission_id IN ({','.join('?' * len(part))})", part):
-                    counts.setdefault(sid, {})[(ind, lvl)] = c
+                for sid, got in self.db.execute(
+                        f"SELECT id, counts FROM submissions WHERE id IN ({','.join('?' * len(part))})", part):
+                    counts[sid] = {(r.industry, r.level): r.cumulative for r in rows_of(got)}
             this = _month_after(prev)
             for unit, sid in ids.items():
                 out[(unit, this)] = (counts.get(sid, {}), prev)
@@ -220,6 +236,59 @@ class Ledger:
 def _replace_status(r: Received, status: str) -> Received:
     from dataclasses import replace
     return replace(r, status=status)
+
+
+def counts_json(rows) -> str | None:
+    """A form's 24 rows as the ledger keeps them (`submissions.counts`)."""
+    if not rows:
+        return None
+    assert [(r.industry, r.level) for r in rows] == list(_KEYS), "rows in the form's order"
+    return json.dumps([v for r in rows for v in (r.new, r.cumulative, r.reviewing)], separators=(",", ":"))
+
+
+def rows_of(counts: str | None) -> tuple[Row, ...]:
+    if not counts:
+        return ()
+    c = json.loads(counts)
+    return tuple(map(Row, _INDUSTRY_OF_ROW, _LEVEL_OF_ROW, c[0::3], c[1::3], c[2::3]))
+
+
+_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
+_INDUSTRY_OF_ROW = tuple(k[0] for k in _KEYS)
+_LEVEL_OF_ROW = tuple(k[1] for k in _KEYS)
+
+
+def _upgrade(db: sqlite3.Connection):
+    """A ledger written before `submissions.counts`: move its `rows` table into the column, once."""
+    if "counts" not in [c[1] for c in db.execute("PRAGMA table_info(submissions)")]:
+        db.execute("ALTER TABLE submissions ADD COLUMN counts TEXT")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rows'").fetchone() is None:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        got = db.execute("SELECT submission_id, industry, level, new, cumulative, reviewing FROM rows"
+                         " ORDER BY submission_id, rowid")
+        updates = []
+        for sid, group in itertools.groupby(got, key=operator.itemgetter(0)):
+            rows = sorted((Row(*t[1:]) for t in group), key=lambda r: _KEYS.index((r.industry, r.level)))
+            updates.append((counts_json(rows), sid))
+        db.executemany("UPDATE submissions SET counts=? WHERE id=?", updates)
+        db.execute("DROP TABLE rows")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def _no_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _month_before(period: str) -> str:

@@ -1,0 +1,41 @@
+"""The ledger keeps each form's 24 rows in one column and gives them back, as rows and as SQL."""
+import sqlite3
+
+from pipeline.ledger import Ledger
+from pipeline.model import INDUSTRIES, LEVELS, Row
+
+ROWS = tuple(Row(ind, lvl, k % 3, k, None if k == 5 else 2) for k, (ind, lvl) in
+             enumerate((i, lv) for i in INDUSTRIES for lv in LEVELS))
+
+OLD_SCHEMA = """
+CREATE TABLE files (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT NOT NULL, archived TEXT NOT NULL,
+  received_at TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT, source TEXT, run_id INTEGER, run_period TEXT,
+  duplicate_of INTEGER REFERENCES files(id));
+CREATE TABLE submissions (id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), sheet TEXT,
+  unit TEXT, period TEXT, status TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,
+  cells TEXT);
+CREATE TABLE rows (submission_id INTEGER NOT NULL REFERENCES submissions(id), industry TEXT NOT NULL,
+  level INTEGER NOT NULL, new INTEGER, cumulative INTEGER, reviewing INTEGER);
+"""
+
+
+def test_a_ledger_written_before_the_counts_column_is_upgraded_with_nothing_lost(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.execute("INSERT INTO files VALUES (1, 'ab', '侯寨乡.xlsx', '/a', '2016-09-28T10:00:00+08:00', 10,"
+               " 'xlsx', '侯寨乡.xlsx', 1, '2016-09', NULL)")
+    db.execute("INSERT INTO submissions VALUES (1, 1, 'Sheet1', '侯寨乡', '2016-09', 'accepted', 0,"
+               " '2016-09-28T10:00:00+08:00', NULL)")
+    db.executemany("INSERT INTO rows VALUES (1, ?, ?, ?, ?, ?)", reversed(ROWS))   # any order
+    db.commit()
+    db.close()
+
+    ledger = Ledger.open_readonly(path)
+    assert ledger.counted("2016-09")["侯寨乡"].rows == ROWS
+    got = ledger.db.execute("SELECT industry, level, new, cumulative, reviewing FROM rows"
+                            " WHERE submission_id = 1").fetchall()
+    assert got == [tuple(r) for r in ROWS]
+    kind = ledger.db.execute("SELECT type FROM sqlite_master WHERE name = 'rows'").fetchone()
+    assert kind == ("view",)
+    ledger.close()
