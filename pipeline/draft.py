@@ -66,7 +66,7 @@ class Draft:
     period_cell: str | None
     counts: tuple                 # 72 counts, industry by level by measure; None where unreadable
     cells: Cells                  # where each count (and each 合计) stands
-    totals: dict                  # (level, measure) -> number, or None when blank / no stored value
+    totals: tuple                 # 9 合计 cells, level by measure: a number, or None (blank, no column)
     total_note: str | None        # why totals are computed, for TOTAL_MISSING
     findings: tuple[Finding, ...] = field(default=())
 
@@ -129,7 +129,7 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
                           read(r, c, lambda i=industry, lv=level, m=measure: label(i, lv, m)))
 
     rows = dict(table.rows)
-    totals = {}
+    totals = dict.fromkeys(_COLUMNS)
     if table.total_row is None:
         last = max(table.rows.values(), default=table.header_row)
         findings.append(finding("TOTAL_MISSING", grid.ref(last + 1, table.label_col), detail="报表中没有“合计”行"))
@@ -160,4 +160,4 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         total_note = None
     cells = Cells(grid.sheet, rows, {key: c for key, c in zip(_COLUMNS, columns) if c is not None})
     return Draft(grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
-                 tuple(counts), cells, totals, total_note, tuple(findings))
+                 tuple(counts), cells, tuple(totals.values()), total_note, tuple(findings))

@@ -60,29 +60,32 @@ def wanted(path: Path) -> bool:
     return path.is_file() and (path.suffix.lower() in SPREADSHEETS or path.suffix.lower() == ".eml")
 
 
-def _stage(archive: Path, source, name: str, received_at: dt.datetime) -> tuple[Path, str, int, Path | None]:
+def _stage(archive: Path, source, name: str, received_at: dt.datetime,
+           made: set) -> tuple[Path, str, int, Path | None]:
     """Put bytes (a path, or bytes) into the archive; the caller syncs the whole batch once
     (`_commit`). An inbox file on the archive's file system is hard-linked under its final name (no
     copy: one directory entry, atomic); anything else is written to a temporary name, to be renamed
     after the sync. Returns (final path, sha256, size, temporary name or None)."""
     folder = archive / "files" / received_at.strftime("%Y-%m")
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in made:   # this run's folders, made once
+        folder.mkdir(parents=True, exist_ok=True)
+        made.add(folder)
     if isinstance(source, Path):
         with open(source, "rb") as f:
             sha, size = hashlib.file_digest(f, "sha256").hexdigest(), os.fstat(f.fileno()).st_size
     else:
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
     target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
-    if target.exists() and target.stat().st_size == size:
-        return target, sha, size, None   # archived already (by an interrupted run, or the same bytes twice)
     if isinstance(source, Path):
         try:
             os.link(source, target)
             return target, sha, size, None
         except FileExistsError:
-            return target, sha, size, None
+            pass
         except OSError:
             pass   # another file system, or links not allowed: copy
+    if target.exists() and target.stat().st_size == size:
+        return target, sha, size, None   # archived already (by an interrupted run, or the same bytes twice)
     tmp = folder / f".part-{os.getpid()}-{next(_PARTS)}"
     if isinstance(source, Path):
         shutil.copyfile(source, tmp)
@@ -93,6 +96,16 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime) -> tuple[
 
 _PARTS = itertools.count()
 THREADS = 8   # file-system calls wait on the disk, not the CPU: several at once go faster
+
+
+def _on_threads(fn, items: list) -> list:
+    """fn over items on THREADS threads, each taking a contiguous share; results in order."""
+    if len(items) < 2 * THREADS:
+        return [fn(x) for x in items]
+    share = -(-len(items) // THREADS)
+    parts = [items[k: k + share] for k in range(0, len(items), share)]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return [y for part in pool.map(lambda xs: [fn(x) for x in xs], parts) for y in part]
 
 
 def _sync_filesystem(path: Path):
@@ -149,8 +162,8 @@ def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
         else:
             found.append((at, p, None))
     found.sort(key=lambda x: (x[0], str(x[1])))
-    with ThreadPoolExecutor(THREADS) as pool:
-        stored = list(pool.map(lambda f: _stage(archive, f[1], f[1].name, f[0]), found))
+    made: set = set()
+    stored = _on_threads(lambda f: _stage(archive, f[1], f[1].name, f[0], made), found)
     out, staged = [], []
     for (at, p, mail), got in zip(found, stored):
         staged.append(got)
@@ -158,7 +171,7 @@ def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
                             empty_mail=mail is not None and not mail.attachments))
         for k, a in enumerate(mail.attachments if mail else ()):
             name = a.name or f"附件{k + 1}.xlsx"
-            staged.append(_stage(archive, a.data, name, at))
+            staged.append(_stage(archive, a.data, name, at, made))
             out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], p.name, None))
     if staged:
         _commit(archive, staged)
@@ -185,8 +198,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
             entries = _check_chunk(chunk, ledger, units, settings, now, pool, step, first_of, twins)
             ledger.record(entries, run_id, run_period)
     crash_point("recorded")
-    with ThreadPoolExecutor(THREADS) as threads:
-        removed = [p for p in threads.map(_remove, [i.inbox for i in incoming if i.inbox]) if p]
+    removed = [p for p in _on_threads(_remove, [i.inbox for i in incoming if i.inbox]) if p]
     ledger.mark_removed(removed)
     return len({i.inbox for i in incoming if i.inbox})
 
@@ -215,7 +227,7 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
                           shas=[i.sha256 for i in to_check])
     by_sha = {i.sha256: r for i, r in zip(to_check, results)}
 
-    entries = []
+    entries, deadlines = [], {}
     for inc, mail in zip(incoming, is_mail):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": str(inc.path), "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
@@ -241,11 +253,12 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
         result = by_sha[inc.sha256]
         entry["kind"] = result.kind
         for sub in result.submissions:
-            late = bool(sub.period) and inc.received_at > settings.deadline(sub.period)
+            due = sub.period and (deadlines.get(sub.period) or deadlines.setdefault(sub.period, settings.deadline(sub.period)))
+            late = bool(due) and inc.received_at > due
             extra = []
             if late:
                 extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
-                                     expected=settings.deadline(sub.period).strftime("%Y-%m-%d %H:%M")))
+                                     expected=due.strftime("%Y-%m-%d %H:%M")))
             if sub.status == "accepted" and sub.unit and sub.period:
                 twin = _same_as_other(ledger, twins, sub)
                 if twin:

@@ -73,19 +73,19 @@ def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[
 
 def total_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
     """合计 cells that differ from the sum of their column over the eight industries."""
-    values = frame[list(MEASURES)].to_numpy().reshape(len(drafts), len(INDUSTRIES), len(LEVELS), len(MEASURES))
-    sums = np.nansum(values, axis=1)                  # (submission, level, measure)
+    values = frame[list(MEASURES)].to_numpy().reshape(len(drafts), len(INDUSTRIES), len(LEVELS) * len(MEASURES))
+    sums = np.nansum(values, axis=1)                  # (form, level by measure)
+    given = np.array([d.totals for d in drafts], dtype="float64")   # NaN: blank, or no such column
     out: dict[int, list[Finding]] = {}
-    for i, d in enumerate(drafts):
-        for (level, measure), given in d.totals.items():
-            if given is None:
-                continue
-            expected = sums[i, level - 1, MEASURES.index(measure)]
-            if given != expected:
-                out.setdefault(i, []).append(finding(
-                    "TOTAL_MISMATCH", d.cells.get((TOTAL_LABEL, level, measure)), value=f"{given:g}",
-                    expected=f"{expected:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
+    for i, k in zip(*np.nonzero(~np.isnan(given) & (given != sums))):
+        level, measure = _COLUMNS[k]
+        out.setdefault(int(i), []).append(finding(
+            "TOTAL_MISMATCH", drafts[i].cells.get((TOTAL_LABEL, level, measure)), value=f"{given[i, k]:g}",
+            expected=f"{sums[i, k]:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
     return out
+
+
+_COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)
 
 
 def validate(drafts: list[Draft]) -> list[tuple[tuple[Row, ...], tuple[Finding, ...]]]:
