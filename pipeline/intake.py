@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .check import check_files, checking_pool
 from .findings import finding
-from .ledger import Ledger
+from .ledger import Ledger, counts_json
 from .mail import read_eml
 from .model import Submission
 from .reference import Units
@@ -280,8 +280,9 @@ def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
     return got or [(None, None)]
 
 
-def _signature(rows) -> tuple:
-    return tuple((r.industry, r.level, r.new, r.cumulative, r.reviewing) for r in rows)
+def _signature(rows) -> str:
+    """The form's numbers as one short string (a month of national forms is kept in memory)."""
+    return counts_json(rows) or ""
 
 
 def _same_as_other(ledger: Ledger, twins: dict, sub: Submission) -> str | None:
