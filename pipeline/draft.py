@@ -95,25 +95,21 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
             uncached = uncached_formulas(source, grid.sheet)
         return uncached.get(cell_name(r, c))
 
-    def read(r, c, what):
-        """The count at (r, c); a finding (labelled by `what()`) when it is not one."""
-        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
-        raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
-        kind_of = type(raw)
-        if kind_of is float and raw.is_integer():      # what nearly every count cell holds
-            return int(raw)
-        if kind_of is int:
+    def count_of(raw, r, c, industry, level, measure):
+        """A cell that is not a plain number: blank, text, a formula without its value."""
+        if type(raw) is int:
             return raw
         if raw == "" or raw is None:
             f = formula(r, c)
             if f is None:
                 return 0
-            findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={f}", label=what()))
+            findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={f}",
+                                    label=label(industry, level, measure)))
             return None
         count = to_count(raw)
         if count.problem:
             code, shown = count.problem
-            findings.append(finding(code, grid.ref(r, c), value=shown, label=what()))
+            findings.append(finding(code, grid.ref(r, c), value=shown, label=label(industry, level, measure)))
             return None
         return int(count.value)
 
@@ -124,9 +120,16 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         if r is None:
             counts += [0] * len(_COLUMNS)
             continue
+        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
         for (level, measure), c in zip(_COLUMNS, columns):
-            counts.append(None if c is None else
-                          read(r, c, lambda i=industry, lv=level, m=measure: label(i, lv, m)))
+            if c is None:
+                counts.append(None)
+                continue
+            raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
+            if type(raw) is float and raw.is_integer():      # what nearly every count cell holds
+                counts.append(int(raw))
+            else:
+                counts.append(count_of(raw, r, c, industry, level, measure))
 
     rows = dict(table.rows)
     totals = dict.fromkeys(_COLUMNS)
@@ -142,6 +145,9 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
             if c is None:
                 continue
             raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
+            if type(raw) is float and raw.is_integer():
+                totals[(level, measure)] = raw
+                continue
             if raw == "" or raw is None:
                 (no_cache if formula(r, c) is not None else blank).append(grid.ref(r, c))
                 totals[(level, measure)] = None
