@@ -6,6 +6,11 @@ KB are inflated. The declared uncompressed sizes are what Python's zipfile enfor
 stops at `file_size` and fails the CRC beyond it), so they are a real bound for openpyxl, not only a
 claim; a member whose compressed size exceeds its declared size is rejected as a lie.
 
+Ordinary files take a fast road that reaches the same verdict: the central directory is read with
+`struct` when it is plain (else by zipfile), and a plain `.rels` part or workbook start tag is read with
+regexes over bytes, which cannot expand entities (else by defusedxml). "Plain" is a narrow grammar that
+expat reads the same way; anything outside it takes the careful road.
+
 Cells are judged by real content: the uncompressed size of the sheet parts (a cell takes at least
 ~16 bytes of sheet XML). A declared `<dimension>` is only quoted in the message: calamine's
 issue_174.xlsx declares the whole sheet around 49,000 real cells and must be read.
@@ -20,6 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from xml.etree.ElementTree import ParseError
 
 import olefile
@@ -40,10 +46,34 @@ MAX_RATIO = 200          # inflated/compressed, for members over RATIO_FLOOR byt
 RATIO_FLOOR = 1_000_000
 PEEK_BYTES = 16_384      # inflated from the start of a member, at most
 BYTES_PER_CELL = {"xlsx": 16, "xlsb": 8, "ods": 16}
-ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error,
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error, IndexError,
               NotImplementedError, UnicodeDecodeError, zlib.error, KeyError)
 CFB_ERRORS = (OSError, ValueError, IndexError, struct.error, EOFError, KeyError, TypeError, OverflowError)
 XML_ERRORS = (ParseError, DefusedXmlException, ValueError)
+
+END_RECORD = struct.Struct("<4s4H2LH")            # zip end of central directory, as zipfile reads it
+# one central directory entry, the fields zipfile checks or keeps: signature, version needed, flags,
+# method, compressed and file sizes, lengths of name, extra and comment, local header offset
+DIRECTORY_ENTRY = struct.Struct("<4s2xBxHH8xLLHHH8xL")
+LOCAL_LENGTHS = struct.Struct("<HH")              # name and extra field lengths, 26 bytes into a local header
+PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# Plain XML: an optional UTF-8 declaration, then markup whose attribute values are printable ASCII
+# without " & < > { } (nothing to unescape or normalize, no namespace separator for expat to refuse).
+DECLARATION = rb'(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?(?: standalone="(?:yes|no)")?\?>)?[ \t\r\n]*'
+CHARACTER = rb"[ !#-%'-;=?-z|~]"
+VALUE = rb'"' + CHARACTER + rb'*"'
+PREFIX = rb"(?![xX][mM][lL])[A-Za-z_][\w.-]*"  # expat reserves xml and xmlns: leave all xml* to it
+PLAIN_RELS = re.compile(
+    DECLARATION + rb'<Relationships xmlns="http://schemas\.openxmlformats\.org/package/2006/relationships">'
+    rb"(?:[ \t\r\n]*<Relationship(?:[ \t\r\n]+(?:Id|Type|Target|TargetMode)=" + VALUE + rb")+[ \t\r\n]*/>)*"
+    rb"[ \t\r\n]*</Relationships>[ \t\r\n]*")
+PLAIN_ROOT = re.compile(  # only namespace declarations (a prefix bound to a URI, not unbound) and two attributes
+    DECLARATION + rb"<(?:(" + PREFIX + rb"):)?workbook((?:[ \t\r\n]+(?:xmlns:" + PREFIX + rb'="' + CHARACTER
+    + rb'+"|(?:xmlns|mc:Ignorable|conformance)=' + VALUE + rb"))*)[ \t\r\n]*/?>")
+DTD = re.compile(rb"<!(?i:doctype|entity)")  # bytes: ASCII case only, as bytes.lower()
+RELATIONSHIP = re.compile(rb"<Relationship[ \t\r\n]([^>]*)/>")
+ATTRIBUTE = re.compile(rb'([\w.:-]+)="([^"]*)"')
+RESERVED_NS = {b"http://www.w3.org/XML/1998/namespace", b"http://www.w3.org/2000/xmlns/"}
 
 
 @dataclass(frozen=True)
@@ -54,22 +84,20 @@ class Sniffed:
 
 
 def sniff(data_or_path: bytes | Path, name: str, limits: dict) -> Sniffed:
-    if isinstance(data_or_path, (bytes, bytearray, memoryview)):
-        size, source = len(data_or_path), io.BytesIO(bytes(data_or_path))
-    else:
-        size, source = Path(data_or_path).stat().st_size, Path(data_or_path)
+    """Pass the bytes when the caller has them already; a Path is read whole once it passed `stat`."""
+    in_memory = isinstance(data_or_path, (bytes, bytearray, memoryview))
+    size = len(data_or_path) if in_memory else Path(data_or_path).stat().st_size
     if size > limits["file_bytes"]:
         return Sniffed(None, finding("TOO_LARGE", file=name, detail=f"有 {human(size)}",
                                      limit=human(limits["file_bytes"])))
     if size == 0:
         return _unreadable(name, "文件为空（0 字节）")
-    with (source.open("rb") if isinstance(source, Path) else source) as f:
-        head = f.read(512)
-        if head.startswith(ZIP_MAGICS):
-            return _zip(f, name, limits)
-        if head.startswith(CFB_MAGIC):
-            f.seek(0)
-            return _cfb(f, name)
+    data = bytes(data_or_path) if in_memory else Path(data_or_path).read_bytes()
+    if data.startswith(ZIP_MAGICS):
+        return _zip(data, name, limits)
+    if data.startswith(CFB_MAGIC):
+        return _cfb(io.BytesIO(data), name)
+    head = data[:512]
     if len(head) >= 4 and struct.unpack("<HH", head[:4])[0] in BIFF_BOFS and head[2] in (4, 6, 8, 16):
         return Sniffed("xls")
     return _unreadable(name, _what_else(head))
@@ -112,17 +140,81 @@ def _what_else(head: bytes) -> str:
 
 # --- zip: xlsx / xlsm / xltx / xlsb / ods ------------------------------------------------------
 
-def _zip(f, name: str, limits: dict) -> Sniffed:
+class _Zip(NamedTuple):
+    data: bytes
+    archive: zipfile.ZipFile | None  # opened only when the directory is not plain; it inflates bzip2/lzma
+
+
+class _Member(NamedTuple):
+    """What sniff reads of a zipfile.ZipInfo."""
+    filename: str
+    flag_bits: int
+    compress_type: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+    def is_dir(self) -> bool:
+        return self.filename[-1] == "/"
+
+
+def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
     try:
-        f.seek(0)
-        with zipfile.ZipFile(f) as z:
-            return _zip_members(z, name, limits)
+        members = _plain_directory(data)
+        if members is not None:
+            return _zip_members(_Zip(data, None), members, name, limits)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return _zip_members(_Zip(data, archive), archive.infolist(), name, limits)
     except ZIP_ERRORS:
         return _unreadable(name, "压缩包结构损坏或文件不完整（可能下载或拷贝时被截断）")
 
 
-def _zip_members(z: zipfile.ZipFile, name: str, limits: dict) -> Sniffed:
-    infos = [i for i in z.infolist() if not i.is_dir()]
+def _plain_directory(data: bytes) -> list[_Member] | None:
+    """The members exactly as zipfile lists them, when nothing is unusual; else None, and zipfile reads it.
+
+    Plain: an end record without comment right after the directory (no ZIP64, no prefixed data),
+    entries that zipfile would neither refuse nor alter (version, names, extra fields), stored or
+    deflated."""
+    end = len(data) - END_RECORD.size
+    if end < 20 or data[end:end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0" or data[end - 20:end - 16] == b"PK\x06\x07":
+        return None
+    *_, directory_size, position, _comment_size = END_RECORD.unpack_from(data, end)
+    if position + directory_size != end:
+        return None
+    members = []
+    while position < end:
+        if position + 46 > end:
+            return None
+        (signature, version, flags, method, compress_size, file_size, name_size, extra_size, comment_size,
+         offset) = DIRECTORY_ENTRY.unpack_from(data, position)
+        name = data[position + 46:position + 46 + name_size]
+        extra = data[position + 46 + name_size:position + 46 + name_size + extra_size] if extra_size else b""
+        position += 46 + name_size + extra_size + comment_size
+        if (signature != b"PK\x01\x02" or version > 63 or method not in PLAIN_METHODS or position > end
+                or extra and not _plain_extra(extra)):
+            return None
+        try:  # cp437 and utf-8 agree on ASCII, and utf-8 decodes faster
+            filename = name.decode("utf-8" if flags & 0x800 or name.isascii() else "cp437")
+        except UnicodeDecodeError:
+            return None
+        if not filename or "\0" in filename or "\\" in filename:  # zipfile cuts at NUL; on Windows it turns \ to /
+            return None
+        members.append(_Member(filename, flags, method, compress_size, file_size, offset))
+    return members
+
+
+def _plain_extra(extra: bytes) -> bool:
+    """No ZIP64 field (it would change sizes or offset) and no field zipfile calls corrupt."""
+    while len(extra) >= 4:
+        kind, size = struct.unpack_from("<HH", extra)
+        if kind == 1 or size + 4 > len(extra):
+            return False
+        extra = extra[size + 4:]
+    return True
+
+
+def _zip_members(z: _Zip, infos: list, name: str, limits: dict) -> Sniffed:
+    infos = [i for i in infos if not i.is_dir()]
     too_large = _too_large(infos, name, limits)
     if too_large:
         return too_large
@@ -158,30 +250,24 @@ def _too_large(infos, name: str, limits: dict) -> Sniffed | None:
     return None
 
 
-def _peek(z: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int = PEEK_BYTES) -> bytes:
+def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
     """The first `cap` inflated bytes of a member; the CRC is the reader's business, not ours."""
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        with z.open(info) as member:   # bzip2/lzma: ZipExtFile inflates incrementally too
+    method, offset, data = info.compress_type, info.header_offset, z.data
+    if method not in PLAIN_METHODS:
+        with z.archive.open(info) as member:   # bzip2/lzma: ZipExtFile inflates incrementally too
             return member.read(cap)
-    f = z.fp
-    f.seek(info.header_offset)
-    header = f.read(30)
-    if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
+    if offset < 0 or len(data) < offset + 30 or not data.startswith(b"PK\x03\x04", offset):
         raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    f.seek(info.header_offset + 30 + name_len + extra_len)
-    if info.compress_type == zipfile.ZIP_STORED:
-        return f.read(min(cap, info.compress_size))
-    inflater, out, left = zlib.decompressobj(-15), bytearray(), info.compress_size
-    while left > 0 and len(out) < cap and not inflater.eof:
-        chunk = f.read(min(left, 65536))
-        if not chunk:
-            break
-        left -= len(chunk)
-        out += inflater.decompress(inflater.unconsumed_tail + chunk, cap - len(out))
-        while inflater.unconsumed_tail and len(out) < cap:
-            out += inflater.decompress(inflater.unconsumed_tail, cap - len(out))
-    return bytes(out[:cap])
+    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
+    start = offset + 30 + name_len + extra_len
+    if method == zipfile.ZIP_STORED:
+        return data[start:start + min(cap, info.compress_size)]
+    end = min(start + info.compress_size, len(data))
+    body, inflater, out = memoryview(data), zlib.decompressobj(-15), b""
+    while start < end and len(out) < cap and not inflater.eof:  # 64 KB at a time: a short tail to keep
+        out += inflater.decompress(body[start:min(end, start + 65536)], cap - len(out))
+        start += 65536
+    return out
 
 
 def _xml_events(data: bytes):
@@ -194,10 +280,10 @@ def _xml_events(data: bytes):
 
 
 def _has_dtd(data: bytes) -> bool:
-    return b"<!doctype" in data[:2048].lower() or b"<!entity" in data[:2048].lower()
+    return data.find(b"!", 0, 2048) >= 0 and DTD.search(data, 0, 2048) is not None  # "!" is rare: memchr first
 
 
-def _ods(z: zipfile.ZipFile, names: dict, name: str) -> Sniffed:
+def _ods(z: _Zip, names: dict, name: str) -> Sniffed:
     mime = _peek(z, names["mimetype"], 200).strip() if "mimetype" in names else b""
     manifest = names.get("meta-inf/manifest.xml")
     manifest_xml = _peek(z, manifest, 1_000_000) if manifest else b""
@@ -219,7 +305,7 @@ def _ods(z: zipfile.ZipFile, names: dict, name: str) -> Sniffed:
     return Sniffed("ods")
 
 
-def _ooxml(z: zipfile.ZipFile, names: dict, name: str, limits: dict) -> Sniffed:
+def _ooxml(z: _Zip, names: dict, name: str, limits: dict) -> Sniffed:
     target = _office_document(z, names)
     if target is None:
         if any(n.startswith(("word/", "ppt/")) for n in names):
@@ -231,10 +317,10 @@ def _ooxml(z: zipfile.ZipFile, names: dict, name: str, limits: dict) -> Sniffed:
         head = _peek(z, names[target])
         if _has_dtd(head):
             return _unreadable(name, "工作簿含有 DTD 或实体定义（疑似 XML 炸弹）", kind)
-        root = next(_xml_events(head), None)
-        if root is None or not root.tag.endswith("workbook"):
+        root = _root_tag(head)
+        if root is None or not root.endswith("workbook"):
             return _unreadable(name, "主文档不是工作簿（可能是 Word 或 PowerPoint 文件）")
-        strict = root.tag.startswith("{" + STRICT_NS + "}")
+        strict = root.startswith("{" + STRICT_NS + "}")
         if sum(i.file_size for i in names.values()) // BYTES_PER_CELL[kind] <= limits["cells"]:
             # Too small to hold more cells than allowed: no need to find the sheets; only make sure
             # no XML part declares a DTD (the usual case, and ~3x cheaper).
@@ -259,7 +345,7 @@ def _ooxml(z: zipfile.ZipFile, names: dict, name: str, limits: dict) -> Sniffed:
     return Sniffed(kind, None, strict)
 
 
-def _office_document(z: zipfile.ZipFile, names: dict) -> str | None:
+def _office_document(z: _Zip, names: dict) -> str | None:
     """The main part named by _rels/.rels (strict OOXML uses other relationship URIs)."""
     for element in _rels(z, names, "_rels/.rels"):
         if element.get("Type", "").endswith("/officeDocument"):
@@ -272,13 +358,40 @@ def _office_document(z: zipfile.ZipFile, names: dict) -> str | None:
     return None
 
 
-def _rels(z: zipfile.ZipFile, names: dict, part: str):
+def _rels(z: _Zip, names: dict, part: str) -> list:
     info = names.get(part)
-    data = _peek(z, info, 256_000) if info else b""
+    return _relationships(_peek(z, info, 256_000) if info else b"")
+
+
+def _relationships(data: bytes) -> list:
+    """Each Relationship's attributes: a dict when the part is plain, else the element defusedxml parsed."""
+    if PLAIN_RELS.fullmatch(data):
+        found = [ATTRIBUTE.findall(tag) for tag in RELATIONSHIP.findall(data)]
+        if all(len(dict(pairs)) == len(pairs) for pairs in found):  # an attribute twice: expat stops there
+            return [{key.decode(): value.decode() for key, value in pairs} for pairs in found]
     return [] if _has_dtd(data) else [e for e in _xml_events(data) if e.tag.endswith("Relationship")]
 
 
-def _sheets(z: zipfile.ZipFile, names: dict, workbook: str) -> list:
+def _root_tag(head: bytes) -> str | None:
+    """The root element's tag as ElementTree spells it ("{namespace}workbook"); None if it does not parse.
+
+    Only the start tag decides (expat reports it before reading on). A plain one, declaring namespaces
+    in a way expat accepts, is read here; anything else goes to defusedxml."""
+    plain = PLAIN_ROOT.match(head)
+    if plain:
+        pairs = ATTRIBUTE.findall(plain[2])
+        attributes = dict(pairs)
+        declared = {name[6:]: uri for name, uri in pairs if name.startswith(b"xmlns")}  # b"": the default
+        prefix = plain[1] or b""
+        if (len(attributes) == len(pairs) and RESERVED_NS.isdisjoint(declared.values())
+                and (not prefix or prefix in declared) and (b"mc:Ignorable" not in attributes or b"mc" in declared)):
+            uri = declared.get(prefix, b"").decode()
+            return "{" + uri + "}workbook" if uri else "workbook"
+    root = next(_xml_events(head), None)
+    return None if root is None else root.tag
+
+
+def _sheets(z: _Zip, names: dict, workbook: str) -> list:
     folder, base = posixpath.split(workbook)
     found = []
     for element in _rels(z, names, posixpath.join(folder, "_rels", base + ".rels")):
@@ -293,7 +406,7 @@ def _sheets(z: zipfile.ZipFile, names: dict, workbook: str) -> list:
     return found
 
 
-def _cells(z: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str) -> int:
+def _cells(z: _Zip, info, kind: str) -> int:
     """Cells a sheet part can hold: its size over the bytes per cell seen in its first rows.
 
     The floor keeps a sheet of tiny cells from hiding behind a few big ones at its start."""
@@ -307,7 +420,7 @@ def _cells(z: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str) -> int:
     return info.file_size // per_cell
 
 
-def _dimension(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+def _dimension(z: _Zip, info) -> str | None:
     for element in _xml_events(_peek(z, info)):
         if element.tag.endswith("}dimension"):
             return element.get("ref")

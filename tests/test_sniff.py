@@ -290,3 +290,11 @@ def test_known_encrypted_corpus_files_are_encrypted(file):
 ])
 def test_corpus_files_of_note(file, expected):
     assert verdict(CORPUS / file, Path(file).name) == expected
+
+
+def test_a_zip_member_with_an_empty_name_is_unreadable_not_a_crash():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr(zipfile.ZipInfo("xl/workbook.xml"), b"<workbook/>")
+    data = out.getvalue().replace(b"xl/workbook.xml", b"\0l/workbook.xml")   # zipfile cuts the name at NUL
+    assert verdict(data) == (None, "UNREADABLE")
