@@ -72,11 +72,11 @@ class Draft:
 
     def rows(self) -> tuple[Row, ...]:
         c = self.counts
-        return tuple(Row(industry, level, *c[k * 3: k * 3 + 3])
-                     for k, (industry, level) in enumerate(_ROW_KEYS))
+        return tuple(map(Row._make, zip(_ROW_INDUSTRY, _ROW_LEVEL, c[0::3], c[1::3], c[2::3])))
 
 
-_ROW_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
+_ROW_INDUSTRY = tuple(industry for industry in INDUSTRIES for _ in LEVELS)
+_ROW_LEVEL = LEVELS * len(INDUSTRIES)
 _COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)
 
 

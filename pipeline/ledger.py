@@ -161,7 +161,7 @@ class Ledger:
     # --- reading -------------------------------------------------------------------------------
 
     def _received(self, where: str, params: tuple) -> list[Received]:
-        with _no_gc():   # a million small objects at national scale: collecting midway only costs time
+        with no_gc():   # a million small objects at national scale: collecting midway only costs time
             return self._read(where, params)
 
     def _read(self, where: str, params: tuple) -> list[Received]:
@@ -250,7 +250,7 @@ def rows_of(counts: str | None) -> tuple[Row, ...]:
     if not counts:
         return ()
     c = json.loads(counts)
-    return tuple(map(Row, _INDUSTRY_OF_ROW, _LEVEL_OF_ROW, c[0::3], c[1::3], c[2::3]))
+    return tuple(map(Row._make, zip(_INDUSTRY_OF_ROW, _LEVEL_OF_ROW, c[0::3], c[1::3], c[2::3])))
 
 
 _KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
@@ -281,7 +281,9 @@ def _upgrade(db: sqlite3.Connection):
 
 
 @contextlib.contextmanager
-def _no_gc():
+def no_gc():
+    """Python's cycle collector paused: bulk work makes millions of small objects and no cycles,
+    and a collection midway walks all of them again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
