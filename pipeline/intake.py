@@ -71,8 +71,10 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
         folder.mkdir(parents=True, exist_ok=True)
         made.add(folder)
     if isinstance(source, Path):
-        with open(source, "rb") as f:
-            sha, size = hashlib.file_digest(f, "sha256").hexdigest(), os.fstat(f.fileno()).st_size
+        with open(source, "rb", buffering=0) as f:
+            size = os.fstat(f.fileno()).st_size
+            digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
+            sha = digest.hexdigest()
     else:
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
     target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
