@@ -133,23 +133,24 @@ class Ledger:
         """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        try:
-            finds = []
+        try:   # ids given here (the lock is held), so that each table takes one executemany
+            file_id, sid = (db.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
+                            for t in ("files", "submissions"))
+            files, subs, finds = [], [], []
             for e in entries:
-                cur = db.execute(
-                    "INSERT INTO files(sha256, name, archived, received_at, size, kind, source, run_id,"
-                    " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (e["sha256"], e["name"], e["archived"], _iso(e["received_at"]), e["size"], e["kind"],
-                     e["source"], run_id, run_period, e["duplicate_of"]))
-                file_id = cur.lastrowid
+                file_id += 1
+                at = _iso(e["received_at"])
+                files.append((file_id, e["sha256"], e["name"], e["archived"], at, e["size"], e["kind"],
+                              e["source"], run_id, run_period, e["duplicate_of"]))
                 for sub, status, late in e["submissions"]:
-                    cur = db.execute(
-                        "INSERT INTO submissions(file_id, sheet, unit, period, status, late, received_at, cells,"
-                        " counts) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (file_id, sub.sheet, sub.unit, sub.period, status, int(late), _iso(e["received_at"]),
-                         sub.cells.as_json() if sub.cells else None, counts_json(sub.rows)))
-                    sid = cur.lastrowid
+                    sid += 1
+                    subs.append((sid, file_id, sub.sheet, sub.unit, sub.period, status, int(late), at,
+                                 sub.cells.as_json() if sub.cells else None, counts_json(sub.rows)))
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
+            db.executemany("INSERT INTO files(id, sha256, name, archived, received_at, size, kind, source, run_id,"
+                           " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
+            db.executemany("INSERT INTO submissions(id, file_id, sheet, unit, period, status, late, received_at,"
+                           " cells, counts) VALUES (?,?,?,?,?,?,?,?,?,?)", subs)
             db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", finds)
             db.executemany("INSERT INTO intake(inbox_path, sha256, run_id) VALUES (?,?,?)",
                            [(e["inbox"], e["sha256"], run_id) for e in entries if e.get("inbox")])
