@@ -186,7 +186,7 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         "first size).")
     add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
-    add("archive: hash, copy, fsync into the archive (gather); read: check_files minus validate (sniff, "
+    add("archive: hash, link, sync into the archive (overlaps the check); read: check_files minus validate (sniff, "
         "sha, calamine + locate in the workers, resolve, cross-month); ledger: Ledger.record; outputs: "
         "write_monthly; other: the rest of intake (duplicate lookups, inbox removals) and start-up.")
     add("")

@@ -2,7 +2,7 @@
 
 Order of work, so that a crash at any point loses nothing and counts nothing twice:
 1. each inbox file (an e-mail gives its attachments too) is hashed and put into the archive
-   (hard-linked, or written to a temporary name and renamed; synced once per batch);
+   (hard-linked, or written to a temporary name and renamed; synced once per chunk of files);
 2. the archived copies are checked (isolated per file);
 3. everything is recorded in the ledger in one transaction, with the inbox paths to remove;
 4. the inbox files are removed and the removals marked done. A rerun first finishes step 4 of
@@ -153,8 +153,8 @@ def _inbox(inbox: Path) -> list[tuple[Path, float]]:
     return out
 
 
-def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
-    """Step 1: archive every inbox file (and each e-mail's attachments), in order of receipt."""
+def received(inbox: Path, settings: Settings) -> list[tuple]:
+    """(received at, inbox path, e-mail or None) for every inbox file, in order of receipt."""
     found = []
     for p, mtime in _inbox(inbox):
         at = dt.datetime.fromtimestamp(mtime, settings.tz)
@@ -164,6 +164,12 @@ def gather(inbox: Path, archive: Path, settings: Settings) -> list[Incoming]:
         else:
             found.append((at, p, None))
     found.sort(key=lambda x: (x[0], str(x[1])))
+    return found
+
+
+def archived(found: list[tuple], archive: Path) -> list[Incoming]:
+    """Step 1 for some of what `received` found: each file (and each e-mail's attachments) archived
+    and synced."""
     made: set = set()
     stored = _on_threads(lambda f: _stage(archive, f[1], f[1].name, f[0], made), found)
     out, staged = [], []
@@ -185,24 +191,33 @@ CHUNK = 2000   # files checked and recorded together: memory stays bounded whate
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
-    """Steps 1–4 for everything in the inbox. Returns how many inbox files were taken in."""
+    """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers check one
+    chunk, the next is archived. Returns how many inbox files were taken in."""
     finish_removals(ledger)
-    incoming = gather(folders["inbox"], folders["archive"], settings)
-    if not incoming:
+    found = received(folders["inbox"], settings)
+    if not found:
         return 0
-    crash_point("archived")
+    parts = [found[k: k + CHUNK] for k in range(0, len(found), CHUNK)]
+    total = sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
     first_of: dict = {}
     twins: dict[str, dict] = {}
-    with checking_pool(units, settings, now) as pool:
-        for start in range(0, len(incoming), CHUNK):
-            chunk = incoming[start: start + CHUNK]
-            step = (lambda done, _total, k=start: progress(k + done, len(incoming))) if progress else None
-            entries = _check_chunk(chunk, ledger, units, settings, now, pool, step, first_of, twins)
+    taken: list[Incoming] = []
+    with ThreadPoolExecutor(1) as background, checking_pool(units, settings, now) as pool:
+        coming = background.submit(archived, parts[0], folders["archive"])
+        for k in range(len(parts)):
+            incoming = coming.result()
+            crash_point("archived")
+            if k + 1 < len(parts):
+                coming = background.submit(archived, parts[k + 1], folders["archive"])
+            done = len(taken)
+            step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
+            entries = _check_chunk(incoming, ledger, units, settings, now, pool, step, first_of, twins)
             ledger.record(entries, run_id, run_period)
+            taken += incoming
     crash_point("recorded")
-    removed = [p for p in _on_threads(_remove, [i.inbox for i in incoming if i.inbox]) if p]
+    removed = [p for p in _on_threads(_remove, [i.inbox for i in taken if i.inbox]) if p]
     ledger.mark_removed(removed)
-    return len({i.inbox for i in incoming if i.inbox})
+    return len({i.inbox for i in taken if i.inbox})
 
 
 def _remove(path: str) -> str | None:
