@@ -36,8 +36,7 @@ PATCHES = (
     (pipeline.monthly, "district_rows", "outputs.totals"),
     (pipeline.monthly, "write_form", "outputs.form"),
     (pipeline.monthly, "write_status_book", "outputs.status_book"),
-    (pipeline.monthly, "_grid_rows", "outputs.receipts"),
-    (pipeline.monthly, "write_receipt", "outputs.receipts"),
+    (pipeline.monthly, "write_receipts", "outputs.receipts"),
 )
 WITH_CPU = {"intake", "archive", "check", "validate", "ledger", "outputs"}
 

@@ -13,10 +13,8 @@ from pathlib import Path
 from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
-from .ledger import Ledger
-from .model import Received
-from .read import read_grids
-from .receipts import period_text, write_receipt
+from .ledger import Ledger, no_gc
+from .receipts import period_text, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
 from .status_book import write_status_book
@@ -83,7 +81,8 @@ def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
     with run_lock(folders["archive"]):
-        ledger = intake_run(folders, kind, intake_period, settings, units)
+        with no_gc():   # intake makes many small objects and no cycles (outputs do: openpyxl's books)
+            ledger = intake_run(folders, kind, intake_period, settings, units)
         crash_point("taken_in")
         try:
             return write(ledger, settings, units)
@@ -106,42 +105,6 @@ def _reference_digest(folders: dict) -> str:
         if p.exists():
             h.update(p.read_bytes())
     return h.hexdigest()[:16]
-
-
-def _grid_rows(rec: Received):
-    """The sheets as read, for marking a copy of a clerk's .xls/.ods (openpyxl opens only .xlsx).
-
-    Only for a file the reader already read in the sandbox (its findings name cells), so reading it
-    again here is safe."""
-    if not any(f.cell for f in rec.findings):
-        return None
-    with open(rec.archived, "rb") as f:
-        if f.read(2) == b"PK" and not rec.file.lower().endswith(".ods"):
-            return None   # .xlsx: openpyxl opens the clerk's own file
-    return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
-
-
-def _receipts_of(batch: list, receipts_dir: Path, district: str, deadline_text: str, tz) -> list[Path]:
-    out = []
-    for rec in batch:
-        out += write_receipt(rec, receipts_dir, district, grid_rows=_grid_rows(rec), deadline_text=deadline_text,
-                             tz=tz)
-    return out
-
-
-def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                   settings: Settings) -> list[Path]:
-    """Every submission's receipt; with many, on both cores (each receipt is its own file)."""
-    if len(subs) < 400:
-        return _receipts_of(subs, receipts_dir, district, deadline_text, settings.tz)
-    import concurrent.futures
-    import multiprocessing
-    workers = os.cpu_count() or 1
-    batches = [subs[k::workers] for k in range(workers)]
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as ex:
-        parts = ex.map(_receipts_of, batches, [receipts_dir] * workers, [district] * workers,
-                       [deadline_text] * workers, [settings.tz] * workers)
-        return sorted((p for part in parts for p in part), key=lambda p: p.name)
 
 
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:

@@ -1,15 +1,21 @@
 """报送情况: who reported for the period, when, and what came of it, as one workbook.
 
 Sheets: 报送情况 (one row per unit, status coloured, a summary line), 全部文件 (every submission
-received), 明细 (each counted unit's 24 rows as numbers). Written with xlsxwriter row by row
-(constant memory, shared formats): a city or province has tens of thousands of units.
-Text from clerks goes through `write_string`, so it is never a formula.
+received), 明细 (each counted unit's 24 rows as numbers). A city or province has tens of thousands
+of units and a country's 明细 a million rows, so the cells do not go through xlsxwriter (~15 µs a
+cell): xlsxwriter lays out each sheet (formats, widths, merges, panes, filter, print setup) and the
+rows are then streamed into the sheet XML as text (`_splice`). Every text cell is an inline string,
+escaped as xlsxwriter escapes it: text from clerks is never a formula.
 """
 from __future__ import annotations
 
-import os
+import functools
+import io
+import itertools
+import re
 import zipfile
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -17,12 +23,18 @@ import xlsxwriter
 
 from .findings import CODES, ERROR
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, Received
-from .receipts import _atomic, _display_width, period_text, time_text
-from .safety import cell_text
+from .receipts import _atomic, _display_width, _no_gc, period_text, time_text
+from .safety import MAX_CELL_CHARS, cell_text
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
+COLUMNS = "ABCDEFGH"
+# Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
+# escaped itself; control characters (those XML can hold) as such escapes; & < > as entities.
+_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\x00-\x1f\ufffe\uffff]" r"|_x[0-9a-fA-F]{4}_|^\s|\s$")   # or edge spaces
 
 
 def unit_status(unit: str, own: list[Received], counted: dict[str, Received]) -> tuple[str, Received | None]:
@@ -46,38 +58,73 @@ def problems(rec: Received | None) -> str:
     return f"{titles}（错误 {errors} 项，提示 {warnings} 项）"
 
 
-class _Sheet:
-    """Rows written in order, with shared formats and column widths measured on the way."""
+def _inline(value: str) -> str:
+    """The <is> of an inline-string cell holding `value` as `cell_text` keeps it (edge spaces too)."""
+    if len(value) <= MAX_CELL_CHARS and not _SPECIAL.search(value):
+        return f"<is><t>{value}</t></is>"       # nearly every cell: nothing to change
+    text = cell_text(value)
+    text = _CONTROL.sub(lambda m: f"_x{ord(m[0]):04X}_", _ESCAPE_LIKE.sub(r"_x005F\1", text))
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f"<is><t{space}>{escape(text)}</t></is>"
 
-    def __init__(self, book, name: str, formats: dict):
+
+@functools.cache
+def _height(points: float) -> str:
+    """A row height as xlsxwriter's set_row writes it (rounded to whole pixels)."""
+    return f' ht="{round(points * 4 / 3) * 0.75:g}" customHeight="1"'
+
+
+class _Sheet:
+    """One worksheet: xlsxwriter holds its layout, `rows` its <row> elements (a list, or for 明细 an
+    iterator read while the book is written). Column widths are measured on the first 500 rows."""
+
+    def __init__(self, book, name: str, styles: dict[str, str], columns: int):
         self.ws = book.add_worksheet(name)
-        self.f = formats
+        self.s = styles
+        self.columns = columns
         self.widths: dict[int, int] = {}
+        self.rows: list[str] = []
         self.row = 0
 
-    def write(self, values: list, center: frozenset = frozenset(), fill: dict | None = None):
-        measure = self.row < 500          # widths from the first rows: enough, and cheap for big sheets
-        for c, value in enumerate(values):
-            fmt = self.f[("center" if c in center else "cell") + ((fill or {}).get(c, ""))]
-            if isinstance(value, str) and value:
-                text = cell_text(value)
-                self.ws.write_string(self.row, c, text, self.f["wrap"] if len(text) > 30 else fmt)
-                width = _display_width(text) + 2 if measure else 0
-            elif value is None or value == "":
-                self.ws.write_blank(self.row, c, None, fmt)
-                width = 0
+    def write(self, values: list, styles: tuple[str, ...], height: float | None = None):
+        """One row; `styles` names each column's format. Long text wraps (in a format without fill)."""
+        if self.row < 500:
+            self._measure(values)
+        self.row += 1
+        q = str(self.row)
+        cells = []
+        for col, value, style in zip(COLUMNS, values, styles):
+            s = self.s[style]
+            if value is None or value == "":
+                cells.append(f'<c r="{col}{q}" s="{s}"/>')
+            elif isinstance(value, str):
+                if len(value) > 30 and len(cell_text(value)) > 30:
+                    s = self.s["wrap"]
+                cells.append(f'<c r="{col}{q}" s="{s}" t="inlineStr">{_inline(value)}</c>')
             else:
-                self.ws.write_number(self.row, c, value, fmt)
-                width = len(str(value)) + 2 if measure else 0
-            if width:
-                self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
+                cells.append(f'<c r="{col}{q}" s="{s}"><v>{value}</v></c>')
+        self.rows.append(f'<row r="{q}"{_height(height) if height else ""}>{"".join(cells)}</row>')
+
+    def _measure(self, values: list):
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            width = _display_width(cell_text(value)) + 2 if isinstance(value, str) else len(str(value)) + 2
+            self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
+
+    def merged(self, text: str, style: str, height: float | None = None):
+        """One row merged across the sheet's columns, holding `text`."""
+        self.ws.merge_range(self.row, 0, self.row, self.columns - 1, "", None)
+        s = self.s[style]
+        rest = "".join(f'<c r="{COLUMNS[c]}{self.row + 1}" s="{s}"/>' for c in range(1, self.columns))
+        self.rows.append(f'<row r="{self.row + 1}"{_height(height) if height else ""}>'
+                         f'<c r="A{self.row + 1}" s="{s}" t="inlineStr">{_inline(text)}</c>{rest}</row>')
         self.row += 1
 
     def header(self, heads: list[str]):
-        for c, head in enumerate(heads):
-            self.ws.write_string(self.row, c, head, self.f["head"])
+        self.write(heads, ("head",) * len(heads))
+        for c, head in enumerate(heads):   # headers are never cut to 60
             self.widths[c] = max(self.widths.get(c, 6), _display_width(head) + 2)
-        self.row += 1
 
     def finish(self, header_row: int, filter_cols: int | None = None):
         for c, width in self.widths.items():
@@ -92,109 +139,126 @@ class _Sheet:
             ws.autofilter(header_row, 0, max(self.row - 1, header_row), filter_cols - 1)
 
 
-def center_cols(letters: str) -> frozenset[int]:
-    return frozenset(ord(ch) - 65 for ch in letters)
-
-
-OVERVIEW_CENTER, FILES_CENTER = center_cols("ACG"), center_cols("AFG")
-
-
-def _formats(book) -> dict:
+def _formats(book) -> dict[str, str]:
+    """Format name -> xf index. The indices are taken now (xlsxwriter otherwise assigns them as cells
+    are written through it, and writes only the formats so used)."""
     base = {"border": 1, "border_color": "#999999", "valign": "vcenter", "font_name": "宋体", "font_size": 11}
-    f = {"cell": book.add_format(base), "center": book.add_format({**base, "align": "center"}),
-         "wrap": book.add_format({**base, "text_wrap": True}),
-         "head": book.add_format({**base, "bold": True, "bg_color": HEAD, "align": "center"}),
-         "title": book.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter",
-                                   "font_name": "宋体"}),
-         "note": book.add_format({"font_name": "宋体"}), "bold": book.add_format({"bold": True, "font_name": "宋体"})}
-    for colour in (RED, YELLOW, GREEN):
-        f["center" + colour] = book.add_format({**base, "align": "center", "bg_color": colour})
-    return f
+    f = {"title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "font_name": "宋体"},
+         "note": {"font_name": "宋体"}, "head": {**base, "bold": True, "bg_color": HEAD, "align": "center"},
+         "center": {**base, "align": "center"}, "cell": base}
+    for colour in (GREEN, YELLOW, RED):
+        f["center" + colour] = {**base, "align": "center", "bg_color": colour}
+    f.update({"bold": {"bold": True, "font_name": "宋体"}, "wrap": {**base, "text_wrap": True}})
+    return {name: str(book.add_format(props)._get_xf_index()) for name, props in f.items()}
 
 
-def _overview(book, f, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict):
-    heads = ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数"]
-    s = _Sheet(book, "报送情况", f)
-    s.ws.set_row(0, 28)
-    s.ws.merge_range(0, 0, 0, len(heads) - 1, cell_text(title), f["title"])
-    s.ws.merge_range(1, 0, 1, len(heads) - 1, cell_text(f"报送截止时间：{deadline_text}"), f["note"])
-    s.row = 2
-    s.header(heads)
+OVERVIEW_HEADS = ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数"]
+FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"]
+DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
+
+
+def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict) -> _Sheet:
+    sheet = _Sheet(book, "报送情况", s, len(OVERVIEW_HEADS))
+    sheet.merged(title, "title", height=28)
+    sheet.merged(f"报送截止时间：{deadline_text}", "note")
+    sheet.header(OVERVIEW_HEADS)
+    styles = {status: ("center", "cell", "center" + colour, "cell", "cell", "cell", "center")
+              for status, colour in STATUS_COLOURS.items()}
     tally = dict.fromkeys(STATUS_COLOURS, 0)
     for n, unit in enumerate(units, 1):
         own = by_unit.get(unit, [])
         status, rec = unit_status(unit, own, counted)
         tally[status] += 1
         times = len({(r.file, r.sha256, r.received_at) for r in own})
-        s.ws.set_row(s.row, 20)
-        s.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
-                 problems(rec), times], center=OVERVIEW_CENTER, fill={2: STATUS_COLOURS[status]})
-    summary = (f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
-               f"退回 {tally['退回']} 家，未报 {tally['未报']} 家")
-    s.ws.merge_range(s.row, 0, s.row, len(heads) - 1, summary, f["bold"])
-    s.widths[0] = 6
-    s.ws.freeze_panes(3, 0)
-    s.finish(2)
+        sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
+                     problems(rec), times], styles[status], height=20)
+    sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
+                 f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
+    sheet.widths[0] = 6
+    sheet.ws.freeze_panes(3, 0)
+    sheet.finish(2)
+    return sheet
 
 
-def _all_files(book, f, received: list[Received]):
-    s = _Sheet(book, "全部文件", f)
-    s.header(["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"])
+def _all_files(book, s, received: list[Received]) -> _Sheet:
+    sheet = _Sheet(book, "全部文件", s, len(FILES_HEADS))
+    sheet.header(FILES_HEADS)
+    styles = ("center", "cell", "cell", "cell", "cell", "center", "center", "cell")
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
-        s.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
-                 STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], center=FILES_CENTER)
-    s.ws.freeze_panes(1, 0)
-    s.finish(0, 8)
+        sheet.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
+                     STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], styles)
+    sheet.ws.freeze_panes(1, 0)
+    sheet.finish(0, 8)
+    return sheet
 
 
-DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
-
-
-def _details(book, f, units: list[str], counted: dict[str, Received]) -> list[tuple]:
-    """明细: a placeholder sheet now (header, widths, filter, print setup); its rows, 24 per unit and
-    a million of them for a whole country, are streamed straight into the sheet's XML afterwards
-    (`_fill_details`): cell by cell through xlsxwriter they cost ~15 µs each."""
-    s = _Sheet(book, "明细", f)
-    s.header(DETAIL_HEADS)
+def _details(book, s, units: list[str], counted: dict[str, Received]) -> _Sheet:
+    """明细: 24 rows a counted unit, made while the book is written (a million for a whole country)."""
+    sheet = _Sheet(book, "明细", s, len(DETAIL_HEADS))
+    sheet.header(DETAIL_HEADS)
     known = set(units)
     order = [u for u in units if u in counted] + [u for u in counted if u not in known]
+    if order:
+        sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in order[:500]))
+    sheet.rows = itertools.chain(sheet.rows, _detail_rows(order, counted, s["cell"], sheet.row + 1))
+    sheet.row += 24 * len(order)
+    sheet.ws.freeze_panes(1, 0)
+    sheet.finish(0, 6)
+    return sheet
+
+
+def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int):
+    """The <row> elements of 明细 from row r on. What is alike in many rows is made once, and the text
+    as character references: ASCII-only XML costs nothing to encode, and that is most of the book."""
     rank = {ind: i for i, ind in enumerate(INDUSTRIES)}
-    rows = [(unit, row.industry, LEVEL_NAMES[row.level], row.new, row.cumulative, row.reviewing)
-            for unit in order for row in sorted(counted[unit].rows, key=lambda x: (rank[x.industry], x.level))]
-    if rows:
-        s.write(list(rows[0]))                # the data format gets its style index
-        s.widths[0] = max(s.widths[0], max((_display_width(u) + 2 for u in order[:500]), default=0))
-    s.row = len(rows) + 1
-    s.ws.freeze_panes(1, 0)
-    s.finish(0, 6)
-    return rows
+
+    def text(value: str) -> str:
+        return f' s="{style}" t="inlineStr">{_inline(value)}</c>'.encode("ascii", "xmlcharrefreplace").decode()
+
+    labels = {(ind, lvl): (text(ind), text(name)) for ind in INDUSTRIES for lvl, name in LEVEL_NAMES.items()}
+    s = f' s="{style}"'
+    for unit in order:
+        a = text(unit)
+        for row in sorted(counted[unit].rows, key=lambda x: (rank[x.industry], x.level)):
+            b, c = labels[row.industry, row.level]
+            q = str(r)
+            n, k, v = row.new, row.cumulative, row.reviewing
+            if n is None or k is None or v is None:   # a blank count: no cell, as the form had none
+                numbers = "".join(f'<c r="{col}{q}"{s}><v>{x}</v></c>' for col, x in zip("DEF", (n, k, v))
+                                  if x is not None)
+            else:
+                numbers = f'<c r="D{q}"{s}><v>{n}</v></c><c r="E{q}"{s}><v>{k}</v></c><c r="F{q}"{s}><v>{v}</v></c>'
+            yield f'<row r="{q}"><c r="A{q}"{a}<c r="B{q}"{b}<c r="C{q}"{c}{numbers}</row>'
+            r += 1
 
 
-def _fill_details(path: str, rows: list[tuple], head_style: int, cell_style: int, sheet_part: str):
-    """Replace the placeholder's <sheetData> with every row, written as strings in one pass."""
-    def text(col: str, r: int, value) -> str:
-        return f'<c r="{col}{r}" s="{cell_style}" t="inlineStr"><is><t>{escape(cell_text(value))}</t></is></c>'
-
-    def number(col: str, r: int, value) -> str:
-        return "" if value is None else f'<c r="{col}{r}" s="{cell_style}"><v>{value}</v></c>'
-
-    heads = "".join(f'<c r="{col}1" s="{head_style}" t="inlineStr"><is><t>{h}</t></is></c>'
-                    for col, h in zip("ABCDEF", DETAIL_HEADS))
-    parts = [f'<sheetData><row r="1">{heads}</row>']
-    for r, (unit, ind, lvl, n, c, v) in enumerate(rows, start=2):
-        parts.append(f'<row r="{r}">{text("A", r, unit)}{text("B", r, ind)}{text("C", r, lvl)}'
-                     f'{number("D", r, n)}{number("E", r, c)}{number("F", r, v)}</row>')
-    parts.append("</sheetData>")
-    tmp = path + ".details"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+def _splice(book: bytes, path: str, sheets: list[_Sheet]):
+    """Write the book xlsxwriter made to `path` with each sheet's rows as its <sheetData>. Rows are
+    deflated a chunk at a time in a second thread (zlib lets go of the GIL) while the next chunk is
+    made; level 1: a fifth larger than the default, at half its time."""
+    parts = {f"xl/worksheets/sheet{i}.xml": sheet for i, sheet in enumerate(sheets, 1)}
+    with zipfile.ZipFile(io.BytesIO(book)) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst, \
+            ThreadPoolExecutor(1) as deflate:
         for info in src.infolist():
-            data = src.read(info)
-            if info.filename == sheet_part:
-                xml = data.decode("utf-8")
-                start, end = xml.index("<sheetData"), xml.index("</sheetData>") + len("</sheetData>")
-                data = (xml[:start] + "".join(parts) + xml[end:]).encode("utf-8")
-            dst.writestr(info, data)
-    os.replace(tmp, path)
+            sheet = parts.get(info.filename)
+            if sheet is None:
+                dst.writestr(info, src.read(info))
+                continue
+            xml = src.read(info).decode("utf-8")
+            data = re.search(r"<sheetData\s*/>|<sheetData>.*</sheetData>", xml, re.S)
+            last = f"{COLUMNS[sheet.columns - 1]}{max(sheet.row, 1)}"
+            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml[:data.start()], count=1)
+            with dst.open(info.filename, "w") as out:
+                pending = deque([deflate.submit(out.write, f"{head}<sheetData>".encode())])
+                rows = iter(sheet.rows)
+                while chunk := list(itertools.islice(rows, 32768)):      # ~10 MB of XML
+                    pending.append(deflate.submit(out.write, "".join(chunk).encode()))
+                    if len(pending) > 2:
+                        pending.popleft().result()
+                pending.append(deflate.submit(out.write, f"</sheetData>{xml[data.end():]}".encode()))
+                for done in pending:
+                    done.result()
 
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
@@ -202,18 +266,19 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
     """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    by_unit = defaultdict(list)
-    for rec in received:
-        by_unit[rec.unit].append(rec)
 
     def write(tmp):
-        book = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
-        f = _formats(book)
+        by_unit = defaultdict(list)
+        for rec in received:
+            by_unit[rec.unit].append(rec)
+        layout = io.BytesIO()
+        book = xlsxwriter.Workbook(layout, {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False})
+        s = _formats(book)
         title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
-        _overview(book, f, title, deadline_text, units, by_unit, counted)
-        _all_files(book, f, received)
-        rows = _details(book, f, units, counted)
+        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
+                  _details(book, s, units, counted)]
         book.close()
-        _fill_details(tmp, rows, f["head"].xf_index, f["cell"].xf_index, "xl/worksheets/sheet3.xml")
-    return _atomic(path, write)
+        _splice(layout.getvalue(), tmp, sheets)
+    with _no_gc():
+        return _atomic(path, write)

@@ -1,17 +1,25 @@
 """回执: the .txt says what happened and what to fix; the marked copy shows where."""
 from __future__ import annotations
 
+import random
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
 
+from pipeline import receipts, samples
 from pipeline.findings import finding
+from pipeline.marked_xlsx import marked_xlsx
 from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt
+from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
@@ -58,8 +66,17 @@ def marked(paths):
     return load_workbook(path), path
 
 
+@pytest.fixture(params=["xml", "openpyxl"])
+def marking(request, monkeypatch):
+    """The marked copy made both ways: from the clerk's own XML (what nearly every file takes) and,
+    for the workbooks that path declines, with openpyxl. A clerk sees the same either way."""
+    if request.param == "openpyxl":
+        monkeypatch.setattr(receipts, "marked_xlsx", lambda *args: None)
+    return request.param
+
+
 @pytest.fixture
-def rejected(tmp_path):
+def rejected(tmp_path, marking):
     rec = received(clerk_form(tmp_path / "archived.xlsx"), [MISMATCH, MISSING])
     return write_receipt(rec, tmp_path / "out", "二七区", deadline_text="2016年9月30日（星期五）23:59 前")
 
@@ -152,7 +169,7 @@ HOSTILE_UNIT = '=HYPERLINK("http://x")'
 
 
 @pytest.mark.parametrize("file", ["../../etc/passwd", "..\\..\\x.xlsx", "=1+2.xlsx", "a/b\x00c\n.xlsx"])
-def test_hostile_names_stay_text_and_inside_out_dir(tmp_path, file):
+def test_hostile_names_stay_text_and_inside_out_dir(tmp_path, file, marking):
     out = tmp_path / "out"
     grid = [[HOSTILE_UNIT, "@SUM(1)", "-2+3", 5]]
     rec = received(clerk_form(tmp_path / "a.xlsx"), [MISMATCH], unit=HOSTILE_UNIT, file=file)
@@ -179,7 +196,7 @@ def test_two_submissions_of_one_unit_get_two_receipts(tmp_path):
     assert first[0] != second[0] and first[0].exists() and second[0].exists()
 
 
-def test_archived_copy_without_extension_is_opened_by_its_bytes(tmp_path):
+def test_archived_copy_without_extension_is_opened_by_its_bytes(tmp_path, marking):
     form = clerk_form(tmp_path / "a.xlsx")
     archived = tmp_path / "c316fe2c"
     archived.write_bytes(form.read_bytes())
@@ -196,3 +213,79 @@ def test_ods_zip_is_rebuilt_from_grid_rows(tmp_path):
     rec = received(archived, [MISMATCH], file="马寨镇.ods")
     wb, _ = marked(write_receipt(rec, tmp_path / "out", "二七区", grid_rows={"月度报表": (13, 0, grid)}))
     assert wb["月度报表"]["A14"].value == "合计" and wb["月度报表"]["C14"].comment.text == MISMATCH.message
+
+
+def test_an_ordinary_form_is_marked_in_its_own_xml(tmp_path):
+    """The fast path takes the forms clerks send (here: openpyxl's and the issued template's)."""
+    rows = samples.random_rows(random.Random(1), "马寨镇")
+    for form in (clerk_form(tmp_path / "a.xlsx"),
+                 samples.write_sample(tmp_path / "b.xlsx", "马寨镇", "2016-09", rows)):
+        rec = received(form, [MISMATCH])
+        assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is not None
+
+
+def test_stored_formula_results_replace_the_formulas(tmp_path, marking):
+    rows = samples.random_rows(random.Random(2), "马寨镇")
+    form = samples.write_sample(tmp_path / "form.xlsx", "马寨镇", "2016-09", rows)   # 合计 row: =SUM() with results
+    original = load_workbook(form, data_only=True)["月度报表"]
+    wb, path = marked(write_receipt(received(form, [MISMATCH]), tmp_path / "out", "二七区"))
+    ws = wb["月度报表"]
+    assert [c.value for c in ws[14]] == [c.value for c in original[14]]
+    assert any(isinstance(c.value, int) and c.value > 0 for c in ws[14])
+    with zipfile.ZipFile(path) as z:
+        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+        assert "xl/calcChain.xml" not in z.namelist()
+
+
+def test_a_merged_cell_is_marked_at_its_first_cell(tmp_path, marking):
+    title = finding("UNIT_FROM_FILENAME", "月度报表!C2", file="马寨镇.xlsx", value="马寨镇")   # inside A2:J2
+    wb, _ = marked(write_receipt(received(clerk_form(tmp_path / "a.xlsx"), [title]), tmp_path / "out", "二七区"))
+    ws = wb["月度报表"]
+    assert ws["A2"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb and ws["A2"].comment.text == title.message
+    assert wb[LIST_SHEET]["D3"].hyperlink.location == "'月度报表'!A2"
+
+
+def test_a_clerks_own_comments_are_kept(tmp_path):
+    """A workbook with comments of its own is left to openpyxl, which keeps them beside ours."""
+    form = clerk_form(tmp_path / "a.xlsx")
+    wb = load_workbook(form)
+    wb["月度报表"]["A1"].comment = Comment("填表人：张三", "张三")
+    wb.save(form)
+    rec = received(form, [MISMATCH])
+    assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is None
+    wb, _ = marked(write_receipt(rec, tmp_path / "out", "二七区"))
+    assert wb["月度报表"]["A1"].comment.text == "填表人：张三"
+    assert wb["月度报表"]["C14"].comment.text == MISMATCH.message
+
+
+def test_write_receipts_in_order_of_submissions_with_a_pool(tmp_path, monkeypatch):
+    monkeypatch.setattr(receipts, "MARK_IN_POOL", 2)     # the pool, as for a whole country
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
+            for i in range(1, 7)]
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+    assert [p.name.split("_")[3] for p in paths] == ["1", "1", "2", "3", "3", "4", "5", "5", "6"]
+    assert [p.suffix for p in paths[:3]] == [".txt", ".xlsx", ".txt"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+    assert marked(paths[:2])[0]["月度报表"]["C14"].comment.text == MISMATCH.message
+
+
+JUNK = [b"<", b'"', b"&", b"<x/>", b"</c>", b"<f>1</f>", b'r="ZZ0"', b's="9999"', b"<!--c-->", b"", b"-1", b"<row/>"]
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(member=st.integers(0, 99), at=st.integers(0, 10**6), cut=st.integers(0, 40), junk=st.sampled_from(JUNK))
+def test_a_damaged_workbook_still_gets_its_receipt(tmp_path, member, at, cut, junk):
+    """Whatever the XML path meets in a clerk's parts, it declines or marks; the run goes on."""
+    form = clerk_form(tmp_path / "a.xlsx")
+    with zipfile.ZipFile(form) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    names = sorted(n for n in parts if n.endswith((".xml", ".rels")))
+    name = names[member % len(names)]
+    at %= len(parts[name])
+    parts[name] = parts[name][:at] + junk + parts[name][at + cut:]
+    with zipfile.ZipFile(form, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    paths = write_receipt(received(form, [MISMATCH, MISSING]), tmp_path / "out", "二七区")
+    assert MISMATCH.message in txt(paths)

@@ -116,3 +116,13 @@ def test_page_setup(book):
         # fitToWidth absent means 1 (OOXML's default): one page wide
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (1, None)
         assert ws.page_setup.fitToHeight == 0
+
+
+def test_odd_text_is_written_as_it_was_received(tmp_path):
+    odd = [" 前有空格", "后有空格 ", "a&b<c>d", "=1+2", "响铃\x07号"]
+    received = RECEIVED + [rec(10 + i, "马寨镇", "rejected", 20, file=name) for i, name in enumerate(odd)]
+    path = write_status_book(tmp_path / "b.xlsx", "2016-09", UNITS, received, COUNTED, "9月30日", "二七区")
+    ws = load_workbook(path)["全部文件"]
+    cells = [row[2] for row in ws.iter_rows(min_row=2) if row[2].value not in {r.file for r in RECEIVED}]
+    assert [c.value for c in cells] == [" 前有空格", "后有空格 ", "a&b<c>d", "=1+2", "响铃号"]
+    assert {c.data_type for c in cells} == {"s"}
