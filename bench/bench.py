@@ -41,12 +41,16 @@ MB = 2**20
 
 # --- the three things measured -------------------------------------------------------------
 
+RUNS: list[Path] = []   # removed only at the very end: right after a big delete, creating files is slow here
+
+
 def real_run(home: Path, files: list[Path] | None = None, profile: Path | None = None) -> dict:
     """One monthly run over the cached corpus at `home`, on a fresh archive and outbox."""
     from pipeline.monthly import run_monthly
 
     files = corpus.files_of(home) if files is None else files
-    run = ROOT / "cache" / f"run-{os.getpid()}"
+    run = ROOT / "cache" / f"run-{os.getpid()}-{len(RUNS)}"
+    RUNS.append(run)
     shutil.rmtree(run, ignore_errors=True)
     inbox = run / "inbox"
     inbox.mkdir(parents=True)
@@ -74,7 +78,6 @@ def real_run(home: Path, files: list[Path] | None = None, profile: Path | None =
         statuses[s["status"]] = statuses.get(s["status"], 0) + 1
     left = sum(1 for _ in inbox.iterdir())
     receipts = sum(1 for _ in (run / "outbox" / corpus.PERIOD / "回执").iterdir())
-    shutil.rmtree(run)
     assert rc == 0 and left == 0, (rc, left, out.getvalue()[-2000:])
     return {"files": len(files), "wall": wall, "cpu": cpu, "rss": monitor.peak_rss, "pss": monitor.peak_pss,
             "processes": monitor.peak_processes, "seconds": dict(stages.SECONDS), "calls": dict(stages.CALLS),
@@ -291,5 +294,13 @@ def main(argv=None) -> int:
     return 0
 
 
+def clean_up():
+    for run in RUNS:
+        shutil.rmtree(run, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        clean_up()
