@@ -187,6 +187,7 @@ def archived(found: list[tuple], archive: Path) -> list[Incoming]:
 
 
 CHUNK = 2000   # files checked and recorded together: memory stays bounded whatever the inbox holds
+FIRST = 250
 
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
@@ -197,7 +198,8 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     found = received(folders["inbox"], settings)
     if not found:
         return 0
-    parts = [found[k: k + CHUNK] for k in range(0, len(found), CHUNK)]
+    first = min(len(found), FIRST)    # a small first chunk: the workers start checking sooner
+    parts = [found[:first]] + [found[k: k + CHUNK] for k in range(first, len(found), CHUNK)]
     total = sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
     first_of: dict = {}
     twins: dict[str, dict] = {}

@@ -71,6 +71,8 @@ class Table:
 
 
 def _text(value) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.date, dt.datetime)):
@@ -84,6 +86,8 @@ def _line(grid: Grid, r: int) -> tuple[str, list[tuple[int, int]]]:
     r0, c0 = grid.origin
     row = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else []
     for j, v in enumerate(row):
+        if v == "":
+            continue
         t = _text(v).strip()
         if t:
             spans.append((pos, c0 + j))
