@@ -53,11 +53,11 @@ def crash_point(name: str):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def wanted(path: Path) -> bool:
-    name = path.name
+def wanted(name: str) -> bool:
+    """A spreadsheet or an e-mail, not an editor's lock file or a system's litter."""
     if name.startswith("~$") or name.startswith(".~lock") or name.lower() in LITTER or name.startswith("._"):
         return False
-    return path.is_file() and (path.suffix.lower() in SPREADSHEETS or path.suffix.lower() == ".eml")
+    return os.path.splitext(name)[1].lower() in SPREADSHEETS or name.lower().endswith(".eml")
 
 
 def _stage(archive: Path, source, name: str, received_at: dt.datetime,
@@ -143,13 +143,15 @@ def finish_removals(ledger: Ledger):
 
 
 def _inbox(inbox: Path) -> list[tuple[Path, float]]:
-    """Every wanted file under the inbox, with its modification time."""
-    out = []
-    for folder, _dirs, names in os.walk(inbox):
-        for name in names:
-            p = Path(folder, name)
-            if wanted(p):
-                out.append((p, p.stat().st_mtime))
+    """Every wanted file under the inbox, with its modification time (one stat a file)."""
+    out, folders = [], [inbox] if inbox.is_dir() else []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    folders.append(Path(e.path))
+                elif wanted(e.name) and e.is_file():
+                    out.append((Path(e.path), e.stat().st_mtime))
     return out
 
 
