@@ -195,7 +195,7 @@ FIRST = 250
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers check one
-    chunk, the next is archived. Returns how many inbox files were taken in."""
+    chunk, the next is archived and the one before recorded. Returns how many inbox files were taken in."""
     finish_removals(ledger)
     found = received(folders["inbox"], settings)
     if not found:
@@ -206,18 +206,30 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     first_of: dict = {}
     twins: dict[str, dict] = {}
     taken: list[Incoming] = []
-    with ThreadPoolExecutor(1) as background, checking_pool(units, settings, now) as pool:
-        coming = background.submit(archived, parts[0], folders["archive"])
-        for k in range(len(parts)):
-            incoming = coming.result()
-            crash_point("archived")
-            if k + 1 < len(parts):
-                coming = background.submit(archived, parts[k + 1], folders["archive"])
-            done = len(taken)
-            step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
-            entries = _check_chunk(incoming, ledger, units, settings, now, pool, step, first_of, twins)
-            ledger.record(entries, run_id, run_period)
-            taken += incoming
+    recording = [None]
+
+    def settle():   # the chunk before is in the ledger
+        if recording[0] is not None:
+            recording[0].result()
+
+    with ThreadPoolExecutor(1) as background, ThreadPoolExecutor(1) as writer, \
+            checking_pool(units, settings, now) as pool:
+        book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
+        try:
+            coming = background.submit(archived, parts[0], folders["archive"])
+            for k in range(len(parts)):
+                incoming = coming.result()
+                crash_point("archived")
+                if k + 1 < len(parts):
+                    coming = background.submit(archived, parts[k + 1], folders["archive"])
+                done = len(taken)
+                step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
+                entries = _check_chunk(incoming, ledger, units, settings, now, pool, step, first_of, twins, settle)
+                recording[0] = writer.submit(book.record, entries, run_id, run_period)
+                taken += incoming
+            settle()
+        finally:
+            writer.submit(book.close).result()
     crash_point("recorded")
     removed = [p for p in _on_threads(_remove, [i.inbox for i in taken if i.inbox]) if p]
     ledger.mark_removed(removed)
@@ -233,9 +245,10 @@ def _remove(path: str) -> str | None:
 
 
 def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, settings: Settings, now, pool, progress,
-                 first_of: dict, twins: dict) -> list[dict]:
+                 first_of: dict, twins: dict, settle=lambda: None) -> list[dict]:
     """Check one chunk of what came in and make the ledger entries for it: duplicates, lateness and
-    look-alikes decided against the ledger and against what this run has already seen."""
+    look-alikes decided against the ledger and against what this run has already seen. `settle()`
+    waits for the chunk before to be recorded: its files are checked meanwhile."""
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
     known = ledger.files_by_sha(i.sha256 for i in incoming)
     seen, to_check = set(), []
@@ -247,6 +260,8 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
                           history=ledger.previous_rows, progress=progress, pool=pool,
                           shas=[i.sha256 for i in to_check])
     by_sha = {i.sha256: r for i, r in zip(to_check, results)}
+    settle()
+    known = ledger.files_by_sha(i.sha256 for i in incoming)   # again: the chunk before counts too
 
     entries, deadlines = [], {}
     for inc, mail in zip(incoming, is_mail):

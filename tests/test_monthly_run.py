@@ -6,6 +6,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,14 @@ def test_killed_run_recovers_with_nothing_lost_or_doubled(tmp_path, crash):
 
 def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
     import pipeline.intake
-    monkeypatch.setattr(pipeline.intake, "CHUNK", 2)   # duplicates and twins fall in different chunks
+    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)   # duplicates and twins fall in different chunks,
+    monkeypatch.setattr(pipeline.intake, "FIRST", 1)   # recorded while the next chunk is checked,
+    record = pipeline.intake.Ledger.record
+
+    def slow_record(*args):                              # slowly: the next chunk must wait for it
+        time.sleep(0.3)
+        return record(*args)
+    monkeypatch.setattr(pipeline.intake.Ledger, "record", slow_record)
     f = folders(tmp_path)
     ref = load_units(REFERENCE)
     sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})
@@ -177,4 +185,5 @@ def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
     m = manifest(f, "2016-08")
     assert m["totals"] == expected_totals(sent)
     assert [s["status"] for s in m["submissions"]].count("duplicate") == 1
+    assert all(s["unit"] for s in m["submissions"] if s["status"] == "duplicate")   # under the original's unit
     assert m["missing"] == ["一马路街道", "德化街街道"]
