@@ -177,7 +177,7 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         s = r["seconds"]
         m = margin(runs[k - 1], r) if k else None
         read = s.get("check", 0) - s.get("validate", 0)
-        other = r["wall"] - s.get("archive", 0) - s.get("check", 0) - s.get("ledger", 0) - s.get("outputs", 0)
+        other = r["wall"] - s.get("check", 0) - s.get("outputs", 0)   # archive and ledger overlap the check
         rows.append((r, m))
         per = f"{m * 1e3:8.3f} {1 / m:8.0f} {naive_s / m:8.1f} {m / floor_s:8.2f}" if m else \
             f"{'(' + format(r['wall'] / r['files'] * 1e3, '.3f') + ')':>8} {'':>8} {'':>8} {'':>8}"
@@ -189,9 +189,11 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         "first size).")
     add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
-    add("archive: hash, link, sync into the archive (overlaps the check); read: check_files minus validate (sniff, "
-        "sha, calamine + locate in the workers, resolve, cross-month); ledger: Ledger.record; outputs: "
-        "write_monthly; other: the rest of intake (duplicate lookups, inbox removals) and start-up.")
+    add("archive: hashing, linking and syncing into the archive, on a thread while the workers check (overlapped); "
+        "read: check_files minus validate (the workers' sniff, calamine, locate, unit and period; the parent's "
+        "collecting, cross-month); ledger: Ledger.record, on a thread while the next chunk is checked "
+        "(overlapped); outputs: write_monthly; other: wall minus read, validate and outputs (start-up, "
+        "the inbox scan, the first chunk's archiving, entries, inbox removals).")
     add("")
     last = runs[-1]
     add(f"stage detail at N={last['files']} (seconds; calls):")
