@@ -4,9 +4,11 @@ Order of work, so that a crash at any point loses nothing and counts nothing twi
 1. each inbox file (an e-mail gives its attachments too) is hashed and put into the archive
    (hard-linked, or written to a temporary name and renamed; synced once per chunk of files);
 2. the archived copies are checked (isolated per file);
-3. everything is recorded in the ledger in one transaction, with the inbox paths to remove;
-4. the inbox files are removed and the removals marked done. A rerun first finishes step 4 of
+3. the chunk is recorded in the ledger in one transaction, with the inbox paths to remove;
+4. its inbox files are removed and the removals marked done. A rerun first finishes step 4 of
    an interrupted run (same path and same bytes only), then starts again at 1.
+The steps run chunk by chunk and overlap: while the workers check a chunk (2), the next is archived
+(1) and the one before recorded and removed (3, 4), each on its own thread.
 """
 from __future__ import annotations
 
@@ -195,7 +197,8 @@ FIRST = 250
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers check one
-    chunk, the next is archived and the one before recorded. Returns how many inbox files were taken in."""
+    chunk, the next is archived and the one before recorded and removed from the inbox. Returns how
+    many inbox files were taken in."""
     finish_removals(ledger)
     found = received(folders["inbox"], settings)
     if not found:
@@ -225,15 +228,20 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                 done = len(taken)
                 step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
                 entries = _check_chunk(incoming, ledger, units, settings, now, pool, step, first_of, twins, settle)
-                recording[0] = writer.submit(book.record, entries, run_id, run_period)
+                recording[0] = writer.submit(_record_and_remove, book, entries, incoming, run_id, run_period)
                 taken += incoming
             settle()
         finally:
             writer.submit(book.close).result()
-    crash_point("recorded")
-    removed = [p for p in _on_threads(_remove, [i.inbox for i in taken if i.inbox]) if p]
-    ledger.mark_removed(removed)
     return len({i.inbox for i in taken if i.inbox})
+
+
+def _record_and_remove(book: Ledger, entries: list[dict], incoming: list[Incoming], run_id: int,
+                       run_period: str | None):
+    """Steps 3 and 4 for one chunk, on the writer thread."""
+    book.record(entries, run_id, run_period)
+    crash_point("recorded")
+    book.mark_removed([p for p in _on_threads(_remove, [i.inbox for i in incoming if i.inbox]) if p])
 
 
 def _remove(path: str) -> str | None:
