@@ -37,12 +37,15 @@ def current_month(settings: Settings, now: dt.datetime | None) -> str:
     return f"{now.year:04d}-{now.month:02d}"
 
 
+PARCEL = 16   # files a message to a worker: a message per file would cost the parent as much as the check
+
+
 def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = None) -> Pool:
     """The worker pool that examines files: each worker is given the limits and units once."""
     limits = settings.limits
     context = Context(limits, units, current_month(settings, now))
     return Pool(functools.partial(examine, context), seconds_per_file=float(limits["seconds_per_file"]),
-                memory_mb=int(limits["memory_mb_per_file"]))
+                memory_mb=int(limits["memory_mb_per_file"]), batch=PARCEL)
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,

@@ -9,6 +9,7 @@ per file stays a few tens of microseconds.
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -51,41 +52,55 @@ def _worker(conn, fn, memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit if hard == resource.RLIM_INFINITY else min(hard, limit)))
     while True:
         try:
-            item = conn.recv()
+            parcel = conn.recv()
         except (EOFError, OSError):
             return
-        if item is None:
+        if parcel is None:
             return
-        fatal = False
+        replies, fatal = [], False
+        for item in parcel:
+            try:
+                replies.append((None, fn(item), ""))
+            except MemoryError:
+                replies.append(("memory", None, "MemoryError"))
+                fatal = True
+                break
+            except BaseException as error:  # noqa: BLE001 -- pyo3's PanicException derives from BaseException
+                replies.append(("panic", None, f"{type(error).__name__}: {error}"[:500]))
         try:
-            message = (None, fn(item), "")
-        except MemoryError:
-            message, fatal = ("memory", None, "MemoryError"), True
-        except BaseException as error:  # noqa: BLE001 -- pyo3's PanicException derives from BaseException
-            message = ("panic", None, f"{type(error).__name__}: {error}"[:500])
-        try:
-            conn.send(message)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as error:
-            conn.send(("panic", None, f"result cannot be sent back: {type(error).__name__}: {error}"[:500]))
+            conn.send(replies)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            conn.send([reply if _sendable(reply) else ("panic", None, "result cannot be sent back") for reply in replies])
         except MemoryError:
             os._exit(70)
         if fatal:  # a process that hit its memory cap may be left fragmented: start afresh
             return
 
 
+def _sendable(reply) -> bool:
+    try:
+        pickle.dumps(reply)
+        return True
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return False
+
+
 @dataclass
 class _Slot:
     process: multiprocessing.Process
     conn: object
-    in_flight: deque = field(default_factory=deque)   # (index, item), in the order sent
+    in_flight: deque = field(default_factory=deque)   # parcels (lists of items), in the order sent
     started: float = 0.0                              # when the head of in_flight began
     killed: bool = False
 
 
 class Pool:
     def __init__(self, fn, workers: int | None = None, seconds_per_file: float = 20, memory_mb: int | None = 1024,
-                 context: str = "forkserver", depth: int = 2):
-        self.fn, self.seconds, self.memory_mb, self.depth = fn, seconds_per_file, memory_mb, depth
+                 context: str = "forkserver", depth: int = 2, batch: int = 1):
+        """`batch` items go to a worker in one message (fewer messages for many small items). When a
+        parcel of several fails (the worker died, or the parcel overran the per-item deadline), each
+        of its items is tried again alone, so the failure lands on the item that caused it."""
+        self.fn, self.seconds, self.memory_mb, self.depth, self.batch = fn, seconds_per_file, memory_mb, depth, batch
         self.workers = workers or os.cpu_count() or 1
         self._context = multiprocessing.get_context(context)
         self._slots: list[_Slot] = []
@@ -134,24 +149,19 @@ class Pool:
         """Yield (item, Outcome) for every item exactly once, in the order they finish."""
         if not self._slots:
             self.__enter__()
-        source, retry = iter(items), deque()
-        counter = 0
+        source, retry = iter(items), deque()   # retry: items to try again, each alone
         try:
             while True:
                 for slot in list(self._slots):
                     while len(slot.in_flight) < self.depth:
-                        if retry:
-                            entry = retry.popleft()
-                        else:
-                            item = next(source, _END)
-                            if item is _END:
-                                break
-                            entry, counter = (counter, item), counter + 1
+                        parcel = [retry.popleft()] if retry else list(itertools.islice(source, self.batch))
+                        if not parcel:
+                            break
                         if not slot.in_flight:
                             slot.started = time.monotonic()
-                        slot.in_flight.append(entry)
+                        slot.in_flight.append(parcel)
                         try:
-                            slot.conn.send(entry[1])
+                            slot.conn.send(parcel)
                         except OSError:  # the worker died: its end-of-file is read below
                             break
                 busy = [s for s in self._slots if s.in_flight]
@@ -165,32 +175,45 @@ class Pool:
                         yield from self._receive(slot, retry)
                 now = time.monotonic()
                 for slot in [s for s in self._slots if s.in_flight and now - s.started > self.seconds]:
-                    _index, item = slot.in_flight.popleft()
-                    retry.extendleft(reversed(slot.in_flight))
+                    parcel = slot.in_flight.popleft()
+                    self._requeue(slot, retry)
                     self._replace(slot)
-                    yield item, failed("timeout", f"超过 {self.seconds:g} 秒")
+                    if len(parcel) > 1:
+                        retry.extendleft(reversed(parcel))
+                    else:
+                        yield parcel[0], failed("timeout", f"超过 {self.seconds:g} 秒")
         finally:
             for slot in [s for s in self._slots if s.in_flight]:  # abandoned mid-way: drop stale work
                 self._replace(slot)
 
+    @staticmethod
+    def _requeue(slot: _Slot, retry: deque):
+        """The parcels sent after the head, never started: each item to be tried again alone."""
+        waiting = [item for parcel in slot.in_flight for item in parcel]
+        retry.extendleft(reversed(waiting))
+        slot.in_flight.clear()
+
     def _receive(self, slot: _Slot, retry: deque):
         try:
-            reason, result, detail = slot.conn.recv()
+            replies = slot.conn.recv()
         except (EOFError, OSError):
             slot.process.join(5)
             if slot.in_flight:
-                _index, item = slot.in_flight.popleft()
-                retry.extendleft(reversed(slot.in_flight))
-                slot.in_flight.clear()
-                yield item, _death(slot.process.exitcode)
+                parcel = slot.in_flight.popleft()
+                self._requeue(slot, retry)
+                if len(parcel) > 1:
+                    retry.extendleft(reversed(parcel))
+                else:
+                    yield parcel[0], _death(slot.process.exitcode)
             self._replace(slot)
             return
-        _index, item = slot.in_flight.popleft()
+        parcel = slot.in_flight.popleft()
         slot.started = time.monotonic()
-        yield item, Outcome(result, reason, detail)
-        if reason == "memory":  # the worker leaves after a MemoryError
-            retry.extendleft(reversed(slot.in_flight))
-            slot.in_flight.clear()
+        for item, (reason, result, detail) in zip(parcel, replies):
+            yield item, Outcome(result, reason, detail)
+        if len(replies) < len(parcel) or any(reason == "memory" for reason, _, _ in replies):
+            retry.extendleft(reversed(parcel[len(replies):]))   # the worker left after a MemoryError
+            self._requeue(slot, retry)
             self._replace(slot)
 
 
@@ -210,5 +233,3 @@ def run_one(fn, item, seconds_per_file: float = 20, memory_mb: int | None = 1024
     with Pool(fn, workers=1, seconds_per_file=seconds_per_file, memory_mb=memory_mb, context=context) as pool:
         return next(iter(pool.map([item])))[1]
 
-
-_END = object()

@@ -49,7 +49,7 @@ BYTES_PER_CELL = {"xlsx": 16, "xlsb": 8, "ods": 16}
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error, IndexError,
               NotImplementedError, UnicodeDecodeError, zlib.error, KeyError)
 CFB_ERRORS = (OSError, ValueError, IndexError, struct.error, EOFError, KeyError, TypeError, OverflowError)
-XML_ERRORS = (ParseError, DefusedXmlException, ValueError)
+XML_ERRORS = (ParseError, DefusedXmlException, ValueError, LookupError)  # LookupError: an unknown encoding
 
 END_RECORD = struct.Struct("<4s4H2LH")            # zip end of central directory, as zipfile reads it
 # one central directory entry, the fields zipfile checks or keeps: signature, version needed, flags,

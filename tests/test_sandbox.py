@@ -48,6 +48,19 @@ def test_each_bad_file_costs_only_itself():
     }
 
 
+def test_in_parcels_each_bad_file_still_costs_only_itself():
+    items = ["a", "hang", "b", "memory", "c", "exit", "d", "segfault", "e", "panic", "f", "error", "g"]
+    start = time.monotonic()
+    got = outcomes(items, batch=4)
+    assert time.monotonic() - start < 2 * 2 + 1 + 2  # the parcel's deadline, then the hang's own, plus restarts
+    assert got == {
+        "a": (None, "A"), "b": (None, "B"), "c": (None, "C"), "d": (None, "D"), "e": (None, "E"),
+        "f": (None, "F"), "g": (None, "G"),
+        "hang": ("timeout", None), "memory": ("memory", None), "exit": ("crash", None),
+        "segfault": ("crash", None), "panic": ("panic", None), "error": ("panic", None),
+    }
+
+
 def test_failure_details_say_what_happened():
     with Pool(parse, workers=1, seconds_per_file=1, memory_mb=512) as pool:
         details = {item: o.detail for item, o in pool.map(["segfault", "exit", "panic", "hang"])}
@@ -63,10 +76,10 @@ def test_a_hang_is_cut_near_the_deadline():
     assert time.monotonic() - start < 1 + 1
 
 
-@pytest.mark.parametrize("context", ["fork", "forkserver", "spawn"])
-def test_every_item_exactly_once_in_any_start_method(context):
+@pytest.mark.parametrize("context,batch", [("fork", 1), ("forkserver", 1), ("spawn", 1), ("forkserver", 8)])
+def test_every_item_exactly_once_in_any_start_method(context, batch):
     items = list(range(500)) + ["exit", "panic"] + list(range(500, 1000))
-    with Pool(parse, workers=2, seconds_per_file=5, context=context, depth=3) as pool:
+    with Pool(parse, workers=2, seconds_per_file=5, context=context, depth=3, batch=batch) as pool:
         seen = [item for item, _outcome in pool.map(items)]
     assert sorted(map(str, seen)) == sorted(map(str, items))
 

@@ -298,3 +298,10 @@ def test_a_zip_member_with_an_empty_name_is_unreadable_not_a_crash():
         z.writestr(zipfile.ZipInfo("xl/workbook.xml"), b"<workbook/>")
     data = out.getvalue().replace(b"xl/workbook.xml", b"\0l/workbook.xml")   # zipfile cuts the name at NUL
     assert verdict(data) == (None, "UNREADABLE")
+
+
+def test_an_xml_part_in_an_unknown_encoding_is_judged_not_a_crash():
+    rels = (b'<?xml version="1.0" encoding="xUTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"></Relationships>')
+    data = zip_of({"_rels/.rels": rels, "xl/workbook.xml": b"<workbook/>"})
+    assert verdict(data)[1] in ("UNREADABLE", None)   # a verdict, whatever it is, not an exception
