@@ -135,7 +135,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     receipts_dir = out / "回执"
     receipts_dir.mkdir(exist_ok=True)
     written = write_receipts(subs, receipts_dir, district, deadline_text, settings)
-    files["receipts"] = [str(p.relative_to(out)) for p in written]
+    files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
 
     manifest = {
         "period": period, "kind": "monthly", "files": files,
@@ -145,8 +145,18 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         "totals": [r.as_json() for r in totals],
         "state": digest,
     }
-    write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_atomic(manifest_path, manifest_text(manifest).encode("utf-8"))
     return out
+
+
+def manifest_text(manifest: dict) -> str:
+    """JSON with one key a line and one list item a line: readable, and written by the C encoder
+    (json's indenting encoder is pure Python: a second for a national month's 41,000 submissions)."""
+    def value(v):
+        if isinstance(v, list) and v:
+            return "[\n  " + ",\n  ".join(json.dumps(x, ensure_ascii=False) for x in v) + "\n ]"
+        return json.dumps(v, ensure_ascii=False)
+    return "{\n" + ",\n".join(f" {json.dumps(k, ensure_ascii=False)}: {value(v)}" for k, v in manifest.items()) + "\n}"
 
 
 def print_status(folders: dict, period: str | None) -> int:
