@@ -200,8 +200,14 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     chunk, the next is archived and the one before recorded and removed from the inbox. Returns how
     many inbox files were taken in."""
     finish_removals(ledger)
-    found = received(folders["inbox"], settings)
+    pool = checking_pool(units, settings, now)
+    with ThreadPoolExecutor(1) as starter:
+        started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
+        found = received(folders["inbox"], settings)   # the workers start meanwhile
+        if started is not None:
+            started.result()
     if not found:
+        pool.close()
         return 0
     first = min(len(found), FIRST)    # a small first chunk: the workers start checking sooner
     parts = [found[:first]] + [found[k: k + CHUNK] for k in range(first, len(found), CHUNK)]
@@ -215,8 +221,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
         if recording[0] is not None:
             recording[0].result()
 
-    with ThreadPoolExecutor(1) as background, ThreadPoolExecutor(1) as writer, \
-            checking_pool(units, settings, now) as pool:
+    with ThreadPoolExecutor(1) as background, ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
             coming = background.submit(archived, parts[0], folders["archive"])
@@ -242,6 +247,14 @@ def _record_and_remove(book: Ledger, entries: list[dict], incoming: list[Incomin
     book.record(entries, run_id, run_period)
     crash_point("recorded")
     book.mark_removed([p for p in _on_threads(_remove, [i.inbox for i in incoming if i.inbox]) if p])
+
+
+def _anything_in(inbox: Path) -> bool:
+    try:
+        with os.scandir(inbox) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 def _remove(path: str) -> str | None:

@@ -104,12 +104,13 @@ def load_units(reference: Path) -> Units:
 
 def units_from_frame(frame) -> Units:
     units, lookup = [], {}
-    for rec in frame.itertuples(index=False):
-        name = rec.单位.strip()
-        aliases = [a.strip() for a in re.split(r"[;；]", rec.别名 or "") if a.strip()]
-        start = (getattr(rec, "起始", "") or "").strip() or None
-        end = (getattr(rec, "截止", "") or "").strip() or None
-        units.append(Unit(name, int(rec.规模以上企业数), start, end, tuple(aliases)))
+    blank = [""] * len(frame)
+    column = {k: frame[k].tolist() if k in frame else blank for k in ("单位", "别名", "规模以上企业数", "起始", "截止")}
+    for name, alias, base, start, end in zip(*column.values()):   # plain lists: no pandas per value
+        name = name.strip()
+        aliases = [a.strip() for a in re.split(r"[;；]", alias or "") if a.strip()]
+        units.append(Unit(name, int(base), (start or "").strip() or None, (end or "").strip() or None,
+                          tuple(aliases)))
         for spelling in _spellings(name, aliases):
             lookup.setdefault(spelling, name)
     for u in units:  # a canonical name always means itself

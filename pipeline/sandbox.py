@@ -107,7 +107,8 @@ class Pool:
         self.restarts = 0
 
     def __enter__(self) -> Self:
-        self._slots = [self._start() for _ in range(self.workers)]
+        if not self._slots:   # started already (in the background, say): keep those workers
+            self._slots = [self._start() for _ in range(self.workers)]
         return self
 
     def __exit__(self, *exc) -> None:

@@ -101,3 +101,13 @@ def test_throughput_on_trivial_items():
     assert done == n
     print(f"\nsandbox: {n} trivial items in {took:.2f} s, {took / n * 1e6:.0f} µs per item "
           f"with {os.cpu_count()} workers")
+
+
+def test_a_pool_started_twice_keeps_its_workers():
+    pool = Pool(parse, workers=2, seconds_per_file=5)
+    pool.__enter__()
+    first = [slot.process.pid for slot in pool._slots]
+    with pool:
+        assert [slot.process.pid for slot in pool._slots] == first
+        assert sorted(item for item, _ in pool.map(range(4))) == [0, 1, 2, 3]
+    assert not pool._slots
