@@ -152,11 +152,14 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
 def manifest_text(manifest: dict) -> str:
     """JSON with one key a line and one list item a line: readable, and written by the C encoder
     (json's indenting encoder is pure Python: a second for a national month's 41,000 submissions)."""
-    def value(v):
+    def text(v, pad: str) -> str:
+        if isinstance(v, dict) and v:
+            inner = ",\n".join(f"{pad} {json.dumps(k, ensure_ascii=False)}: {text(x, pad + ' ')}" for k, x in v.items())
+            return "{\n" + inner + f"\n{pad}}}"
         if isinstance(v, list) and v:
-            return "[\n  " + ",\n  ".join(json.dumps(x, ensure_ascii=False) for x in v) + "\n ]"
+            return "[\n" + ",\n".join(f"{pad} {json.dumps(x, ensure_ascii=False)}" for x in v) + f"\n{pad}]"
         return json.dumps(v, ensure_ascii=False)
-    return "{\n" + ",\n".join(f" {json.dumps(k, ensure_ascii=False)}: {value(v)}" for k, v in manifest.items()) + "\n}"
+    return text(manifest, "")
 
 
 def print_status(folders: dict, period: str | None) -> int:
