@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .findings import Finding, finding
 from .locate import Table
-from .model import INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Cells, Row, cell_name
+from .model import COLUMNS, INDUSTRIES, LEVEL_NAMES, MEASURE_NAMES, TOTAL_LABEL, Cells, Row, cell_name, rows_of_counts
 from .read import uncached_formulas
 
 _ZERO = {"", "-", "—", "–", "－", "/", "／", "无", "0", "——", "--", "\\", "零"}
@@ -71,13 +71,7 @@ class Draft:
     findings: tuple[Finding, ...] = field(default=())
 
     def rows(self) -> tuple[Row, ...]:
-        c = self.counts
-        return tuple(map(Row._make, zip(_ROW_INDUSTRY, _ROW_LEVEL, c[0::3], c[1::3], c[2::3])))
-
-
-_ROW_INDUSTRY = tuple(industry for industry in INDUSTRIES for _ in LEVELS)
-_ROW_LEVEL = LEVELS * len(INDUSTRIES)
-_COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)
+        return rows_of_counts(self.counts)
 
 
 def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
@@ -113,15 +107,15 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
             return None
         return int(count.value)
 
-    columns = [table.columns.get(key) for key in _COLUMNS]
+    columns = [table.columns.get(key) for key in COLUMNS]
     counts = []
     for industry in INDUSTRIES:
         r = table.rows.get(industry)
         if r is None:
-            counts += [0] * len(_COLUMNS)
+            counts += [0] * len(COLUMNS)
             continue
         line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
-        for (level, measure), c in zip(_COLUMNS, columns):
+        for (level, measure), c in zip(COLUMNS, columns):
             if c is None:
                 counts.append(None)
                 continue
@@ -132,7 +126,7 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
                 counts.append(count_of(raw, r, c, industry, level, measure))
 
     rows = dict(table.rows)
-    totals = dict.fromkeys(_COLUMNS)
+    totals = dict.fromkeys(COLUMNS)
     if table.total_row is None:
         last = max(table.rows.values(), default=table.header_row)
         findings.append(finding("TOTAL_MISSING", grid.ref(last + 1, table.label_col), detail="报表中没有“合计”行"))
@@ -141,7 +135,7 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         rows[TOTAL_LABEL] = r = table.total_row
         line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
         blank, no_cache = [], []
-        for (level, measure), c in zip(_COLUMNS, columns):
+        for (level, measure), c in zip(COLUMNS, columns):
             if c is None:
                 continue
             raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
@@ -164,6 +158,6 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         elif blank:
             findings.append(finding("TOTAL_MISSING", blank[0], detail=f"合计行有 {len(blank)} 格空白"))
         total_note = None
-    cells = Cells(grid.sheet, rows, {key: c for key, c in zip(_COLUMNS, columns) if c is not None})
+    cells = Cells(grid.sheet, rows, {key: c for key, c in zip(COLUMNS, columns) if c is not None})
     return Draft(grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
                  tuple(counts), cells, tuple(totals.values()), total_note, tuple(findings))

@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import INDUSTRIES, LEVELS, Received, Row
+from .model import INDUSTRIES, ROW_KEYS, Received, Row, rows_of_counts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -243,20 +243,14 @@ def counts_json(rows) -> str | None:
     """A form's 24 rows as the ledger keeps them (`submissions.counts`)."""
     if not rows:
         return None
-    assert [(r.industry, r.level) for r in rows] == list(_KEYS), "rows in the form's order"
+    assert [(r.industry, r.level) for r in rows] == list(ROW_KEYS), "rows in the form's order"
     return json.dumps([v for r in rows for v in (r.new, r.cumulative, r.reviewing)], separators=(",", ":"))
 
 
 def rows_of(counts: str | None) -> tuple[Row, ...]:
     if not counts:
         return ()
-    c = json.loads(counts)
-    return tuple(map(Row._make, zip(_INDUSTRY_OF_ROW, _LEVEL_OF_ROW, c[0::3], c[1::3], c[2::3])))
-
-
-_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
-_INDUSTRY_OF_ROW = tuple(k[0] for k in _KEYS)
-_LEVEL_OF_ROW = tuple(k[1] for k in _KEYS)
+    return rows_of_counts(json.loads(counts))
 
 
 def _upgrade(db: sqlite3.Connection):
@@ -271,7 +265,7 @@ def _upgrade(db: sqlite3.Connection):
                          " ORDER BY submission_id, rowid")
         updates = []
         for sid, group in itertools.groupby(got, key=operator.itemgetter(0)):
-            rows = sorted((Row(*t[1:]) for t in group), key=lambda r: _KEYS.index((r.industry, r.level)))
+            rows = sorted((Row(*t[1:]) for t in group), key=lambda r: ROW_KEYS.index((r.industry, r.level)))
             updates.append((counts_json(rows), sid))
         db.executemany("UPDATE submissions SET counts=? WHERE id=?", updates)
         db.execute("DROP TABLE rows")

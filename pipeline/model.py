@@ -27,6 +27,8 @@ MEASURES = ("new", "cumulative", "reviewing")
 MEASURE_NAMES = {"new": "当月完成", "cumulative": "累计完成", "reviewing": "正在评审"}
 FORM_TITLE = "工贸企业安全生产标准化月度报表"
 TOTAL_LABEL = "合计"
+ROW_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)   # the form's 24 rows
+COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)        # its 9 count columns
 
 
 class Row(NamedTuple):
@@ -39,6 +41,15 @@ class Row(NamedTuple):
     def as_json(self) -> dict:
         return {"industry": self.industry, "level": self.level, "new": self.new,
                 "cumulative": self.cumulative, "reviewing": self.reviewing}
+
+
+def rows_of_counts(counts) -> tuple[Row, ...]:
+    """A form's 72 counts (row by column, as ROW_KEYS and COLUMNS order them) as its 24 rows."""
+    return tuple(map(Row._make, zip(_ROW_INDUSTRY, _ROW_LEVEL, counts[0::3], counts[1::3], counts[2::3])))
+
+
+_ROW_INDUSTRY = tuple(industry for industry, _ in ROW_KEYS)
+_ROW_LEVEL = tuple(level for _, level in ROW_KEYS)
 
 
 class Cells(Mapping):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import multiprocessing
 import os
 import re
@@ -29,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
+from .ledger import no_gc
 from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index
 from .read import read_grids
@@ -151,19 +151,6 @@ def _atomic(path: Path, write) -> Path:
             os.unlink(tmp)
         raise
     return path
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Without the cyclic garbage collector: with a national month's submissions in memory (millions
-    of small objects) each of its passes takes a good part of a second, and outputs make no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _write_new(path: Path, data: bytes) -> Path:
@@ -392,11 +379,11 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
                              deadline_text=deadline_text, tz=settings.tz)
     to_mark = [rec for rec in subs if any(f.cell for f in rec.findings)]
     if len(to_mark) < MARK_IN_POOL:
-        with _no_gc():
+        with no_gc():
             written = work(subs)
     else:
         workers = max(1, (os.cpu_count() or 1) - 1)       # the other core is this process's
-        with _no_gc(), ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        with no_gc(), ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             marked = pool.map(work, _batches([replace(rec, rows=()) for rec in to_mark], 10))
             written = work([rec for rec in subs if not any(f.cell for f in rec.findings)])
             for part in marked:

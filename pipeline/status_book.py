@@ -22,8 +22,9 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from .findings import CODES, ERROR
+from .ledger import no_gc
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, Received
-from .receipts import _atomic, _display_width, _no_gc, period_text, time_text
+from .receipts import _atomic, _display_width, period_text, time_text
 from .safety import MAX_CELL_CHARS, cell_text
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
@@ -280,5 +281,5 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
                   _details(book, s, units, counted)]
         book.close()
         _splice(layout.getvalue(), tmp, sheets)
-    with _no_gc():
+    with no_gc():
         return _atomic(path, write)

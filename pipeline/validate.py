@@ -11,7 +11,7 @@ from schemas.rows import MonthlyRows
 
 from .draft import Draft, label
 from .findings import Finding, finding
-from .model import INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, TOTAL_LABEL, Row
+from .model import COLUMNS, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, ROW_KEYS, TOTAL_LABEL, Row
 
 _CODE_OF_CHECK = {"greater_than_or_equal_to(0)": "NEGATIVE", "cumulative_covers_month": "CUMULATIVE_LT_MONTH"}
 
@@ -19,18 +19,15 @@ _CODE_OF_CHECK = {"greater_than_or_equal_to(0)": "NEGATIVE", "cumulative_covers_
 def frame_of(drafts: list[Draft]) -> pd.DataFrame:
     """One row per (form, industry, level): the tidy table the schema checks, built from arrays."""
     n = len(drafts)
-    values = np.array([d.counts for d in drafts], dtype="float64").reshape(n * len(_KEYS), len(MEASURES))
+    values = np.array([d.counts for d in drafts], dtype="float64").reshape(n * len(ROW_KEYS), len(MEASURES))
     frame = pd.DataFrame({
-        "submission": np.repeat(np.arange(n), len(_KEYS)),
-        "industry": np.tile(np.array([k[0] for k in _KEYS], dtype=object), n),
-        "level": np.tile(np.array([k[1] for k in _KEYS]), n),
+        "submission": np.repeat(np.arange(n), len(ROW_KEYS)),
+        "industry": np.tile(np.array([k[0] for k in ROW_KEYS], dtype=object), n),
+        "level": np.tile(np.array([k[1] for k in ROW_KEYS]), n),
     })
     for k, m in enumerate(MEASURES):
         frame[m] = values[:, k]
     return frame
-
-
-_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)
 
 
 def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
@@ -78,14 +75,11 @@ def total_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[F
     given = np.array([d.totals for d in drafts], dtype="float64")   # NaN: blank, or no such column
     out: dict[int, list[Finding]] = {}
     for i, k in zip(*np.nonzero(~np.isnan(given) & (given != sums))):
-        level, measure = _COLUMNS[k]
+        level, measure = COLUMNS[k]
         out.setdefault(int(i), []).append(finding(
             "TOTAL_MISMATCH", drafts[i].cells.get((TOTAL_LABEL, level, measure)), value=f"{given[i, k]:g}",
             expected=f"{sums[i, k]:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
     return out
-
-
-_COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)
 
 
 def validate(drafts: list[Draft]) -> list[tuple[tuple[Row, ...], tuple[Finding, ...]]]:
