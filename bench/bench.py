@@ -71,7 +71,6 @@ def real_run(home: Path, files: list[Path] | None = None, profile: Path | None =
             prof.disable()
             _write_profile(prof, profile)
         wall = time.perf_counter() - t0
-        cpu = monitor.cpu_now()
     manifest = json.loads((run / "outbox" / corpus.PERIOD / "manifest.json").read_text(encoding="utf-8"))
     statuses: dict[str, int] = {}
     for s in manifest["submissions"]:
@@ -79,7 +78,7 @@ def real_run(home: Path, files: list[Path] | None = None, profile: Path | None =
     left = sum(1 for _ in inbox.iterdir())
     receipts = sum(1 for _ in (run / "outbox" / corpus.PERIOD / "回执").iterdir())
     assert rc == 0 and left == 0, (rc, left, out.getvalue()[-2000:])
-    return {"files": len(files), "wall": wall, "cpu": cpu, "rss": monitor.peak_rss, "pss": monitor.peak_pss,
+    return {"files": len(files), "wall": wall, "cpu": monitor.cpu, "rss": monitor.peak_rss, "pss": monitor.peak_pss,
             "processes": monitor.peak_processes, "seconds": dict(stages.SECONDS), "calls": dict(stages.CALLS),
             "stage_cpu": dict(stages.CPU), "load": os.getloadavg()[0], "statuses": statuses, "missing": len(manifest["missing"]),
             "receipts": receipts}
@@ -187,7 +186,7 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
     add("load average (1 min) at the end of each run: " + ", ".join(f"N={r['files']}: {r['load']:.2f}" for r in runs))
     add("ms/file, files/s, x naive, x floor: marginal against the size above (in brackets: wall/N for the "
         "first size).")
-    add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms; "
+    add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms from a separate process; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
     add("archive: hashing, linking and syncing into the archive, on a thread while the workers check (overlapped); "
         "read: check_files minus validate (the workers' sniff, calamine, locate, unit and period; the parent's "

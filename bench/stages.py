@@ -4,9 +4,13 @@ functions (no pipeline code changes), and a sampler for the memory and CPU of th
 from __future__ import annotations
 
 import functools
-import threading
+import json
+import os
+import subprocess
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import psutil
 
@@ -38,7 +42,7 @@ PATCHES = (
     (pipeline.monthly, "write_status_book", "outputs.status_book"),
     (pipeline.monthly, "write_receipts", "outputs.receipts"),
 )
-WITH_CPU = {"intake", "archive", "check", "validate", "ledger", "outputs"}
+WITH_CPU = {"intake", "check", "outputs"}   # each measure polls the tree: top-level stages only
 
 
 def _timed(name: str, fn):
@@ -79,76 +83,51 @@ def reset() -> None:
     CPU.clear()
 
 
-class Monitor(threading.Thread):
-    """Samples the resident memory of this process and all its descendants (the sandbox's
-    forkserver and workers) every `interval` s; keeps the peak of their sum, and their CPU time."""
+class Monitor:
+    """The resident memory of this process and all its descendants (the sandbox's forkserver and
+    workers), summed and sampled every `interval` s by a separate process (`sampler.py`: a sampling
+    thread in this process would compete with the run for the interpreter lock), and their CPU time."""
 
     def __init__(self, interval: float = 0.05):
-        super().__init__(daemon=True)
         self.interval = interval
         self.me = psutil.Process()
-        self.peak_rss = 0
-        self.peak_pss = 0
-        self.peak_processes = 0
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._cpu_seen: dict[tuple[int, float], float] = {}   # (pid, create_time) -> CPU s, last seen
-        self._cpu_base: dict[tuple[int, float], float] = {}
-        for p in self.me.children(recursive=True):
-            with_cpu = self._cpu(p)
-            if with_cpu is not None:
-                self._cpu_base[with_cpu[0]] = with_cpu[1]
+        self.peak_rss = self.peak_pss = self.peak_processes = 0
+        self._sampler = None
+        self._cpu_seen: dict[str, float] = {}   # "pid:create_time" -> CPU s, last seen
+        self._cpu_base = dict(self._children_cpu())
         self._me_base = sum(self.me.cpu_times()[:2])
 
-    @staticmethod
-    def _cpu(p):
-        try:
-            t = p.cpu_times()
-            return (p.pid, p.create_time()), t.user + t.system
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
-
-    def _poll(self, pss: bool) -> None:
-        rss, pss_total, n = self.me.memory_info().rss, 0, 1
-        if pss:
-            pss_total = self.me.memory_full_info().pss
+    def _children_cpu(self):
+        sampler = self._sampler.pid if self._sampler else None
         for p in self.me.children(recursive=True):
+            if p.pid == sampler:
+                continue
             try:
-                rss += p.memory_info().rss
-                if pss:
-                    pss_total += p.memory_full_info().pss
-                n += 1
+                t = p.cpu_times()
+                yield f"{p.pid}:{p.create_time()}", t.user + t.system
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            got = self._cpu(p)
-            if got is not None:
-                with self._lock:
-                    self._cpu_seen[got[0]] = got[1]
-        self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss_total)
-        self.peak_processes = max(self.peak_processes, n)
 
     def cpu_now(self) -> float:
         """CPU seconds used by the tree since the monitor started (workers seen at least once)."""
-        self._poll(pss=False)
-        with self._lock:
-            children = sum(v - self._cpu_base.get(k, 0.0) for k, v in self._cpu_seen.items())
+        for key, seconds in self._children_cpu():
+            self._cpu_seen[key] = max(seconds, self._cpu_seen.get(key, 0.0))
+        children = sum(v - self._cpu_base.get(k, 0.0) for k, v in self._cpu_seen.items())
         return sum(self.me.cpu_times()[:2]) - self._me_base + children
 
-    def run(self) -> None:
-        k = 0
-        while not self._done.is_set():
-            self._poll(pss=k % 10 == 0)
-            k += 1
-            self._done.wait(self.interval)
-
     def __enter__(self) -> Monitor:
+        self._sampler = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sampler.py")), str(os.getpid()), str(self.interval)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         MONITOR[:] = [self]
-        self.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._done.set()
-        self.join()
-        self._poll(pss=True)
         MONITOR.clear()
+        out, _ = self._sampler.communicate()   # closes its stdin: it answers and stops
+        got = json.loads(out)
+        self.peak_rss, self.peak_pss, self.peak_processes = got["rss"], got["pss"], got["processes"]
+        for key, seconds in got["cpu"].items():
+            if key != f"{self.me.pid}:{self.me.create_time()}":
+                self._cpu_seen[key] = max(seconds, self._cpu_seen.get(key, 0.0))
+        self.cpu = self.cpu_now()

@@ -99,17 +99,6 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
 
 
 _PARTS = itertools.count()
-THREADS = 8   # file-system calls wait on the disk, not the CPU: several at once go faster
-
-
-def _on_threads(fn, items: list) -> list:
-    """fn over items on THREADS threads, each taking a contiguous share; results in order."""
-    if len(items) < 2 * THREADS:
-        return [fn(x) for x in items]
-    share = -(-len(items) // THREADS)
-    parts = [items[k: k + share] for k in range(0, len(items), share)]
-    with ThreadPoolExecutor(len(parts)) as pool:
-        return [y for part in pool.map(lambda xs: [fn(x) for x in xs], parts) for y in part]
 
 
 def _sync_filesystem(path: Path):
@@ -175,7 +164,9 @@ def archived(found: list[tuple], archive: Path) -> list[Incoming]:
     """Step 1 for some of what `received` found: each file (and each e-mail's attachments) archived
     and synced."""
     made: set = set()
-    stored = _on_threads(lambda f: _stage(archive, f[1], f[1].name, f[0], made), found)
+    # One thread: on two cores, more threads doing small file-system calls cost more CPU than
+    # they save (each call gives up the interpreter lock and waits to get it back).
+    stored = [_stage(archive, p, p.name, at, made) for at, p, _mail in found]
     out, staged = [], []
     for (at, p, mail), got in zip(found, stored):
         staged.append(got)
@@ -246,7 +237,7 @@ def _record_and_remove(book: Ledger, entries: list[dict], incoming: list[Incomin
     """Steps 3 and 4 for one chunk, on the writer thread."""
     book.record(entries, run_id, run_period)
     crash_point("recorded")
-    book.mark_removed([p for p in _on_threads(_remove, [i.inbox for i in incoming if i.inbox]) if p])
+    book.mark_removed([i.inbox for i in incoming if i.inbox and _remove(i.inbox)])
 
 
 def _anything_in(inbox: Path) -> bool:
@@ -257,12 +248,12 @@ def _anything_in(inbox: Path) -> bool:
         return False
 
 
-def _remove(path: str) -> str | None:
+def _remove(path: str) -> bool:
     try:
         os.unlink(path)
-        return path
+        return True
     except FileNotFoundError:
-        return None
+        return False
 
 
 def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, settings: Settings, now, pool, progress,
