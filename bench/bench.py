@@ -188,7 +188,7 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         "first size).")
     add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms from a separate process; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
-    add("archive: hashing, linking and syncing into the archive, on a thread while the workers check (overlapped); "
+    add("archive: syncing each chunk's archived files, on the writer thread (the workers hash and hard-link each file as they read it); "
         "read: check_files minus validate (the workers' sniff, calamine, locate, unit and period; the parent's "
         "collecting, cross-month); ledger: Ledger.record, on a thread while the next chunk is checked "
         "(overlapped); outputs: write_monthly; other: wall minus read, validate and outputs (start-up, "

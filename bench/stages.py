@@ -27,7 +27,7 @@ MONITOR: list = []                  # the running Monitor, if any
 # (module or class, attribute, stage name). Names with a dot are parts of the stage before the dot.
 PATCHES = (
     (pipeline.monthly, "intake_run", "intake"),
-    (pipeline.intake, "archived", "archive"),
+    (pipeline.intake, "_commit", "archive"),
     (pipeline.intake, "check_files", "check"),
     (pipeline.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),

@@ -28,8 +28,8 @@ _FAILURES = {
 }
 
 
-def rejected(name: str, sha: str, kind: str | None, f: Finding) -> FileResult:
-    return FileResult(name, sha, kind, (Submission(None, None, None, (), (f,)),))
+def rejected(name: str, sha: str, kind: str | None, f: Finding, stored=None) -> FileResult:
+    return FileResult(name, sha, kind, (Submission(None, None, None, (), (f,)),), stored)
 
 
 def current_month(settings: Settings, now: dt.datetime | None) -> str:
@@ -50,15 +50,17 @@ def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = No
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
                 now: dt.datetime | None = None, history=None, progress=None, pool: Pool | None = None,
-                shas: list[str] | None = None) -> list[FileResult]:
+                shas: list[str | None] | None = None, folders: list[str | None] | None = None) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
-    (unit, period); `shas`, when known, spares hashing the files again.
+    (unit, period); `shas`, when known, spares hashing the files again; with `folders` (intake), the
+    workers archive each file into its folder (`FileResult.stored`; None if the worker failed).
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
     pool, on both cores; what needs the whole run (pandera, the 合计 check, last month) runs here, once."""
     limits = settings.limits
     examined: dict[int, Examined] = {}
-    items = [(i, str(path), name, shas[i] if shas else None) for i, (path, name) in enumerate(files)]
+    items = [(i, str(path), name, shas[i] if shas else None, folders[i] if folders else None)
+             for i, (path, name) in enumerate(files)]
     own = pool is None
     if own:
         pool = checking_pool(units, settings, now).__enter__()
@@ -85,13 +87,13 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
     for i, (_, name) in enumerate(files):
         e = examined[i]
         if e.refused is not None:
-            results[i] = rejected(name, e.sha256, e.kind, e.refused)
+            results[i] = rejected(name, e.sha256, e.kind, e.refused, e.stored)
         elif isinstance(e.got, Failed):
             results[i] = rejected(name, e.sha256, e.kind,
-                                  finding(e.got.code, None, file=name, detail=e.got.detail, limit=e.got.limit))
+                                  finding(e.got.code, None, file=name, detail=e.got.detail, limit=e.got.limit), e.stored)
         elif not e.got:
             detail = "（文件按严格 OOXML 格式保存，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”。）" if e.strict_ooxml else ""
-            results[i] = rejected(name, e.sha256, e.kind, finding("NO_FORM", None, file=name, detail=detail))
+            results[i] = rejected(name, e.sha256, e.kind, finding("NO_FORM", None, file=name, detail=detail), e.stored)
         else:
             forms += e.got
             owners += [i] * len(e.got)
@@ -109,7 +111,7 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
                                                  d.unit_cell, d.period_cell))
     for i, s in subs.items():
         e = examined[i]
-        results[i] = FileResult(files[i][1], e.sha256, e.kind, tuple(s))
+        results[i] = FileResult(files[i][1], e.sha256, e.kind, tuple(s), e.stored)
     return [results[i] for i in range(len(files))]
 
 

@@ -1,8 +1,8 @@
 """Worker side of `check`: everything one file needs and no other file does.
 
-Hash, sniff (limits before parsing), read every sheet, draft the forms found, and find each form's
-unit and period. Runs in the sandbox's worker processes, so it imports nothing heavy (no pandas)
-and touches no folder; the file is read from disk once.
+Hash, archive (when intake says where), sniff (limits before parsing), read every sheet, draft the
+forms found, and find each form's unit and period. Runs in the sandbox's worker processes, so it
+imports nothing heavy (no pandas); the file is read from disk once.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .locate import find_period, locate
 from .read import TooManyCells, read_grids
 from .reference import Units
 from .sniff import sniff
+from .store import put
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Examined:
     strict_ooxml: bool
     refused: Finding | None
     got: list[Found] | Failed | None
+    stored: tuple[str, str | None, int] | None = None   # (archived path, temporary copy or None, size)
 
 
 _UNREADABLE_ERRORS = (python_calamine.CalamineError, python_calamine.XmlError, python_calamine.ZipError,
@@ -84,20 +86,24 @@ def sha256_of(path: str) -> str:
 
 
 def examine(context: Context, item: tuple) -> Examined:
-    """All the per-file work for `item` = (index, path, name as received, sha256 or None)."""
-    _, path, name, sha = item
+    """All the per-file work for `item` = (index, path, name as received, sha256 or None, archive
+    folder or None). With a folder, the file is archived there first (intake: before it is parsed,
+    so a file that kills the worker is archived all the same; the parent syncs the chunk)."""
+    _, path, name, sha, folder = item
     limits = context.limits
     with open(path, "rb") as f:
-        small = os.fstat(f.fileno()).st_size <= limits["file_bytes"]
+        size = os.fstat(f.fileno()).st_size
+        small = size <= limits["file_bytes"]
         data = f.read() if small else None     # too large: sniff says so from the size alone
     sha = sha or (hashlib.sha256(data).hexdigest() if small else sha256_of(path))
+    stored = (*put(folder, name, sha, size, path, data), size) if folder else None
     sniffed = sniff(data if small else Path(path), name, limits)
     if sniffed.finding is not None:
-        return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None)
+        return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None, stored)
     got = extract(data, sniffed.kind, int(limits["cells"]))
     if not isinstance(got, Failed):
         got = [Found(d, *resolve(d, name, len(got) == 1, context)) for d in got]
-    return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got)
+    return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got, stored)
 
 
 def _from_filename(name: str, units: Units) -> tuple[str | None, str | None]:

@@ -1,23 +1,22 @@
 """Intake: take what is in the inbox, archive it, check it, record it, and only then remove it.
 
 Order of work, so that a crash at any point loses nothing and counts nothing twice:
-1. each inbox file (an e-mail gives its attachments too) is hashed and put into the archive
-   (hard-linked, or written to a temporary name and renamed; synced once per chunk of files);
-2. the archived copies are checked (isolated per file);
+1. each inbox file is archived (hard-linked under its hash, or copied to a temporary name and
+   renamed after the sync) by the worker that checks it, as it reads it; an e-mail and its
+   attachments are archived here. The chunk's archive is synced once, before step 3;
+2. the files are checked (isolated per file);
 3. the chunk is recorded in the ledger in one transaction, with the inbox paths to remove;
 4. its inbox files are removed and the removals marked done. A rerun first finishes step 4 of
    an interrupted run (same path and same bytes only), then starts again at 1.
-The steps run chunk by chunk and overlap: while the workers check a chunk (2), the next is archived
-(1) and the one before recorded and removed (3, 4), each on its own thread.
+The steps run chunk by chunk and overlap: while the workers archive and check a chunk (1, 2), the
+one before is synced, recorded and removed (1, 3, 4) on a writer thread.
 """
 from __future__ import annotations
 
 import ctypes
 import datetime as dt
 import hashlib
-import itertools
 import os
-import shutil
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,8 +28,8 @@ from .ledger import Ledger, counts_json
 from .mail import read_eml
 from .model import Submission
 from .reference import Units
-from .safety import safe_name
 from .settings import Settings
+from .store import folder_for, put
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
 LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
@@ -62,43 +61,31 @@ def wanted(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in SPREADSHEETS or name.lower().endswith(".eml")
 
 
-def _stage(archive: Path, source, name: str, received_at: dt.datetime,
-           made: set) -> tuple[Path, str, int, Path | None]:
-    """Put bytes (a path, or bytes) into the archive; the caller syncs the whole batch once
-    (`_commit`). An inbox file on the archive's file system is hard-linked under its final name (no
-    copy: one directory entry, atomic); anything else is written to a temporary name, to be renamed
-    after the sync. Returns (final path, sha256, size, temporary name or None)."""
-    folder = archive / "files" / received_at.strftime("%Y-%m")
-    if folder not in made:   # this run's folders, made once
+def _folder(archive: Path, received_at: dt.datetime, made: set) -> str:
+    """The archive folder for what was received at `received_at`, made once a run."""
+    folder = folder_for(archive, received_at)
+    if folder not in made:
         folder.mkdir(parents=True, exist_ok=True)
         made.add(folder)
+    return str(folder)
+
+
+def _stage(archive: Path, source, name: str, received_at: dt.datetime,
+           made: set) -> tuple[str, str, int, str | None]:
+    """Put bytes (a path, or bytes) into the archive here, in this process (e-mail attachments, and
+    files a worker could not archive); the caller syncs the whole batch once (`_commit`).
+    Returns (final path, sha256, size, temporary name or None)."""
+    folder = _folder(archive, received_at, made)
     if isinstance(source, Path):
         with open(source, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
             sha = digest.hexdigest()
+        target, tmp = put(folder, name, sha, size, str(source))
     else:
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
-    target = folder / f"{sha[:16]}_{safe_name(name, fallback='file.bin')}"
-    if isinstance(source, Path):
-        try:
-            os.link(source, target)
-            return target, sha, size, None
-        except FileExistsError:
-            pass
-        except OSError:
-            pass   # another file system, or links not allowed: copy
-    if target.exists() and target.stat().st_size == size:
-        return target, sha, size, None   # archived already (by an interrupted run, or the same bytes twice)
-    tmp = folder / f".part-{os.getpid()}-{next(_PARTS)}"
-    if isinstance(source, Path):
-        shutil.copyfile(source, tmp)
-    else:
-        tmp.write_bytes(source)
+        target, tmp = put(folder, name, sha, size, data=source)
     return target, sha, size, tmp
-
-
-_PARTS = itertools.count()
 
 
 def _sync_filesystem(path: Path):
@@ -160,24 +147,15 @@ def received(inbox: Path, settings: Settings) -> list[tuple]:
     return found
 
 
-def archived(found: list[tuple], archive: Path) -> list[Incoming]:
-    """Step 1 for some of what `received` found: each file (and each e-mail's attachments) archived
-    and synced."""
-    made: set = set()
-    # One thread: on two cores, more threads doing small file-system calls cost more CPU than
-    # they save (each call gives up the interpreter lock and waits to get it back).
-    stored = [_stage(archive, p, p.name, at, made) for at, p, _mail in found]
-    out, staged = [], []
-    for (at, p, mail), got in zip(found, stored):
-        staged.append(got)
-        out.append(Incoming(got[0], p.name, at, got[1], got[2], p.name, str(p),
-                            empty_mail=mail is not None and not mail.attachments))
-        for k, a in enumerate(mail.attachments if mail else ()):
-            name = a.name or f"附件{k + 1}.xlsx"
-            staged.append(_stage(archive, a.data, name, at, made))
-            out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], p.name, None))
-    if staged:
-        _commit(archive, staged)
+def archived_mail(at: dt.datetime, p: Path, mail, archive: Path, made: set, staged: list) -> list[Incoming]:
+    """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
+    staged.append(_stage(archive, p, p.name, at, made))
+    out = [Incoming(Path(staged[-1][0]), p.name, at, staged[-1][1], staged[-1][2], p.name, str(p),
+                    empty_mail=not mail.attachments)]
+    for k, a in enumerate(mail.attachments):
+        name = a.name or f"附件{k + 1}.xlsx"
+        staged.append(_stage(archive, a.data, name, at, made))
+        out.append(Incoming(Path(staged[-1][0]), name, at, staged[-1][1], staged[-1][2], p.name, None))
     return out
 
 
@@ -187,9 +165,9 @@ FIRST = 250
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
-    """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers check one
-    chunk, the next is archived and the one before recorded and removed from the inbox. Returns how
-    many inbox files were taken in."""
+    """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
+    check one chunk, the one before is synced, recorded and removed from the inbox. Returns how many
+    inbox files were taken in."""
     finish_removals(ledger)
     pool = checking_pool(units, settings, now)
     with ThreadPoolExecutor(1) as starter:
@@ -206,25 +184,23 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     first_of: dict = {}
     twins: dict[str, dict] = {}
     taken: list[Incoming] = []
+    made: set = set()
     recording = [None]
 
     def settle():   # the chunk before is in the ledger
         if recording[0] is not None:
             recording[0].result()
 
-    with ThreadPoolExecutor(1) as background, ThreadPoolExecutor(1) as writer, pool:
+    with ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
-            coming = background.submit(archived, parts[0], folders["archive"])
-            for k in range(len(parts)):
-                incoming = coming.result()
-                crash_point("archived")
-                if k + 1 < len(parts):
-                    coming = background.submit(archived, parts[k + 1], folders["archive"])
+            for part in parts:
                 done = len(taken)
                 step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
-                entries = _check_chunk(incoming, ledger, units, settings, now, pool, step, first_of, twins, settle)
-                recording[0] = writer.submit(_record_and_remove, book, entries, incoming, run_id, run_period)
+                entries, incoming, staged = _check_chunk(part, folders["archive"], made, ledger, units, settings,
+                                                         now, pool, step, first_of, twins, settle)
+                recording[0] = writer.submit(_record_and_remove, book, folders["archive"], staged, entries,
+                                             incoming, run_id, run_period)
                 taken += incoming
             settle()
         finally:
@@ -232,9 +208,11 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     return len({i.inbox for i in taken if i.inbox})
 
 
-def _record_and_remove(book: Ledger, entries: list[dict], incoming: list[Incoming], run_id: int,
-                       run_period: str | None):
-    """Steps 3 and 4 for one chunk, on the writer thread."""
+def _record_and_remove(book: Ledger, archive: Path, staged: list, entries: list[dict], incoming: list[Incoming],
+                       run_id: int, run_period: str | None):
+    """Steps 1 (the sync), 3 and 4 for one chunk, on the writer thread."""
+    _commit(archive, staged)
+    crash_point("archived")
     book.record(entries, run_id, run_period)
     crash_point("recorded")
     book.mark_removed([i.inbox for i in incoming if i.inbox and _remove(i.inbox)])
@@ -256,24 +234,50 @@ def _remove(path: str) -> bool:
         return False
 
 
-def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, settings: Settings, now, pool, progress,
-                 first_of: dict, twins: dict, settle=lambda: None) -> list[dict]:
-    """Check one chunk of what came in and make the ledger entries for it: duplicates, lateness and
-    look-alikes decided against the ledger and against what this run has already seen. `settle()`
-    waits for the chunk before to be recorded: its files are checked meanwhile."""
-    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
-    known = ledger.files_by_sha(i.sha256 for i in incoming)
-    seen, to_check = set(), []
-    for inc, mail in zip(incoming, is_mail):
-        if not mail and inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
+def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, units: Units, settings: Settings,
+                 now, pool, progress, first_of: dict, twins: dict, settle=lambda: None):
+    """Archive and check one chunk of what `received` found, and make the ledger entries for it:
+    duplicates, lateness and look-alikes decided against the ledger and against what this run has
+    already seen. The workers archive each plain file as they read it; e-mails are opened here.
+    `settle()` waits for the chunk before to be recorded: its files are checked meanwhile.
+    Returns (entries, what came in, what was archived: for the sync)."""
+    staged: list = []
+    mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
+    attachments = [inc for got in mails.values() for inc in got[1:]]
+    known = ledger.files_by_sha(inc.sha256 for inc in attachments)
+    readable = {target: tmp or target for target, _sha, _size, tmp in staged}   # renamed after the sync
+    seen: set = set()
+    to_check: list[tuple] = []   # (path to read, name, sha or None, archive folder or None, received at, key)
+    for at, p, mail in part:
+        if mail is None:
+            to_check.append((p, p.name, None, _folder(archive, at, made), at, str(p)))
+    for inc in attachments:       # archived already: checked unless seen before
+        if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
-            to_check.append(inc)
-    results = check_files([(i.path, i.name) for i in to_check], units, settings, now=now,
+            to_check.append((readable[str(inc.path)], inc.name, inc.sha256, None, inc.received_at, str(inc.path)))
+    results = check_files([(c[0], c[1]) for c in to_check], units, settings, now=now,
                           history=ledger.previous_rows, progress=progress, pool=pool,
-                          shas=[i.sha256 for i in to_check])
-    by_sha = {i.sha256: r for i, r in zip(to_check, results)}
+                          shas=[c[2] for c in to_check], folders=[c[3] for c in to_check])
+    result_of = {c[5]: result for c, result in zip(to_check, results)}   # by inbox path, or archived path
+    plain: dict = {}
+    for (path, name, _sha, folder, at, _key), result in zip(to_check, results):
+        if folder is None:
+            continue
+        if result.stored is None:   # the worker failed on it: archived here
+            staged.append(_stage(archive, path, name, at, made))
+        else:
+            target, tmp, size = result.stored
+            staged.append((target, result.sha256, size, tmp))
+        plain[path] = Incoming(Path(staged[-1][0]), name, at, result.sha256, staged[-1][2], name, str(path))
+    incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
+    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
+    by_sha: dict = {}   # each sha's result: that of the first received (its name may say the unit)
+    for inc in incoming:
+        result = result_of.get(inc.inbox or str(inc.path))
+        if result is not None:
+            by_sha.setdefault(inc.sha256, result)
     settle()
-    known = ledger.files_by_sha(i.sha256 for i in incoming)   # again: the chunk before counts too
+    known = ledger.files_by_sha(i.sha256 for i in incoming)   # the chunk before counts too
 
     entries, deadlines = [], {}
     for inc, mail in zip(incoming, is_mail):
@@ -316,7 +320,7 @@ def _check_chunk(incoming: list[Incoming], ledger: Ledger, units: Units, setting
                                  sub.cells, sub.unit_cell, sub.period_cell)
             entry["submissions"].append((sub, sub.status, late))
         entries.append(entry)
-    return entries
+    return entries, incoming, staged
 
 
 def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:

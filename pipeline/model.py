@@ -118,6 +118,7 @@ class FileResult:
     sha256: str
     kind: str | None             # xlsx / xls / ods / None when unreadable
     submissions: tuple[Submission, ...]
+    stored: tuple[str, str | None, int] | None = None   # archived by the worker: (path, temporary copy, size)
 
     def as_json(self) -> dict:
         return {"file": self.file, "sha256": self.sha256,
