@@ -130,11 +130,12 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     dl = settings.deadline(period)
     status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
     deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
-    write_status_book(status, period, active, subs, counted, deadline_text, district)
     files["status"] = status.name
     receipts_dir = out / "回执"
     receipts_dir.mkdir(exist_ok=True)
-    written = write_receipts(subs, receipts_dir, district, deadline_text, settings)
+    written = write_receipts(   # the status book is written here while the pool writes receipts
+        subs, receipts_dir, district, deadline_text, settings,
+        meanwhile=lambda: write_status_book(status, period, active, subs, counted, deadline_text, district))
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
 
     manifest = {
