@@ -24,10 +24,11 @@ class Unit:
         return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
 
 
-def _contained(lookup: dict, key: str, lengths: tuple[int, ...]) -> list[str]:
-    """Known spellings that occur inside `key`: each substring of a length some spelling has is
-    looked up, so the cost does not grow with the number of units."""
-    return [key[i:i + n] for i in range(len(key) - 1) for n in lengths
+def _contained(lookup: dict, key: str, lengths: tuple[int, ...], starts: frozenset) -> list[str]:
+    """Known spellings that occur inside `key`: at each place where some spelling's first two
+    characters stand, each substring of a length some spelling has is looked up, so the cost does
+    not grow with the number of units."""
+    return [key[i:i + n] for i in range(len(key) - 1) if key[i:i + 2] in starts for n in lengths
             if i + n <= len(key) and key[i:i + n] in lookup]
 
 
@@ -47,6 +48,10 @@ class Units:
     @functools.cached_property
     def _lengths(self) -> tuple[int, ...]:
         return tuple(sorted({len(k) for k in self.lookup if len(k) >= 2}))
+
+    @functools.cached_property
+    def _starts(self) -> frozenset:
+        return frozenset(k[:2] for k in self.lookup if len(k) >= 2)
 
     def get(self, name: str) -> Unit | None:
         return self._by_name.get(name)
@@ -68,7 +73,7 @@ class Units:
             if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
                 return self.lookup[key[: -len(suffix)]]
         # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
-        hits = _contained(self.lookup, key, self._lengths)
+        hits = _contained(self.lookup, key, self._lengths, self._starts)
         if not hits:
             return None
         best = max(hits, key=len)
@@ -77,7 +82,7 @@ class Units:
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""
-        hits = _contained(self.lookup, norm(text), self._lengths)
+        hits = _contained(self.lookup, norm(text), self._lengths, self._starts)
         if not hits:
             return None
         return self.lookup[max(hits, key=len)]
