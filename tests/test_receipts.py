@@ -289,3 +289,21 @@ def test_a_damaged_workbook_still_gets_its_receipt(tmp_path, member, at, cut, ju
             z.writestr(n, data)
     paths = write_receipt(received(form, [MISMATCH, MISSING]), tmp_path / "out", "二七区")
     assert MISMATCH.message in txt(paths)
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_write_receipts_runs_meanwhile_once_and_a_failure_in_it_stops_the_run(tmp_path, monkeypatch, pool):
+    """The status book is written while the receipts are: once, and its error is not swallowed."""
+    if pool:
+        monkeypatch.setattr(receipts, "MARK_IN_POOL", 2)
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
+            for i in range(1, 7)]
+    calls = []
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=lambda: calls.append(1))
+    assert calls == [1] and len(paths) == 9 and all(p.exists() for p in paths)
+
+    def broken():
+        raise OSError("磁盘已满")
+    with pytest.raises(OSError, match="磁盘已满"):
+        write_receipts(subs, tmp_path / "again", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=broken)
