@@ -6,6 +6,7 @@ numbers, formulas without stored values. Kept free of pandas so workers start fa
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -74,6 +75,9 @@ class Draft:
         return rows_of_counts(self.counts)
 
 
+_FLOAT = {float}
+
+
 def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
     """The table's cells as counts. `source` is the file (path or bytes), looked at again only for a
     formula without a stored value."""
@@ -108,6 +112,8 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         return int(count.value)
 
     columns = [table.columns.get(key) for key in COLUMNS]
+    offsets = [c - c0 for c in columns] if None not in columns else [-1]
+    pick, reach = (operator.itemgetter(*offsets), max(offsets)) if min(offsets) >= 0 else (None, 0)
     counts = []
     for industry in INDUSTRIES:
         r = table.rows.get(industry)
@@ -115,6 +121,16 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
             counts += [0] * len(COLUMNS)
             continue
         line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
+        if pick is not None and len(line) > reach:
+            values = list(pick(line))
+            if set(map(type, values)) == _FLOAT:   # the row of nearly every form: whole numbers, as floats
+                try:
+                    whole = list(map(int, values))
+                except (ValueError, OverflowError):   # nan, inf
+                    whole = None
+                if whole == values:
+                    counts += whole
+                    continue
         for (level, measure), c in zip(COLUMNS, columns):
             if c is None:
                 counts.append(None)
