@@ -185,11 +185,11 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     twins: dict[str, dict] = {}
     taken: list[Incoming] = []
     made: set = set()
-    recording = [None]
+    writing: list = []   # the writer thread's chunks, in order
 
-    def settle():   # the chunk before is in the ledger
-        if recording[0] is not None:
-            recording[0].result()
+    def settle():   # every chunk handed to the writer is in the ledger
+        for job in writing:
+            job.result()
 
     with ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
@@ -197,20 +197,27 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
             for part in parts:
                 done = len(taken)
                 step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
-                entries, incoming, staged = _check_chunk(part, folders["archive"], made, ledger, units, settings,
-                                                         now, pool, step, first_of, twins, settle)
-                recording[0] = writer.submit(_record_and_remove, book, folders["archive"], staged, entries,
-                                             incoming, run_id, run_period)
-                taken += incoming
+                checked = _check_chunk(part, folders["archive"], made, ledger, units, settings, now, pool, step,
+                                       first_of, settle)
+                for job in writing:
+                    if job.done():
+                        job.result()   # the writer failed: stop here
+                writing.append(writer.submit(_enter_and_record, book, folders["archive"], checked, first_of, twins,
+                                             settings, run_id, run_period))
+                taken += checked[0]
             settle()
         finally:
             writer.submit(book.close).result()
     return len({i.inbox for i in taken if i.inbox})
 
 
-def _record_and_remove(book: Ledger, archive: Path, staged: list, entries: list[dict], incoming: list[Incoming],
-                       run_id: int, run_period: str | None):
-    """Steps 1 (the sync), 3 and 4 for one chunk, on the writer thread."""
+def _enter_and_record(book: Ledger, archive: Path, checked: tuple, first_of: dict, twins: dict,
+                      settings: Settings, run_id: int, run_period: str | None):
+    """Steps 1 (the sync), 3 and 4 for one chunk, on the writer thread, while the workers check the
+    next: the ledger entries made (against the ledger as the chunks before left it), the chunk's
+    archive synced, recorded, and its inbox files removed."""
+    incoming, is_mail, by_sha, staged = checked
+    entries = _entries(incoming, is_mail, by_sha, book, settings, first_of, twins)
     _commit(archive, staged)
     crash_point("archived")
     book.record(entries, run_id, run_period)
@@ -235,12 +242,11 @@ def _remove(path: str) -> bool:
 
 
 def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, units: Units, settings: Settings,
-                 now, pool, progress, first_of: dict, twins: dict, settle=lambda: None):
-    """Archive and check one chunk of what `received` found, and make the ledger entries for it:
-    duplicates, lateness and look-alikes decided against the ledger and against what this run has
-    already seen. The workers archive each plain file as they read it; e-mails are opened here.
-    `settle()` waits for the chunk before to be recorded: its files are checked meanwhile.
-    Returns (entries, what came in, what was archived: for the sync)."""
+                 now, pool, progress, first_of: dict, settle=lambda: None) -> tuple:
+    """Archive and check one chunk of what `received` found: the workers archive each plain file as
+    they read it; e-mails are opened and archived here. `settle()` waits for the chunks before to be
+    recorded (last month's counts are read after it). Returns (what came in, which of it are
+    e-mails, each sha's check result, what was archived: for the sync)."""
     staged: list = []
     mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
     attachments = [inc for got in mails.values() for inc in got[1:]]
@@ -255,8 +261,12 @@ def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, un
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
             to_check.append((readable[str(inc.path)], inc.name, inc.sha256, None, inc.received_at, str(inc.path)))
+
+    def history(keys):
+        settle()
+        return ledger.previous_rows(keys)
     results = check_files([(c[0], c[1]) for c in to_check], units, settings, now=now,
-                          history=ledger.previous_rows, progress=progress, pool=pool,
+                          history=history, progress=progress, pool=pool,
                           shas=[c[2] for c in to_check], folders=[c[3] for c in to_check])
     result_of = {c[5]: result for c, result in zip(to_check, results)}   # by inbox path, or archived path
     plain: dict = {}
@@ -276,9 +286,14 @@ def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, un
         result = result_of.get(inc.inbox or str(inc.path))
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
-    settle()
-    known = ledger.files_by_sha(i.sha256 for i in incoming)   # the chunk before counts too
+    return incoming, is_mail, by_sha, staged
 
+
+def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
+             first_of: dict, twins: dict) -> list[dict]:
+    """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
+    the ledger and against what this run has already seen."""
+    known = ledger.files_by_sha(i.sha256 for i in incoming)
     entries, deadlines = [], {}
     for inc, mail in zip(incoming, is_mail):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": str(inc.path), "received_at": inc.received_at,
@@ -320,7 +335,7 @@ def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, un
                                  sub.cells, sub.unit_cell, sub.period_cell)
             entry["submissions"].append((sub, sub.status, late))
         entries.append(entry)
-    return entries, incoming, staged
+    return entries
 
 
 def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:

@@ -106,3 +106,31 @@ def test_archived_bytes_outlive_the_inbox_file_whether_linked_or_copied(folders,
     stored = [p for p in (folders["archive"] / "files").rglob("*.xlsx")]
     assert not sent.exists() and len(stored) == 1 and stored[0].read_bytes() == data
     assert not list((folders["archive"] / "files").rglob(".part-*"))
+
+
+def test_a_file_whose_worker_could_not_archive_it_is_archived_by_intake(folders, tmp_path, monkeypatch):
+    """The workers archive what they read; when one dies first, intake archives the file itself,
+    before the chunk is synced and recorded, and only then empties the inbox."""
+    import dataclasses
+    import hashlib
+    import os
+
+    import pipeline.intake
+    real = pipeline.intake.check_files
+
+    def lost_first(files, *args, **kwargs):
+        results = real(files, *args, **kwargs)
+        os.unlink(results[0].stored[0])          # as if its worker had died before linking it
+        return [dataclasses.replace(results[0], stored=None)] + results[1:]
+    monkeypatch.setattr(pipeline.intake, "check_files", lost_first)
+    sent = {}
+    for unit in ("侯寨乡", "马寨镇", "金水区"):
+        data = write_book(tmp_path / f"{unit}.xlsx", form_cells(unit)).read_bytes()
+        (folders["inbox"] / f"{unit}2016年9月报表.xlsx").write_bytes(data)
+        sent[hashlib.sha256(data).hexdigest()] = unit
+    run_monthly(folders, "2016-09")
+    kept = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (folders["archive"] / "files").rglob("*.xlsx")}
+    assert kept == set(sent)
+    assert not list(folders["inbox"].iterdir())
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert len(m["submissions"]) == 3
