@@ -48,6 +48,9 @@ _UNOPENABLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE"}
 MARK_IN_POOL = 40   # from this many marked copies on, a process pool makes them (its workers take ~0.7 s to start)
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_EXTENSION = re.compile(r"\.[A-Za-z]{2,4}$")
 _text = set_text   # untrusted text as text: never a formula, no characters Excel rejects
 
 
@@ -63,7 +66,7 @@ def _put(cell, value) -> None:
 
 def _plain(text: str | None) -> str:
     """One line of plain text: control characters (newlines, NUL) become spaces."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", text or "")
+    return _CONTROLS.sub(" ", text or "")
 
 
 def time_text(moment: datetime, tz: ZoneInfo = TZ) -> str:
@@ -82,14 +85,14 @@ def period_text(period: str | None) -> str:
 
 def safe_name(text: str | None, limit: int = 40) -> str:
     """A file-name part that cannot leave its folder: no separators, controls or leading dots."""
-    cleaned = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', "_", text or "").strip(" ._")
+    cleaned = _NOT_IN_NAMES.sub("_", text or "").strip(" ._")
     return cleaned[:limit] or "未命名"
 
 
 def receipt_stem(rec: Received) -> str:
     """`回执_侯寨乡_2016年9月_12_侯寨乡9月报表`: the ledger id keeps two submissions apart."""
     name = rec.file or ""
-    stem = name.rsplit(".", 1)[0] if re.search(r"\.[A-Za-z]{2,4}$", name) else name
+    stem = name.rsplit(".", 1)[0] if _EXTENSION.search(name) else name
     return "_".join(["回执", safe_name(rec.unit or "未识别单位", 20), period_text(rec.period),
                      str(rec.id), safe_name(stem)])
 
