@@ -134,3 +134,29 @@ def test_a_file_whose_worker_could_not_archive_it_is_archived_by_intake(folders,
     assert not list(folders["inbox"].iterdir())
     m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
     assert len(m["submissions"]) == 3
+
+
+def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(folders, tmp_path, monkeypatch):
+    """September and October in one inbox, each in its own chunk, recorded slowly: October's
+    cumulative counts are still compared with September's."""
+    import os
+    import time
+
+    import pipeline.intake
+    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
+    monkeypatch.setattr(pipeline.intake, "FIRST", 1)
+    record = pipeline.intake.Ledger.record
+
+    def slow_record(*args):
+        time.sleep(0.5)
+        return record(*args)
+    monkeypatch.setattr(pipeline.intake.Ledger, "record", slow_record)
+    september = write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells("侯寨乡"))
+    cells = form_cells("侯寨乡", period=(2016, 10))
+    cells["B6"], cells["B14"] = 2, cells["B14"] - cells["B6"] + 2   # 2 new, 累计 as in September: a gap
+    october = write_book(folders["inbox"] / "侯寨乡_2016年10月.xlsx", cells)
+    os.utime(september, (WHEN.timestamp(), WHEN.timestamp()))
+    os.utime(october, (WHEN.timestamp() + 86400 * 30, WHEN.timestamp() + 86400 * 30))
+    run_monthly(folders, "2016-10")
+    m = json.loads((folders["outbox"] / "2016-10" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(s["unit"], "CUMULATIVE_GAP" in s["codes"]) for s in m["submissions"]] == [("侯寨乡", True)]
