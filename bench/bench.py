@@ -175,7 +175,7 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
     for k, r in enumerate(runs):
         s = r["seconds"]
         m = margin(runs[k - 1], r) if k else None
-        read = s.get("check", 0) - s.get("validate", 0)
+        read = s.get("check", 0)
         other = r["wall"] - s.get("check", 0) - s.get("outputs", 0)   # archive and ledger overlap the check
         rows.append((r, m))
         per = f"{m * 1e3:8.3f} {1 / m:8.0f} {naive_s / m:8.1f} {m / floor_s:8.2f}" if m else \
@@ -188,11 +188,11 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         "first size).")
     add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms from a separate process; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
-    add("archive: syncing each chunk's archived files, on the writer thread (the workers hash and hard-link each file as they read it); "
-        "read: check_files minus validate (the workers' sniff, calamine, locate, unit and period; the parent's "
-        "collecting, cross-month); ledger: Ledger.record, on a thread while the next chunk is checked "
-        "(overlapped); outputs: write_monthly; other: wall minus read, validate and outputs (start-up, "
-        "the inbox scan, the first chunk's archiving, entries, inbox removals).")
+    add("read: the workers' part of the check (examine_files: archiving, sniff, calamine, locate, unit and "
+        "period; the parent sending and collecting). On the writer thread while the next chunk is read "
+        "(overlapped): validate (pandera and the 合计 check, within conclude), ledger (Ledger.record), archive "
+        "(syncing each chunk's archived files). outputs: write_monthly; other: wall minus read and outputs "
+        "(start-up, the inbox scan, between chunks, the last chunk's recording).")
     add("")
     last = runs[-1]
     add(f"stage detail at N={last['files']} (seconds; calls):")

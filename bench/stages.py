@@ -28,7 +28,8 @@ MONITOR: list = []                  # the running Monitor, if any
 PATCHES = (
     (pipeline.monthly, "intake_run", "intake"),
     (pipeline.intake, "_commit", "archive"),
-    (pipeline.intake, "check_files", "check"),
+    (pipeline.intake, "examine_files", "check"),
+    (pipeline.intake, "conclude", "ledger.conclude"),
     (pipeline.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),
     (Ledger, "files_by_sha", "intake.lookups"),

@@ -56,7 +56,15 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
     workers archive each file into its folder (`FileResult.stored`; None if the worker failed).
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
-    pool, on both cores; what needs the whole run (pandera, the 合计 check, last month) runs here, once."""
+    pool, on both cores (`examine_files`); what needs the whole run (pandera, the 合计 check, last
+    month) runs here, once (`conclude`)."""
+    return conclude(files, examine_files(files, units, settings, now, progress, pool, shas, folders), history)
+
+
+def examine_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
+                  now: dt.datetime | None = None, progress=None, pool: Pool | None = None,
+                  shas: list[str | None] | None = None, folders: list[str | None] | None = None) -> list[Examined]:
+    """The workers' part of `check_files`: what each file is, and the forms found in it."""
     limits = settings.limits
     examined: dict[int, Examined] = {}
     items = [(i, str(path), name, shas[i] if shas else None, folders[i] if folders else None)
@@ -80,12 +88,16 @@ def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
     finally:
         if own:
             pool.close()
+    return [examined[i] for i in range(len(files))]
 
+
+def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None) -> list[FileResult]:
+    """The rest of `check_files`, over all the files at once: pandera and the 合计 check, and the
+    cumulative counts against last month's."""
     results: dict[int, FileResult] = {}
     forms: list[Found] = []
     owners: list[int] = []
-    for i, (_, name) in enumerate(files):
-        e = examined[i]
+    for i, ((_, name), e) in enumerate(zip(files, examined)):
         if e.refused is not None:
             results[i] = rejected(name, e.sha256, e.kind, e.refused, e.stored)
         elif isinstance(e.got, Failed):

@@ -8,8 +8,9 @@ Order of work, so that a crash at any point loses nothing and counts nothing twi
 3. the chunk is recorded in the ledger in one transaction, with the inbox paths to remove;
 4. its inbox files are removed and the removals marked done. A rerun first finishes step 4 of
    an interrupted run (same path and same bytes only), then starts again at 1.
-The steps run chunk by chunk and overlap: while the workers archive and check a chunk (1, 2), the
-one before is synced, recorded and removed (1, 3, 4) on a writer thread.
+The steps run chunk by chunk and overlap: while the workers archive and examine a chunk (1, 2),
+the one before is concluded (2: pandera, last month's counts, duplicates, lateness), synced,
+recorded and removed (1, 3, 4) on a writer thread, so that the main thread only feeds the workers.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import check_files, checking_pool
+from .check import checking_pool, conclude, examine_files
 from .findings import finding
 from .ledger import Ledger, counts_json
 from .mail import read_eml
@@ -166,8 +167,8 @@ FIRST = 250
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
-    check one chunk, the one before is synced, recorded and removed from the inbox. Returns how many
-    inbox files were taken in."""
+    examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
+    the writer thread. Returns how many inbox files were taken in."""
     finish_removals(ledger)
     pool = checking_pool(units, settings, now)
     with ThreadPoolExecutor(1) as starter:
@@ -183,40 +184,37 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     total = sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
     first_of: dict = {}
     twins: dict[str, dict] = {}
-    taken: list[Incoming] = []
     made: set = set()
     writing: list = []   # the writer thread's chunks, in order
-
-    def settle():   # every chunk handed to the writer is in the ledger
-        for job in writing:
-            job.result()
-
+    done = 0
     with ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
             for part in parts:
-                done = len(taken)
                 step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
-                checked = _check_chunk(part, folders["archive"], made, ledger, units, settings, now, pool, step,
-                                       first_of, settle)
+                examined = _examine_chunk(part, folders["archive"], made, ledger, units, settings, now, pool, step,
+                                          first_of)
                 for job in writing:
                     if job.done():
                         job.result()   # the writer failed: stop here
-                writing.append(writer.submit(_enter_and_record, book, folders["archive"], checked, first_of, twins,
-                                             settings, run_id, run_period))
-                taken += checked[0]
-            settle()
+                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part, examined,
+                                             first_of, twins, settings, run_id, run_period))
+                done += sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in part)
+            for job in writing:
+                job.result()
         finally:
             writer.submit(book.close).result()
-    return len({i.inbox for i in taken if i.inbox})
+    return len(found)
 
 
-def _enter_and_record(book: Ledger, archive: Path, checked: tuple, first_of: dict, twins: dict,
-                      settings: Settings, run_id: int, run_period: str | None):
-    """Steps 1 (the sync), 3 and 4 for one chunk, on the writer thread, while the workers check the
-    next: the ledger entries made (against the ledger as the chunks before left it), the chunk's
-    archive synced, recorded, and its inbox files removed."""
-    incoming, is_mail, by_sha, staged = checked
+def _conclude_and_record(book: Ledger, archive: Path, made: set, part: list[tuple], examined: tuple,
+                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None):
+    """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
+    thread while the workers examine the next: pandera and last month's counts (as the chunks before
+    left them), the ledger entries, the chunk's archive synced, recorded, and its inbox files removed."""
+    staged, mails, to_check, found = examined
+    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
+    incoming, is_mail, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
     entries = _entries(incoming, is_mail, by_sha, book, settings, first_of, twins)
     _commit(archive, staged)
     crash_point("archived")
@@ -241,19 +239,19 @@ def _remove(path: str) -> bool:
         return False
 
 
-def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, units: Units, settings: Settings,
-                 now, pool, progress, first_of: dict, settle=lambda: None) -> tuple:
-    """Archive and check one chunk of what `received` found: the workers archive each plain file as
-    they read it; e-mails are opened and archived here. `settle()` waits for the chunks before to be
-    recorded (last month's counts are read after it). Returns (what came in, which of it are
-    e-mails, each sha's check result, what was archived: for the sync)."""
+def _examine_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, units: Units, settings: Settings,
+                   now, pool, progress, first_of: dict) -> tuple:
+    """Step 2's part in the workers for one chunk of what `received` found: each plain file archived
+    and examined by a worker as it reads it; e-mails are opened and archived here, their attachments
+    examined unless seen before. Returns (what was archived here, each e-mail's Incoming, what was
+    examined: (path, name, sha or None, archive folder or None, received at, key), the Examined)."""
     staged: list = []
     mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
     attachments = [inc for got in mails.values() for inc in got[1:]]
     known = ledger.files_by_sha(inc.sha256 for inc in attachments)
     readable = {target: tmp or target for target, _sha, _size, tmp in staged}   # renamed after the sync
     seen: set = set()
-    to_check: list[tuple] = []   # (path to read, name, sha or None, archive folder or None, received at, key)
+    to_check: list[tuple] = []
     for at, p, mail in part:
         if mail is None:
             to_check.append((p, p.name, None, _folder(archive, at, made), at, str(p)))
@@ -261,19 +259,22 @@ def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, un
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
             to_check.append((readable[str(inc.path)], inc.name, inc.sha256, None, inc.received_at, str(inc.path)))
-
-    def history(keys):
-        settle()
-        return ledger.previous_rows(keys)
-    results = check_files([(c[0], c[1]) for c in to_check], units, settings, now=now,
-                          history=history, progress=progress, pool=pool,
+    found = examine_files([(c[0], c[1]) for c in to_check], units, settings, now=now, progress=progress, pool=pool,
                           shas=[c[2] for c in to_check], folders=[c[3] for c in to_check])
+    return staged, mails, to_check, found
+
+
+def _incoming(archive: Path, made: set, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],
+              results: list) -> tuple[list[Incoming], list[bool], dict]:
+    """What came in, in order of receipt (a file the worker could not archive is archived here);
+    which of it are e-mails; and each sha's check result, that of the first received (its name may
+    say the unit)."""
     result_of = {c[5]: result for c, result in zip(to_check, results)}   # by inbox path, or archived path
     plain: dict = {}
     for (path, name, _sha, folder, at, _key), result in zip(to_check, results):
         if folder is None:
             continue
-        if result.stored is None:   # the worker failed on it: archived here
+        if result.stored is None:   # the worker failed on it
             staged.append(_stage(archive, path, name, at, made))
         else:
             target, tmp, size = result.stored
@@ -281,12 +282,12 @@ def _check_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, un
         plain[path] = Incoming(Path(staged[-1][0]), name, at, result.sha256, staged[-1][2], name, str(path))
     incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
-    by_sha: dict = {}   # each sha's result: that of the first received (its name may say the unit)
+    by_sha: dict = {}
     for inc in incoming:
         result = result_of.get(inc.inbox or str(inc.path))
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
-    return incoming, is_mail, by_sha, staged
+    return incoming, is_mail, by_sha
 
 
 def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,

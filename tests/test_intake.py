@@ -116,13 +116,13 @@ def test_a_file_whose_worker_could_not_archive_it_is_archived_by_intake(folders,
     import os
 
     import pipeline.intake
-    real = pipeline.intake.check_files
+    real = pipeline.intake.conclude
 
     def lost_first(files, *args, **kwargs):
         results = real(files, *args, **kwargs)
         os.unlink(results[0].stored[0])          # as if its worker had died before linking it
         return [dataclasses.replace(results[0], stored=None)] + results[1:]
-    monkeypatch.setattr(pipeline.intake, "check_files", lost_first)
+    monkeypatch.setattr(pipeline.intake, "conclude", lost_first)
     sent = {}
     for unit in ("侯寨乡", "马寨镇", "金水区"):
         data = write_book(tmp_path / f"{unit}.xlsx", form_cells(unit)).read_bytes()
