@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -417,9 +418,15 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
                 if not future.cancel():   # a worker has it: so have they every batch before it
                     break
                 written.update(_receipts_of(batch, **where))
-            for future in sent:
-                if not future.cancelled():
-                    written.update({k: [receipts_dir / name for name in names] for k, names in future.result().items()})
+            for batch, future in zip(batches, sent):
+                if future.cancelled():
+                    continue
+                try:
+                    names = future.result()
+                except BrokenProcessPool:   # a worker died (killed, out of memory): this process writes them
+                    written.update(_receipts_of(batch, **where))
+                    continue
+                written.update({k: [receipts_dir / name for name in got] for k, got in names.items()})
         except BaseException:
             for future in sent:
                 future.cancel()

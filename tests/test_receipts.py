@@ -307,3 +307,33 @@ def test_write_receipts_runs_meanwhile_once_and_a_failure_in_it_stops_the_run(tm
         raise OSError("磁盘已满")
     with pytest.raises(OSError, match="磁盘已满"):
         write_receipts(subs, tmp_path / "again", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=broken)
+
+
+def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, monkeypatch):
+    """A pool worker killed midway (out of memory, say): its batches are written by this process."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class DeadPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args, **kwargs):
+            future = Future()
+            future.set_running_or_notify_cancel()
+            future.set_exception(BrokenProcessPool("进程被终止"))
+            return future
+    monkeypatch.setattr(receipts, "MARK_IN_POOL", 2)
+    monkeypatch.setattr(receipts, "ProcessPoolExecutor", DeadPool)
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
+            for i in range(1, 7)]
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ))
+    assert len(paths) == 9 and all(p.exists() for p in paths)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
