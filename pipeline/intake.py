@@ -194,9 +194,8 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                 step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
                 examined = _examine_chunk(part, folders["archive"], made, ledger, units, settings, now, pool, step,
                                           first_of)
-                for job in writing:
-                    if job.done():
-                        job.result()   # the writer failed: stop here
+                if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
+                    writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part, examined,
                                              first_of, twins, settings, run_id, run_period))
                 done += sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in part)

@@ -187,3 +187,32 @@ def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
     assert [s["status"] for s in m["submissions"]].count("duplicate") == 1
     assert all(s["unit"] for s in m["submissions"] if s["status"] == "duplicate")   # under the original's unit
     assert m["missing"] == ["一马路街道", "德化街街道"]
+
+
+def test_intake_never_lets_checked_chunks_pile_up_behind_a_slow_writer(tmp_path, monkeypatch):
+    """Memory stays bounded whatever the inbox holds: a chunk just checked, one waiting for the writer
+    and the one it is recording, no more."""
+    import pipeline.intake
+    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
+    monkeypatch.setattr(pipeline.intake, "FIRST", 1)
+    examine, conclude = pipeline.intake._examine_chunk, pipeline.intake._conclude_and_record
+    waiting, most = [0], [0]
+
+    def counted_examine(*args, **kwargs):
+        got = examine(*args, **kwargs)
+        waiting[0] += 1
+        most[0] = max(most[0], waiting[0])
+        return got
+
+    def slow_conclude(*args, **kwargs):
+        time.sleep(0.3)
+        conclude(*args, **kwargs)
+        waiting[0] -= 1
+    monkeypatch.setattr(pipeline.intake, "_examine_chunk", counted_examine)
+    monkeypatch.setattr(pipeline.intake, "_conclude_and_record", slow_conclude)
+    f = folders(tmp_path)
+    ref = load_units(REFERENCE)
+    sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})
+    run_monthly(f, "2016-08")
+    assert manifest(f, "2016-08")["totals"] == expected_totals(sent)
+    assert 2 <= most[0] <= 3
