@@ -112,8 +112,10 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
         return int(count.value)
 
     columns = [table.columns.get(key) for key in COLUMNS]
-    offsets = [c - c0 for c in columns] if None not in columns else [-1]
-    pick, reach = (operator.itemgetter(*offsets), max(offsets)) if min(offsets) >= 0 else (None, 0)
+    pick = None   # all nine count cells of a row in one step, when every column was found
+    if None not in columns and min(columns) >= c0:
+        offsets = [c - c0 for c in columns]
+        pick, reach = operator.itemgetter(*offsets), max(offsets)
     counts = []
     for industry in INDUSTRIES:
         r = table.rows.get(industry)

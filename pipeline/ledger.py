@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import INDUSTRIES, ROW_KEYS, Received, Row, rows_of_counts
+from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, rows_of_counts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -243,11 +243,11 @@ def counts_json(rows) -> str | None:
     """A form's 24 rows as the ledger keeps them (`submissions.counts`)."""
     if not rows:
         return None
-    assert tuple(map(_ROW_KEY, rows)) == ROW_KEYS, "rows in the form's order"
+    assert tuple(map(ROW_KEY, rows)) == ROW_KEYS, "rows in the form's order"
     return _COMPACT.encode(list(itertools.chain.from_iterable(map(_ROW_COUNTS, rows))))
 
 
-_ROW_KEY, _ROW_COUNTS = operator.itemgetter(0, 1), operator.itemgetter(2, 3, 4)   # a Row's (industry, level), counts
+_ROW_COUNTS = operator.itemgetter(2, 3, 4)   # a Row's new, cumulative, reviewing
 _COMPACT = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps makes one a call for these separators
 
 

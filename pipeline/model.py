@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -41,6 +42,9 @@ class Row(NamedTuple):
     def as_json(self) -> dict:
         return {"industry": self.industry, "level": self.level, "new": self.new,
                 "cumulative": self.cumulative, "reviewing": self.reviewing}
+
+
+ROW_KEY = operator.itemgetter(0, 1)   # a Row's (industry, level), as ROW_KEYS lists them
 
 
 def rows_of_counts(counts) -> tuple[Row, ...]:

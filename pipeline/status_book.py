@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-import operator
 import re
 import zipfile
 from collections import defaultdict, deque
@@ -24,7 +23,7 @@ import xlsxwriter
 
 from .findings import CODES, ERROR
 from .ledger import no_gc
-from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEYS, Received
+from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received
 from .receipts import _atomic, _display_width, period_text, time_text
 from .safety import MAX_CELL_CHARS, cell_text
 
@@ -32,7 +31,6 @@ RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
 COLUMNS = "ABCDEFGH"
-_KEY = operator.itemgetter(0, 1)   # a row's (industry, level)
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
 # escaped itself; control characters (those XML can hold) as such escapes; & < > as entities.
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -223,7 +221,7 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
     for unit in order:
         a = text(unit)
         rows = counted[unit].rows
-        if tuple(map(_KEY, rows)) != ROW_KEYS:   # as the ledger gives them, already in the form's order
+        if tuple(map(ROW_KEY, rows)) != ROW_KEYS:   # as the ledger gives them, already in the form's order
             rows = sorted(rows, key=lambda x: (rank[x.industry], x.level))
         for row in rows:
             b, c = labels[row.industry, row.level]
