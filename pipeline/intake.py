@@ -181,7 +181,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
         return 0
     first = min(len(found), FIRST)    # a small first chunk: the workers start checking sooner
     parts = [found[:first]] + [found[k: k + CHUNK] for k in range(first, len(found), CHUNK)]
-    total = sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
+    total = _files_in(found)
     first_of: dict = {}
     twins: dict[str, dict] = {}
     made: set = set()
@@ -198,7 +198,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part, examined,
                                              first_of, twins, settings, run_id, run_period))
-                done += sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in part)
+                done += _files_in(part)
             for job in writing:
                 job.result()
         finally:
@@ -220,6 +220,11 @@ def _conclude_and_record(book: Ledger, archive: Path, made: set, part: list[tupl
     book.record(entries, run_id, run_period)
     crash_point("recorded")
     book.mark_removed([i.inbox for i in incoming if i.inbox and _remove(i.inbox)])
+
+
+def _files_in(found: list[tuple]) -> int:
+    """What `received` found counts as files to take in: each e-mail with its attachments."""
+    return sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
 
 
 def _anything_in(inbox: Path) -> bool:
