@@ -9,20 +9,22 @@ import re
 import unicodedata
 from pathlib import Path, PurePosixPath
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 MAX_NAME_BYTES = 150
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10)),
                     "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³", "CONIN$", "CONOUT$"}
 UNSAFE_CHARS = re.compile(r'[<>:"|?*]')
+# The control characters openpyxl refuses in a cell (its ILLEGAL_CHARACTERS_RE), kept here so that the
+# check workers, which archive files under safe names, do not load openpyxl (and numpy) at all.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def safe_name(name: str, fallback: str) -> str:
     """One path component, safe on Linux and Windows, keeping Chinese and the extension."""
     name = unicodedata.normalize("NFC", name or "")
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    if not name.isprintable():   # printable: none of the categories below (nearly every name)
+        name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
     name = PurePosixPath(name.replace("\\", "/")).name       # drop any directories, "..", drive letters
     name = UNSAFE_CHARS.sub("_", name).strip().lstrip(".").rstrip(". ")
     stem, dot, suffix = name.rpartition(".")
