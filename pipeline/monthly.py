@@ -138,15 +138,17 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         meanwhile=lambda: write_status_book(status, period, active, subs, counted, deadline_text, district))
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
 
-    manifest = {
-        "period": period, "kind": "monthly", "files": files,
-        "submissions": [{"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(),
-                         "late": r.late, "file": r.file, "codes": r.codes} for r in subs],
-        "missing": [u for u in active if u not in counted],
-        "totals": [r.as_json() for r in totals],
-        "state": digest,
-    }
-    write_atomic(manifest_path, manifest_text(manifest).encode("utf-8"))
+    with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
+        manifest = {
+            "period": period, "kind": "monthly", "files": files,
+            "submissions": [{"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(),
+                             "late": r.late, "file": r.file, "codes": r.codes} for r in subs],
+            "missing": [u for u in active if u not in counted],
+            "totals": [r.as_json() for r in totals],
+            "state": digest,
+        }
+        text = manifest_text(manifest)
+    write_atomic(manifest_path, text.encode("utf-8"))
     return out
 
 
