@@ -308,7 +308,7 @@ def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger
             entry["kind"] = "eml"
             if inc.empty_mail:  # the sender still hears what happened
                 none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
-                entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False)]
+                entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False, None)]
             entries.append(entry)
             continue
         prior = known.get(inc.sha256)
@@ -317,7 +317,7 @@ def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger
             entry["duplicate_of"] = prior[0] if prior else None
             dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
                           expected=name)
-            entry["submissions"] = [(Submission(None, u, p, (), (dup,)), "duplicate", False)
+            entry["submissions"] = [(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
                                     for u, p in _units_of(ledger, inc.sha256, by_sha)]
             entries.append(entry)
             continue
@@ -327,18 +327,18 @@ def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger
         for sub in result.submissions:
             due = sub.period and (deadlines.get(sub.period) or deadlines.setdefault(sub.period, settings.deadline(sub.period)))
             late = bool(due) and inc.received_at > due
-            extra = []
+            extra, counts = [], counts_json(sub.rows)
             if late:
                 extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
                                      expected=due.strftime("%Y-%m-%d %H:%M")))
             if sub.status == "accepted" and sub.unit and sub.period:
-                twin = _same_as_other(ledger, twins, sub)
+                twin = _same_as_other(ledger, twins, sub, counts)
                 if twin:
                     extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
             if extra:
                 sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
                                  sub.cells, sub.unit_cell, sub.period_cell)
-            entry["submissions"].append((sub, sub.status, late))
+            entry["submissions"].append((sub, sub.status, late, counts))
         entries.append(entry)
     return entries
 
@@ -352,20 +352,17 @@ def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
     return got or [(None, None)]
 
 
-def _signature(rows) -> str:
-    """The form's numbers as one short string (a month of national forms is kept in memory)."""
-    return counts_json(rows) or ""
-
-
-def _same_as_other(ledger: Ledger, twins: dict, sub: Submission) -> str | None:
-    """Another unit whose counted form for the period has exactly these numbers (all-zero forms aside)."""
+def _same_as_other(ledger: Ledger, twins: dict, sub: Submission, counts: str | None) -> str | None:
+    """Another unit whose counted form for the period has exactly these numbers (all-zero forms aside).
+    Forms are compared by their `counts_json`: one short string a form (a month of national forms is
+    kept in memory)."""
     if sub.period not in twins:
         twins[sub.period] = {}
         for unit, rec in ledger.counted(sub.period).items():
-            twins[sub.period].setdefault(_signature(rec.rows), set()).add(unit)
+            twins[sub.period].setdefault(counts_json(rec.rows) or "", set()).add(unit)
     if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in sub.rows):
         return None
-    seen = twins[sub.period].setdefault(_signature(sub.rows), set())
+    seen = twins[sub.period].setdefault(counts or "", set())
     other = sorted(seen - {sub.unit})
     seen.add(sub.unit)
     return other[0] if other else None

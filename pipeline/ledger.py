@@ -129,7 +129,8 @@ class Ledger:
         """Record what one intake took in, in one transaction.
 
         Each entry: sha256, name, archived, received_at, size, kind, source, inbox (path or None),
-        duplicate_of (file id or None), submissions: [(Submission, late)].
+        duplicate_of (file id or None), submissions: [(Submission, status, late, its `counts_json`)]
+        (the caller has the counts in hand already: it compares forms by them).
         """
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -142,10 +143,10 @@ class Ledger:
                 at = _iso(e["received_at"])
                 files.append((file_id, e["sha256"], e["name"], e["archived"], at, e["size"], e["kind"],
                               e["source"], run_id, run_period, e["duplicate_of"]))
-                for sub, status, late in e["submissions"]:
+                for sub, status, late, counts in e["submissions"]:
                     sid += 1
                     subs.append((sid, file_id, sub.sheet, sub.unit, sub.period, status, int(late), at,
-                                 sub.cells.as_json() if sub.cells else None, counts_json(sub.rows)))
+                                 sub.cells.as_json() if sub.cells else None, counts))
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
             db.executemany("INSERT INTO files(id, sha256, name, archived, received_at, size, kind, source, run_id,"
                            " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
