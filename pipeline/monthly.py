@@ -121,48 +121,61 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     subs = ledger.period_submissions(period)
     counted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
     active = [u.name for u in units.active(period)]
-    totals = district_rows(counted)
-
-    files: dict = {}
     form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
-    write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
-    files["form"] = form.name
-    dl = settings.deadline(period)
     status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
+    dl = settings.deadline(period)
     deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
-    files["status"] = status.name
     receipts_dir = out / "回执"
     receipts_dir.mkdir(exist_ok=True)
-    written = write_receipts(   # the status book is written here while the pool writes receipts
-        subs, receipts_dir, district, deadline_text, settings,
-        meanwhile=lambda: write_status_book(status, period, active, subs, counted, deadline_text, district))
-    files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
+    files = {"form": form.name, "status": status.name}
+    manifest: dict = {}
 
-    with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
-        manifest = {
-            "period": period, "kind": "monthly", "files": files,
-            "submissions": [{"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(),
-                             "late": r.late, "file": r.file, "codes": r.codes} for r in subs],
-            "missing": [u for u in active if u not in counted],
-            "totals": [r.as_json() for r in totals],
-            "state": digest,
-        }
+    def meanwhile():
+        """Everything but the receipts, in this process while the pool writes them."""
+        write_status_book(status, period, active, subs, counted, deadline_text, district)
+        totals = district_rows(counted)
+        write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+        with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
+            manifest.update({
+                "period": period, "kind": "monthly", "files": files,
+                "submissions": _Text(_json_text([
+                    {"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(), "late": r.late,
+                     "file": r.file, "codes": r.codes} for r in subs], " ")),
+                "missing": [u for u in active if u not in counted],
+                "totals": [r.as_json() for r in totals],
+                "state": digest,
+            })
+
+    written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile)
+    files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
+    with no_gc():
         text = manifest_text(manifest)
     write_atomic(manifest_path, text.encode("utf-8"))
     return out
 
 
+class _Text(str):
+    """A value's JSON text, made already."""
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)   # made once: json.dumps makes one a call when given options
+
+
+def _json_text(v, pad: str = "") -> str:
+    if isinstance(v, _Text):
+        return v
+    if isinstance(v, dict) and v:
+        inner = ",\n".join(f"{pad} {_JSON.encode(k)}: {_json_text(x, pad + ' ')}" for k, x in v.items())
+        return "{\n" + inner + f"\n{pad}}}"
+    if isinstance(v, list) and v:
+        return "[\n" + ",\n".join(f"{pad} {_JSON.encode(x)}" for x in v) + f"\n{pad}]"
+    return _JSON.encode(v)
+
+
 def manifest_text(manifest: dict) -> str:
     """JSON with one key a line and one list item a line: readable, and written by the C encoder
     (json's indenting encoder is pure Python: a second for a national month's 41,000 submissions)."""
-    def text(v, pad: str) -> str:
-        if isinstance(v, dict) and v:
-            inner = ",\n".join(f"{pad} {json.dumps(k, ensure_ascii=False)}: {text(x, pad + ' ')}" for k, x in v.items())
-            return "{\n" + inner + f"\n{pad}}}"
-        if isinstance(v, list) and v:
-            return "[\n" + ",\n".join(f"{pad} {json.dumps(x, ensure_ascii=False)}" for x in v) + f"\n{pad}]"
-        return json.dumps(v, ensure_ascii=False)
-    return text(manifest, "")
+    return _json_text(manifest)
 
 
 def print_status(folders: dict, period: str | None) -> int:
