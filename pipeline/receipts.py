@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -33,7 +33,7 @@ from .ledger import no_gc
 from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index
 from .read import read_grids
-from .safety import set_text
+from .safety import ILLEGAL_CHARACTERS_RE, set_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TZ = ZoneInfo("Asia/Shanghai")
