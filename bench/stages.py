@@ -4,6 +4,7 @@ functions (no pipeline code changes), and a sampler for the memory and CPU of th
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import subprocess
@@ -28,7 +29,7 @@ MONITOR: list = []                  # the running Monitor, if any
 PATCHES = (
     (pipeline.monthly, "intake_run", "intake"),
     (pipeline.intake, "_commit", "archive"),
-    (pipeline.intake, "examine_files", "check"),
+    (pipeline.intake, "examine_chunks", "check"),
     (pipeline.intake, "conclude", "ledger.conclude"),
     (pipeline.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),
@@ -48,6 +49,8 @@ WITH_CPU = {"intake", "check"}   # each measure polls the tree; the receipt pool
 
 def _timed(name: str, fn):
     cpu = name in WITH_CPU
+    if inspect.isgeneratorfunction(fn):
+        return _timed_generator(name, fn, cpu)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -55,6 +58,24 @@ def _timed(name: str, fn):
         t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
+        finally:
+            SECONDS[name] += time.perf_counter() - t0
+            CALLS[name] += 1
+            if c0 is not None:
+                CPU[name] = CPU.get(name, 0.0) + MONITOR[0].cpu_now() - c0
+    wrapper.__bench_original__ = fn
+    return wrapper
+
+
+def _timed_generator(name: str, fn, cpu: bool):
+    """A generator's stage: from its first item asked for to its last (what its consumer does with
+    each item in between included)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        c0 = MONITOR[0].cpu_now() if cpu and MONITOR else None
+        t0 = time.perf_counter()
+        try:
+            yield from fn(*args, **kwargs)
         finally:
             SECONDS[name] += time.perf_counter() - t0
             CALLS[name] += 1

@@ -65,30 +65,58 @@ def examine_files(files: list[tuple[Path, str]], units: Units, settings: Setting
                   now: dt.datetime | None = None, progress=None, pool: Pool | None = None,
                   shas: list[str | None] | None = None, folders: list[str | None] | None = None) -> list[Examined]:
     """The workers' part of `check_files`: what each file is, and the forms found in it."""
-    limits = settings.limits
-    examined: dict[int, Examined] = {}
-    items = [(i, str(path), name, shas[i] if shas else None, folders[i] if folders else None)
+    chunk = [(path, name, shas[i] if shas else None, folders[i] if folders else None)
              for i, (path, name) in enumerate(files)]
     own = pool is None
     if own:
         pool = checking_pool(units, settings, now).__enter__()
     try:
-        for n, (item, outcome) in enumerate(pool.map(items)):
-            i = item[0]
-            if outcome.ok:
-                examined[i] = outcome.result
-            else:
-                if outcome.reason == "panic" and not outcome.detail.startswith("PanicException"):
-                    # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
-                    print(f"内部错误：读取 {files[i][1]} 时：{outcome.detail}", file=sys.stderr)
-                failed = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
-                examined[i] = Examined(item[3] or sha256_of(item[1]), None, False, None, failed)
-            if progress:
-                progress(n + 1, len(items))
+        step = (lambda n: progress(n, len(chunk))) if progress else None
+        return next(examine_chunks([chunk], settings, pool, step))
     finally:
         if own:
             pool.close()
-    return [examined[i] for i in range(len(files))]
+
+
+def examine_chunks(chunks, settings: Settings, pool: Pool, progress=None):
+    """Chunks of files, each file (path, name, sha256 or None, archive folder or None), examined by
+    the pool's workers without a pause between chunks: the next chunk's files go out while the last of
+    this one are still being read. Yields each chunk's Examined, in order, as soon as it is complete;
+    `progress(n)` after each file, n files examined so far. The chunks are taken one at a time, when
+    the workers are ready for their files."""
+    limits = settings.limits
+    sizes: dict[int, int] = {}
+    held: dict[int, dict[int, Examined]] = {}
+
+    def items():
+        for k, chunk in enumerate(chunks):
+            sizes[k], held[k] = len(chunk), {}
+            for i, (path, name, sha, folder) in enumerate(chunk):
+                yield (k, i), str(path), name, sha, folder
+
+    def complete():
+        while next_k[0] in sizes and len(held[next_k[0]]) == sizes[next_k[0]]:
+            k = next_k[0]
+            got, size = held.pop(k), sizes.pop(k)
+            next_k[0] += 1
+            yield [got[i] for i in range(size)]
+
+    next_k, n = [0], 0
+    for item, outcome in pool.map(items()):
+        k, i = item[0]
+        if outcome.ok:
+            held[k][i] = outcome.result
+        else:
+            if outcome.reason == "panic" and not outcome.detail.startswith("PanicException"):
+                # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
+                print(f"内部错误：读取 {item[2]} 时：{outcome.detail}", file=sys.stderr)
+            failed = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
+            held[k][i] = Examined(item[3] or sha256_of(item[1]), None, False, None, failed)
+        n += 1
+        if progress:
+            progress(n)
+        yield from complete()
+    yield from complete()   # chunks with no file to examine, at the end
 
 
 def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None) -> list[FileResult]:

@@ -19,11 +19,12 @@ import datetime as dt
 import hashlib
 import os
 import signal
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import checking_pool, conclude, examine_files
+from .check import checking_pool, conclude, examine_chunks
 from .findings import finding
 from .ledger import Ledger, counts_json
 from .mail import read_eml
@@ -179,31 +180,54 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     if not found:
         pool.close()
         return 0
-    first = min(len(found), FIRST)    # a small first chunk: the workers start checking sooner
-    parts = [found[:first]] + [found[k: k + CHUNK] for k in range(first, len(found), CHUNK)]
+    parts, k = [], 0
+    for size in _chunk_sizes(len(found)):
+        parts.append(found[k:k + size])
+        k += size
     total = _files_in(found)
     first_of: dict = {}
     twins: dict[str, dict] = {}
     made: set = set()
+    prepared: deque = deque()   # each chunk's (part, staged, mails, to_check), as the workers come to it
+
+    def chunks():
+        for part in parts:
+            staged, mails, to_check = _prepare_chunk(part, folders["archive"], made, ledger, first_of)
+            prepared.append((part, staged, mails, to_check))
+            yield [c[:4] for c in to_check]
+
+    step = (lambda n: progress(min(n, total), total)) if progress else None
     writing: list = []   # the writer thread's chunks, in order
-    done = 0
     with ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
-            for part in parts:
-                step = (lambda n, _total, done=done: progress(done + n, total)) if progress else None
-                examined = _examine_chunk(part, folders["archive"], made, ledger, units, settings, now, pool, step,
-                                          first_of)
+            for found in examine_chunks(chunks(), settings, pool, step):
+                part, staged, mails, to_check = prepared.popleft()
                 if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
                     writing[-2].result()   # (and if the writer failed, stop here)
-                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part, examined,
-                                             first_of, twins, settings, run_id, run_period))
-                done += _files_in(part)
+                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
+                                             (staged, mails, to_check, found), first_of, twins, settings, run_id,
+                                             run_period))
             for job in writing:
                 job.result()
         finally:
             writer.submit(book.close).result()
+    if progress:
+        progress(total, total)
     return len(found)
+
+
+def _chunk_sizes(n: int) -> list[int]:
+    """A small first chunk (the workers start sooner), then CHUNK files at a time, and the last chunks
+    halving down to FIRST: the writer works a chunk behind the workers, so it has little left to do
+    when they finish."""
+    first = min(n, FIRST)
+    rest, tail, size = n - first, [], FIRST
+    while rest > 0 and size < CHUNK:   # from the end: FIRST, FIRST, 2 FIRST, 4 FIRST, … below CHUNK
+        tail.append(min(size, rest))
+        rest -= tail[-1]
+        size *= 2 if len(tail) > 1 else 1
+    return [first] + [CHUNK] * (rest // CHUNK) + ([rest % CHUNK] if rest % CHUNK else []) + tail[::-1]
 
 
 def _conclude_and_record(book: Ledger, archive: Path, made: set, part: list[tuple], examined: tuple,
@@ -243,12 +267,11 @@ def _remove(path: str) -> bool:
         return False
 
 
-def _examine_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, units: Units, settings: Settings,
-                   now, pool, progress, first_of: dict) -> tuple:
-    """Step 2's part in the workers for one chunk of what `received` found: each plain file archived
-    and examined by a worker as it reads it; e-mails are opened and archived here, their attachments
-    examined unless seen before. Returns (what was archived here, each e-mail's Incoming, what was
-    examined: (path, name, sha or None, archive folder or None, received at, key), the Examined)."""
+def _prepare_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, first_of: dict) -> tuple:
+    """Step 2's part here for one chunk of what `received` found: e-mails opened and archived, and
+    what the workers are to examine: each plain file (archived by the worker as it reads it), and
+    each attachment not seen before. Returns (what was archived here, each e-mail's Incoming, what
+    is examined: (path, name, sha or None, archive folder or None, received at, key))."""
     staged: list = []
     mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
     attachments = [inc for got in mails.values() for inc in got[1:]]
@@ -263,9 +286,7 @@ def _examine_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, 
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
             to_check.append((readable[str(inc.path)], inc.name, inc.sha256, None, inc.received_at, str(inc.path)))
-    found = examine_files([(c[0], c[1]) for c in to_check], units, settings, now=now, progress=progress, pool=pool,
-                          shas=[c[2] for c in to_check], folders=[c[3] for c in to_check])
-    return staged, mails, to_check, found
+    return staged, mails, to_check
 
 
 def _incoming(archive: Path, made: set, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],

@@ -160,3 +160,13 @@ def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(
     run_monthly(folders, "2016-10")
     m = json.loads((folders["outbox"] / "2016-10" / "manifest.json").read_text(encoding="utf-8"))
     assert [(s["unit"], "CUMULATIVE_GAP" in s["codes"]) for s in m["submissions"]] == [("侯寨乡", True)]
+
+
+def test_chunks_take_every_file_once_and_end_small():
+    """Chunks of at most CHUNK files cover the inbox in order; the first and the last are small (the
+    workers start sooner, and the writer, a chunk behind them, has little left when they finish)."""
+    from pipeline.intake import CHUNK, FIRST, _chunk_sizes
+    for n in (1, FIRST, FIRST + 1, 2 * CHUNK + 7, 40_000):
+        sizes = _chunk_sizes(n)
+        assert sum(sizes) == n and all(0 < s <= CHUNK for s in sizes)
+        assert sizes[0] <= FIRST and sizes[-1] <= FIRST

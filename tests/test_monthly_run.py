@@ -195,20 +195,20 @@ def test_intake_never_lets_checked_chunks_pile_up_behind_a_slow_writer(tmp_path,
     import pipeline.intake
     monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
     monkeypatch.setattr(pipeline.intake, "FIRST", 1)
-    examine, conclude = pipeline.intake._examine_chunk, pipeline.intake._conclude_and_record
+    examine, conclude = pipeline.intake.examine_chunks, pipeline.intake._conclude_and_record
     waiting, most = [0], [0]
 
     def counted_examine(*args, **kwargs):
-        got = examine(*args, **kwargs)
-        waiting[0] += 1
-        most[0] = max(most[0], waiting[0])
-        return got
+        for got in examine(*args, **kwargs):
+            waiting[0] += 1
+            most[0] = max(most[0], waiting[0])
+            yield got
 
     def slow_conclude(*args, **kwargs):
         time.sleep(0.3)
         conclude(*args, **kwargs)
         waiting[0] -= 1
-    monkeypatch.setattr(pipeline.intake, "_examine_chunk", counted_examine)
+    monkeypatch.setattr(pipeline.intake, "examine_chunks", counted_examine)
     monkeypatch.setattr(pipeline.intake, "_conclude_and_record", slow_conclude)
     f = folders(tmp_path)
     ref = load_units(REFERENCE)
