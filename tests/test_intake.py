@@ -170,3 +170,20 @@ def test_chunks_take_every_file_once_and_end_small():
         sizes = _chunk_sizes(n)
         assert sum(sizes) == n and all(0 < s <= CHUNK for s in sizes)
         assert sizes[0] <= FIRST and sizes[-1] <= FIRST
+
+
+def test_chunks_examined_without_a_pause_come_back_whole_and_in_order(tmp_path, settings, units):
+    """The workers take the next chunk's files before this one is done; each chunk still comes back
+    complete, in the order sent, empty ones included."""
+    from pipeline.check import checking_pool, examine_chunks
+
+    from conftest import NOW
+    good = [write_book(tmp_path / f"{u}_2016年9月.xlsx", form_cells(u)) for u in ("侯寨乡", "马寨镇", "淮河路街道")]
+    text = tmp_path / "说明.xlsx"
+    text.write_text("不是表格", encoding="utf-8")
+    chunks = [[good[0], text], [], [good[1]] * 40 + [good[2]], []]
+    with checking_pool(units, settings, NOW) as pool:
+        got = list(examine_chunks([[(p, p.name, None, None) for p in c] for c in chunks], settings, pool))
+    assert [len(c) for c in got] == [2, 0, 41, 0]
+    assert [e.got[0].unit if e.got else e.refused.code for e in got[0]] == ["侯寨乡", "UNREADABLE"]
+    assert {e.got[0].unit for e in got[2][:40]} == {"马寨镇"} and got[2][40].got[0].unit == "淮河路街道"
