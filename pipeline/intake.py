@@ -201,12 +201,12 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     with ThreadPoolExecutor(1) as writer, pool:
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
-            for found in examine_chunks(chunks(), settings, pool, step):
+            for examined in examine_chunks(chunks(), settings, pool, step):
                 part, staged, mails, to_check = prepared.popleft()
                 if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
-                                             (staged, mails, to_check, found), first_of, twins, settings, run_id,
+                                             (staged, mails, to_check, examined), first_of, twins, settings, run_id,
                                              run_period))
             for job in writing:
                 job.result()

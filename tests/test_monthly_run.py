@@ -4,6 +4,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -181,9 +182,12 @@ def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
     f = folders(tmp_path)
     ref = load_units(REFERENCE)
     sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})
+    dropped = len([p for p in f["inbox"].rglob("*") if p.is_file()])
     run_monthly(f, "2016-08")
     m = manifest(f, "2016-08")
     assert m["totals"] == expected_totals(sent)
+    with sqlite3.connect(f["archive"] / "ledger.sqlite") as db:   # the run's count of files taken in
+        assert db.execute("SELECT files_in FROM runs").fetchall() == [(dropped,)]
     assert [s["status"] for s in m["submissions"]].count("duplicate") == 1
     assert all(s["unit"] for s in m["submissions"] if s["status"] == "duplicate")   # under the original's unit
     assert m["missing"] == ["一马路街道", "德化街街道"]
