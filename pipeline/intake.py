@@ -39,7 +39,7 @@ LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
 
 @dataclass(frozen=True)
 class Incoming:
-    path: Path              # where the bytes are now (the archive copy)
+    path: str               # where the bytes are now (the archive copy)
     name: str               # the name it was received under
     received_at: dt.datetime
     sha256: str
@@ -126,12 +126,13 @@ def _inbox(inbox: Path) -> list[tuple[Path, float]]:
     """Every wanted file under the inbox, with its modification time (one stat a file)."""
     out, folders = [], [inbox] if inbox.is_dir() else []
     while folders:
-        with os.scandir(folders.pop()) as entries:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
-                    folders.append(Path(e.path))
+                    folders.append(folder / e.name)
                 elif wanted(e.name) and e.is_file():
-                    out.append((Path(e.path), e.stat().st_mtime))
+                    out.append((folder / e.name, e.stat().st_mtime))   # joined: half the cost of Path(e.path)
     return out
 
 
@@ -152,12 +153,12 @@ def received(inbox: Path, settings: Settings) -> list[tuple]:
 def archived_mail(at: dt.datetime, p: Path, mail, archive: Path, made: set, staged: list) -> list[Incoming]:
     """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
     staged.append(_stage(archive, p, p.name, at, made))
-    out = [Incoming(Path(staged[-1][0]), p.name, at, staged[-1][1], staged[-1][2], p.name, str(p),
+    out = [Incoming(staged[-1][0], p.name, at, staged[-1][1], staged[-1][2], p.name, str(p),
                     empty_mail=not mail.attachments)]
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
         staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(Path(staged[-1][0]), name, at, staged[-1][1], staged[-1][2], p.name, None))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], p.name, None))
     return out
 
 
@@ -285,7 +286,7 @@ def _prepare_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, 
     for inc in attachments:       # archived already: checked unless seen before
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
-            to_check.append((readable[str(inc.path)], inc.name, inc.sha256, None, inc.received_at, str(inc.path)))
+            to_check.append((readable[inc.path], inc.name, inc.sha256, None, inc.received_at, inc.path))
     return staged, mails, to_check
 
 
@@ -304,12 +305,12 @@ def _incoming(archive: Path, made: set, part: list[tuple], staged: list, mails: 
         else:
             target, tmp, size = result.stored
             staged.append((target, result.sha256, size, tmp))
-        plain[path] = Incoming(Path(staged[-1][0]), name, at, result.sha256, staged[-1][2], name, str(path))
+        plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, str(path))
     incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
     by_sha: dict = {}
     for inc in incoming:
-        result = result_of.get(inc.inbox or str(inc.path))
+        result = result_of.get(inc.inbox or inc.path)
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
     return incoming, is_mail, by_sha
@@ -322,7 +323,7 @@ def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger
     known = ledger.files_by_sha(i.sha256 for i in incoming)
     entries, deadlines = [], {}
     for inc, mail in zip(incoming, is_mail):
-        entry = {"sha256": inc.sha256, "name": inc.name, "archived": str(inc.path), "received_at": inc.received_at,
+        entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
                  "duplicate_of": None, "submissions": []}
         if mail:
