@@ -189,11 +189,11 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
         "first size).")
     add("peak MB: sum of RSS over the process tree (parent, forkserver, workers), sampled every 50 ms from a separate process; "
         "PSS MB the same counting shared pages once. cores: CPU seconds of the tree / wall.")
-    add("read: the workers' part of the check (examine_files: archiving, sniff, calamine, locate, unit and "
-        "period; the parent sending and collecting). On the writer thread while the next chunk is read "
-        "(overlapped): validate (pandera and the 合计 check, within conclude), ledger (Ledger.record), archive "
-        "(syncing each chunk's archived files). outputs: write_monthly; other: wall minus read and outputs "
-        "(start-up, the inbox scan, between chunks, the last chunk's recording).")
+    add("read: the stream of checking (examine_chunks: the workers archiving, sniffing, reading with calamine, "
+        "locating the form, finding unit and period; the parent feeding them and collecting). On the writer thread "
+        "meanwhile, a chunk behind: validate (pandera and the 合计 check, within conclude), ledger (Ledger.record), "
+        "archive (syncing each chunk's archived files). outputs: write_monthly; other: wall minus read and outputs "
+        "(start-up, the inbox scan, the last chunks' recording).")
     add("")
     last = runs[-1]
     add(f"stage detail at N={last['files']} (seconds; calls):")
