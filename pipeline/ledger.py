@@ -58,6 +58,10 @@ ORDER BY s.id, i.k, l.level;
 """.format(industries=", ".join(f"({k}, '{name}')" for k, name in enumerate(INDUSTRIES)))
 
 
+# A period's submissions: those read as of the period, and what could not be read in a run for it.
+_OF_PERIOD = "s.period = ? OR (s.period IS NULL AND f.run_period = ?)"
+
+
 def _iso(t: dt.datetime) -> str:
     return t.isoformat(timespec="seconds")
 
@@ -187,7 +191,7 @@ class Ledger:
 
     def period_submissions(self, period: str) -> list[Received]:
         """Every submission of the period, with superseded ones marked as such."""
-        subs = self._received("s.period = ? OR (s.period IS NULL AND f.run_period = ?)", (period, period))
+        subs = self._received(_OF_PERIOD, (period, period))
         counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit}
         return [r if r.status != "accepted" or counted.get(r.unit) == r.id
                 else _replace_status(r, "superseded") for r in subs]
@@ -226,11 +230,16 @@ class Ledger:
                 out[(unit, this)] = (counts.get(sid, {}), prev)
         return out
 
+    def period_count(self, period: str) -> int:
+        """How many submissions `period_submissions` gives, without reading them."""
+        return self.db.execute("SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE "
+                               + _OF_PERIOD, (period, period)).fetchone()[0]
+
     def state_digest(self, period: str) -> str:
         """Changes whenever anything that feeds the period's outputs changes."""
         row = self.db.execute(
             "SELECT count(*), coalesce(max(s.id), 0) FROM submissions s JOIN files f ON f.id=s.file_id"
-            " WHERE s.period = ? OR (s.period IS NULL AND f.run_period = ?)", (period, period)).fetchone()
+            " WHERE " + _OF_PERIOD, (period, period)).fetchone()
         prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
         return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}"
 

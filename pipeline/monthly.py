@@ -14,7 +14,7 @@ from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
 from .ledger import Ledger, no_gc
-from .receipts import period_text, write_receipts
+from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
 from .status_book import write_status_book
@@ -118,35 +118,37 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             print("没有新的报表，输出未改变。")
             return out
     district = settings["district"]["name"]
-    subs = ledger.period_submissions(period)
-    counted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
-    active = [u.name for u in units.active(period)]
-    form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
-    status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
-    dl = settings.deadline(period)
-    deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
-    receipts_dir = out / "回执"
-    receipts_dir.mkdir(exist_ok=True)
-    files = {"form": form.name, "status": status.name}
-    manifest: dict = {}
+    with receipt_pool(ledger.period_count(period)) as pool:   # its workers load while the month is read
+        subs = ledger.period_submissions(period)
+        counted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
+        active = [u.name for u in units.active(period)]
+        form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
+        status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
+        dl = settings.deadline(period)
+        deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
+        receipts_dir = out / "回执"
+        receipts_dir.mkdir(exist_ok=True)
+        files = {"form": form.name, "status": status.name}
+        manifest: dict = {}
 
-    def meanwhile():
-        """Everything but the receipts, in this process while the pool writes them."""
-        write_status_book(status, period, active, subs, counted, deadline_text, district)
-        totals = district_rows(counted)
-        write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
-        with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
-            manifest.update({
-                "period": period, "kind": "monthly", "files": files,
-                "submissions": _Text(_json_text([
-                    {"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(), "late": r.late,
-                     "file": r.file, "codes": r.codes} for r in subs], " ")),
-                "missing": [u for u in active if u not in counted],
-                "totals": [r.as_json() for r in totals],
-                "state": digest,
-            })
+        def meanwhile():
+            """Everything but the receipts, in this process while the pool writes them."""
+            write_status_book(status, period, active, subs, counted, deadline_text, district)
+            totals = district_rows(counted)
+            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+            with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
+                manifest.update({
+                    "period": period, "kind": "monthly", "files": files,
+                    "submissions": _Text(_json_text([
+                        {"unit": r.unit, "status": r.status, "received_at": r.received_at.isoformat(), "late": r.late,
+                         "file": r.file, "codes": r.codes} for r in subs], " ")),
+                    "missing": [u for u in active if u not in counted],
+                    "totals": [r.as_json() for r in totals],
+                    "state": digest,
+                })
 
-    written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile)
+        written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
+                                 pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     with no_gc():
         text = manifest_text(manifest)

@@ -387,10 +387,27 @@ PLAIN_BATCH = 500     # .txt receipts a message (~60 ms of a worker's time)
 MARK_BATCH = 10       # marked copies a message (~50 ms)
 
 
+def receipt_pool(expected: int):
+    """The process pool `write_receipts` will want for a month of `expected` submissions, started
+    now (its workers take ~1 s to load, while the caller reads the month); below IN_POOL, none."""
+    if expected < IN_POOL:
+        return contextlib.nullcontext()
+    workers = os.cpu_count() or 1
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    for _ in range(workers):   # a worker is started for each: it loads this module to run `_loaded`
+        pool.submit(_loaded)
+    return pool
+
+
+def _loaded() -> None:
+    pass
+
+
 def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                   settings, meanwhile=None) -> list[Path]:
+                   settings, meanwhile=None, pool: ProcessPoolExecutor | None = None) -> list[Path]:
     """Every submission's receipt; the paths in the order of `subs`, each .txt before its marked copy.
-    `meanwhile()`, if given, runs in this process while the receipts are written.
+    `meanwhile()`, if given, runs in this process while the receipts are written. `pool`: one
+    `receipt_pool` started (the caller shuts it down), else a pool is started here if needed.
 
     A country's month has 40,000 receipts (~0.12 ms each, half of it creating the file) and a
     thousand marked copies (~5 ms each). They go in batches to a pool of worker processes, the
@@ -400,7 +417,7 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
     receipts_dir.mkdir(parents=True, exist_ok=True)
     where = {"receipts_dir": receipts_dir, "district": district, "deadline_text": deadline_text, "tz": settings.tz}
     to_mark = [rec for rec in subs if any(f.cell for f in rec.findings)]
-    if len(to_mark) < MARK_IN_POOL and len(subs) < IN_POOL:
+    if pool is None and len(to_mark) < MARK_IN_POOL and len(subs) < IN_POOL:
         if meanwhile:
             meanwhile()
         with no_gc():
@@ -409,7 +426,7 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
     batches = _batches(to_mark, MARK_BATCH) + _batches([rec for rec in subs if not any(f.cell for f in rec.findings)],
                                                        PLAIN_BATCH)
     written = {}
-    with no_gc(), ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with no_gc(), (receipt_pool(IN_POOL) if pool is None else contextlib.nullcontext(pool)) as pool:
         sent = [pool.submit(_receipts_of_light, [_light(rec) for rec in batch], **where) for batch in batches]
         try:
             if meanwhile:

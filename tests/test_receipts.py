@@ -270,6 +270,20 @@ def test_write_receipts_in_order_of_submissions_with_a_pool(tmp_path, monkeypatc
     assert marked(paths[:2])[0]["月度报表"]["C14"].comment.text == MISMATCH.message
 
 
+def test_a_pool_started_before_the_month_is_read_writes_the_same_receipts(tmp_path):
+    """`receipt_pool` starts the workers early for a month big enough to need them (none below)."""
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
+            for i in range(1, 5)]
+    with receipts.receipt_pool(receipts.IN_POOL - 1) as none:
+        assert none is None
+    with receipts.receipt_pool(receipts.IN_POOL) as pool:
+        early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ), pool=pool)
+    here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+    assert [p.name for p in early] == [p.name for p in here]
+    assert [p.read_bytes() for p in early if p.suffix == ".txt"] == [p.read_bytes() for p in here if p.suffix == ".txt"]
+
+
 JUNK = [b"<", b'"', b"&", b"<x/>", b"</c>", b"<f>1</f>", b'r="ZZ0"', b's="9999"', b"<!--c-->", b"", b"-1", b"<row/>"]
 
 
