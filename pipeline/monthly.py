@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
@@ -119,8 +120,9 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             return out
     district = settings["district"]["name"]
     with receipt_pool(ledger.period_count(period)) as pool:   # its workers load while the month is read
-        subs = ledger.period_submissions(period)
-        counted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
+        subs = ledger.period_submissions(period, rows=False)   # all a receipt needs: the rows come meanwhile
+        accepted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
+        counted: dict = {}
         active = [u.name for u in units.active(period)]
         form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
         status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
@@ -133,6 +135,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
 
         def meanwhile():
             """Everything but the receipts, in this process while the pool writes them."""
+            rows = ledger.rows_of_ids([r.id for r in accepted.values()])
+            counted.update({unit: dataclasses.replace(r, rows=rows[r.id]) for unit, r in accepted.items()})
             write_status_book(status, period, active, subs, counted, deadline_text, district)
             totals = district_rows(counted)
             write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})

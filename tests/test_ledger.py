@@ -39,3 +39,23 @@ def test_a_ledger_written_before_the_counts_column_is_upgraded_with_nothing_lost
     kind = ledger.db.execute("SELECT type FROM sqlite_master WHERE name = 'rows'").fetchone()
     assert kind == ("view",)
     ledger.close()
+
+
+def test_a_period_read_without_rows_gets_them_by_id_the_same(tmp_path):
+    """What the receipts need is read first; the rows, asked for by id, are those of a full read."""
+    path = tmp_path / "ledger.sqlite"
+    Ledger.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO files VALUES (1, 'ab', '侯寨乡.xlsx', '/a', '2016-09-28T10:00:00+08:00', 10,"
+               " 'xlsx', '侯寨乡.xlsx', 1, '2016-09', NULL)")
+    counts = "[" + ",".join("null" if x is None else str(x) for r in ROWS for x in r[2:]) + "]"
+    db.execute("INSERT INTO submissions VALUES (7, 1, 'Sheet1', '侯寨乡', '2016-09', 'accepted', 0,"
+               " '2016-09-28T10:00:00+08:00', NULL, ?)", (counts,))
+    db.commit()
+    db.close()
+    ledger = Ledger.open_readonly(path)
+    [full], [light] = ledger.period_submissions("2016-09"), ledger.period_submissions("2016-09", rows=False)
+    assert full.rows == ROWS and light.rows == ()
+    assert (light.id, light.unit, light.status, light.received_at) == (full.id, full.unit, full.status, full.received_at)
+    assert ledger.rows_of_ids([7]) == {7: ROWS} and ledger.period_count("2016-09") == 1
+    ledger.close()
