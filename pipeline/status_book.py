@@ -31,6 +31,7 @@ RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
 COLUMNS = "ABCDEFGH"
+SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
 # escaped itself; control characters (those XML can hold) as such escapes; & < > as entities.
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -193,19 +194,25 @@ def _all_files(book, s, received: list[Received]) -> _Sheet:
     return sheet
 
 
-def _details(book, s, units: list[str], counted: dict[str, Received]) -> _Sheet:
-    """明细: 24 rows a counted unit, made while the book is written (a million for a whole country)."""
-    sheet = _Sheet(book, "明细", s, len(DETAIL_HEADS))
-    sheet.header(DETAIL_HEADS)
+def _details(book, s, units: list[str], counted: dict[str, Received]) -> list[_Sheet]:
+    """明细: 24 rows a counted unit, made while the book is written (a million for a whole country).
+    A sheet holds at most Excel's SHEET_ROWS: beyond them, 明细2, 明细3…, a unit's rows kept together."""
     known = set(units)
     order = [u for u in units if u in counted] + [u for u in counted if u not in known]
-    if order:
-        sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in order[:500]))
-    sheet.rows = itertools.chain(sheet.rows, _detail_rows(order, counted, s["cell"], sheet.row + 1))
-    sheet.row += 24 * len(order)
-    sheet.ws.freeze_panes(1, 0)
-    sheet.finish(0, 6)
-    return sheet
+    per_sheet = (SHEET_ROWS - 1) // 24
+    sheets = []
+    for k in range(0, max(len(order), 1), per_sheet):
+        part = order[k:k + per_sheet]
+        sheet = _Sheet(book, f"明细{k // per_sheet + 1}" if k else "明细", s, len(DETAIL_HEADS))
+        sheet.header(DETAIL_HEADS)
+        if part:
+            sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in part[:500]))
+        sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1))
+        sheet.row += 24 * len(part)
+        sheet.ws.freeze_panes(1, 0)
+        sheet.finish(0, 6)
+        sheets.append(sheet)
+    return sheets
 
 
 def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int):
@@ -281,7 +288,7 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         s = _formats(book)
         title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
         sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
-                  _details(book, s, units, counted)]
+                  *_details(book, s, units, counted)]
         book.close()
         _splice(layout.getvalue(), tmp, sheets)
     with no_gc():

@@ -110,6 +110,22 @@ def test_details_hold_24_numeric_rows_per_counted_unit(book):
     assert all(isinstance(v, int) for r in table for v in r[3:])
 
 
+def test_details_past_an_excel_sheet_go_on_in_the_next_a_unit_kept_whole(tmp_path, monkeypatch):
+    """A country's 明细 can pass Excel's 1,048,576 rows a sheet: here a sheet of 2 units' rows."""
+    import pipeline.status_book
+    monkeypatch.setattr(pipeline.status_book, "SHEET_ROWS", 1 + 24 * 2 + 10)
+    units = ["侯寨乡", "马寨镇", "淮河路街道", "解放路街道", "铭功路街道"]
+    counted = {u: rec(k, u, "accepted", 20 + k) for k, u in enumerate(units, 1)}
+    path = write_status_book(tmp_path / "报送情况.xlsx", "2016-09", units, list(counted.values()), counted,
+                             "2016年9月30日", "二七区")
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["报送情况", "全部文件", "明细", "明细2", "明细3"]
+    got = {name: [r[0] for r in wb[name].iter_rows(min_row=2, values_only=True)] for name in wb.sheetnames[2:]}
+    assert got == {"明细": [units[0]] * 24 + [units[1]] * 24, "明细2": [units[2]] * 24 + [units[3]] * 24,
+                   "明细3": [units[4]] * 24}
+    assert all(wb[name]["A1"].value == "单位" for name in got)
+
+
 def test_page_setup(book):
     for ws in book[0].worksheets:
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
