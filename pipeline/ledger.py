@@ -230,13 +230,8 @@ class Ledger:
                     " ORDER BY received_at, id", (prev,)):
                 if unit in units:
                     ids[unit] = sid     # the last one received wins
-            counts: dict[int, dict] = {}
-            sids = list(ids.values())
-            for k in range(0, len(sids), 900):
-                part = sids[k: k + 900]
-                for sid, got in self.db.execute(
-                        f"SELECT id, counts FROM submissions WHERE id IN ({','.join('?' * len(part))})", part):
-                    counts[sid] = {(r.industry, r.level): r.cumulative for r in rows_of(got)}
+            counts = {sid: {(r.industry, r.level): r.cumulative for r in rows}
+                      for sid, rows in self.rows_of_ids(list(ids.values())).items()}
             this = _month_after(prev)
             for unit, sid in ids.items():
                 out[(unit, this)] = (counts.get(sid, {}), prev)
