@@ -94,14 +94,14 @@ def examine_chunks(chunks, settings: Settings, pool: Pool, progress=None):
             for i, (path, name, sha, folder) in enumerate(chunk):
                 yield (k, i), str(path), name, sha, folder
 
-    def complete():
-        while next_k[0] in sizes and len(held[next_k[0]]) == sizes[next_k[0]]:
-            k = next_k[0]
-            got, size = held.pop(k), sizes.pop(k)
-            next_k[0] += 1
+    def complete():   # the chunks now whole, from the oldest one not yet given
+        nonlocal first
+        while first in sizes and len(held[first]) == sizes[first]:
+            got, size = held.pop(first), sizes.pop(first)
+            first += 1
             yield [got[i] for i in range(size)]
 
-    next_k, n = [0], 0
+    first, n = 0, 0
     for item, outcome in pool.map(items()):
         k, i = item[0]
         if outcome.ok:
