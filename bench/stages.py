@@ -3,6 +3,7 @@ functions (no pipeline code changes), and a sampler for the memory and CPU of th
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -47,40 +48,31 @@ PATCHES = (
 WITH_CPU = {"intake", "check"}   # each measure polls the tree; the receipt pool's workers are gone before outputs end
 
 
+@contextlib.contextmanager
+def _measured(name: str, cpu: bool):
+    c0 = MONITOR[0].cpu_now() if cpu and MONITOR else None
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        SECONDS[name] += time.perf_counter() - t0
+        CALLS[name] += 1
+        if c0 is not None:
+            CPU[name] = CPU.get(name, 0.0) + MONITOR[0].cpu_now() - c0
+
+
 def _timed(name: str, fn):
     cpu = name in WITH_CPU
-    if inspect.isgeneratorfunction(fn):
-        return _timed_generator(name, fn, cpu)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        c0 = MONITOR[0].cpu_now() if cpu and MONITOR else None
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            SECONDS[name] += time.perf_counter() - t0
-            CALLS[name] += 1
-            if c0 is not None:
-                CPU[name] = CPU.get(name, 0.0) + MONITOR[0].cpu_now() - c0
-    wrapper.__bench_original__ = fn
-    return wrapper
-
-
-def _timed_generator(name: str, fn, cpu: bool):
-    """A generator's stage: from its first item asked for to its last (what its consumer does with
-    each item in between included)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        c0 = MONITOR[0].cpu_now() if cpu and MONITOR else None
-        t0 = time.perf_counter()
-        try:
-            yield from fn(*args, **kwargs)
-        finally:
-            SECONDS[name] += time.perf_counter() - t0
-            CALLS[name] += 1
-            if c0 is not None:
-                CPU[name] = CPU.get(name, 0.0) + MONITOR[0].cpu_now() - c0
+    if inspect.isgeneratorfunction(fn):   # a stream's stage: from its first item asked for to its last
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _measured(name, cpu):
+                yield from fn(*args, **kwargs)
+    else:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _measured(name, cpu):
+                return fn(*args, **kwargs)
     wrapper.__bench_original__ = fn
     return wrapper
 
