@@ -1,7 +1,8 @@
 """A file in, a verdict out: sniff → read → locate → resolve (isolated per file) → validate.
 
-`check_files` is what `python -m pipeline check` and intake both call; it touches no folder.
-Parsing runs in a pool of worker processes so that a file that hangs, exhausts memory or crashes
+`check_files` is what `python -m pipeline check` calls; it touches no folder. Intake calls its two
+halves itself: `examine_chunks` (the workers, who also archive each file, chunk after chunk without
+a pause) and `conclude`. Parsing runs in a pool of worker processes so that a file that hangs, exhausts memory or crashes
 the native reader costs only that file.
 """
 from __future__ import annotations
@@ -49,33 +50,21 @@ def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = No
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None, progress=None, pool: Pool | None = None,
-                shas: list[str | None] | None = None, folders: list[str | None] | None = None) -> list[FileResult]:
+                now: dt.datetime | None = None, history=None) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
-    (unit, period); `shas`, when known, spares hashing the files again; with `folders` (intake), the
-    workers archive each file into its folder (`FileResult.stored`; None if the worker failed).
+    (unit, period).
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
     pool, on both cores (`examine_files`); what needs the whole run (pandera, the 合计 check, last
     month) runs here, once (`conclude`)."""
-    return conclude(files, examine_files(files, units, settings, now, progress, pool, shas, folders), history)
+    return conclude(files, examine_files(files, units, settings, now), history)
 
 
 def examine_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                  now: dt.datetime | None = None, progress=None, pool: Pool | None = None,
-                  shas: list[str | None] | None = None, folders: list[str | None] | None = None) -> list[Examined]:
+                  now: dt.datetime | None = None) -> list[Examined]:
     """The workers' part of `check_files`: what each file is, and the forms found in it."""
-    chunk = [(path, name, shas[i] if shas else None, folders[i] if folders else None)
-             for i, (path, name) in enumerate(files)]
-    own = pool is None
-    if own:
-        pool = checking_pool(units, settings, now).__enter__()
-    try:
-        step = (lambda n: progress(n, len(chunk))) if progress else None
-        return next(examine_chunks([chunk], settings, pool, step))
-    finally:
-        if own:
-            pool.close()
+    with checking_pool(units, settings, now) as pool:
+        return next(examine_chunks([[(path, name, None, None) for path, name in files]], settings, pool))
 
 
 def examine_chunks(chunks, settings: Settings, pool: Pool, progress=None):
