@@ -3,7 +3,11 @@
 Runs as its own process so that sampling never takes a turn of the measured process's interpreter
 lock (a sampling thread inside it slowed the run it measured). Polls until its stdin closes, then
 prints one JSON object: peak RSS sum, peak PSS sum (every tenth poll), peak process count, and the
-CPU seconds of every process of the tree as last seen ({"pid:create_time": seconds}).
+CPU seconds of every process of the tree as last seen ({"pid:start": seconds}).
+
+It reads /proc itself: psutil's walk of the tree reads every process's stat file on the machine
+and took ~4 ms a poll, 8 % of a core at 20 polls a second, taken from the run it measured; this
+takes ~0.4 ms.
 """
 from __future__ import annotations
 
@@ -12,30 +16,67 @@ import os
 import select
 import sys
 
-import psutil
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from the children files of each of its threads (Linux 4.2+)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def stat(pid: int) -> tuple[str, float, int]:
+    """("pid:start", CPU seconds, RSS bytes) of one process; OSError when it is gone."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        text = f.read()
+    fields = text[text.rindex(b")") + 2:].split()   # the name, in brackets, may hold spaces
+    return f"{pid}:{int(fields[19])}", (int(fields[11]) + int(fields[12])) / TICK, int(fields[21]) * PAGE
+
+
+def pss(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+        for line in f:
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def main() -> None:
-    root, interval = psutil.Process(int(sys.argv[1])), float(sys.argv[2])
+    root, interval = int(sys.argv[1]), float(sys.argv[2])
     me = os.getpid()
     peak_rss = peak_pss = peak_n = 0
     cpu: dict[str, float] = {}
     k = 0
     while True:
-        pss = k % 10 == 0
+        with_pss = k % 10 == 0
         rss_sum = pss_sum = n = 0
-        for p in [root] + root.children(recursive=True):
-            if p.pid == me:
+        for p in [root] + descendants(root):
+            if p == me:
                 continue
             try:
-                rss_sum += p.memory_info().rss
-                if pss:
-                    pss_sum += p.memory_full_info().pss
-                t = p.cpu_times()
-                cpu[f"{p.pid}:{p.create_time()}"] = t.user + t.system
-                n += 1
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                key, seconds, rss = stat(p)
+                if with_pss:
+                    pss_sum += pss(p)
+            except (OSError, ValueError, IndexError):   # gone, or going
                 continue
+            rss_sum += rss
+            cpu[key] = seconds
+            n += 1
         peak_rss, peak_pss, peak_n = max(peak_rss, rss_sum), max(peak_pss, pss_sum), max(peak_n, n)
         k += 1
         if select.select([sys.stdin], [], [], interval)[0] and not sys.stdin.buffer.read1(1):

@@ -14,12 +14,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import psutil
-
 import pipeline.check
 import pipeline.intake
 import pipeline.monthly
 from pipeline.ledger import Ledger
+
+import sampler
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -104,30 +104,33 @@ class Monitor:
 
     def __init__(self, interval: float = 0.05):
         self.interval = interval
-        self.me = psutil.Process()
+        self.me = os.getpid()
         self.peak_rss = self.peak_pss = self.peak_processes = 0
         self._sampler = None
-        self._cpu_seen: dict[str, float] = {}   # "pid:create_time" -> CPU s, last seen
+        self._cpu_seen: dict[str, float] = {}   # "pid:start" -> CPU s, last seen
         self._cpu_base = dict(self._children_cpu())
-        self._me_base = sum(self.me.cpu_times()[:2])
+        self._me_base = self._own_cpu()
+
+    def _own_cpu(self) -> float:
+        return sampler.stat(self.me)[1]
 
     def _children_cpu(self):
-        sampler = self._sampler.pid if self._sampler else None
-        for p in self.me.children(recursive=True):
-            if p.pid == sampler:
+        skip = self._sampler.pid if self._sampler else None
+        for p in sampler.descendants(self.me):
+            if p == skip:
                 continue
             try:
-                t = p.cpu_times()
-                yield f"{p.pid}:{p.create_time()}", t.user + t.system
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                key, seconds, _rss = sampler.stat(p)
+            except (OSError, ValueError, IndexError):
                 continue
+            yield key, seconds
 
     def cpu_now(self) -> float:
         """CPU seconds used by the tree since the monitor started (workers seen at least once)."""
         for key, seconds in self._children_cpu():
             self._cpu_seen[key] = max(seconds, self._cpu_seen.get(key, 0.0))
         children = sum(v - self._cpu_base.get(k, 0.0) for k, v in self._cpu_seen.items())
-        return sum(self.me.cpu_times()[:2]) - self._me_base + children
+        return self._own_cpu() - self._me_base + children
 
     def __enter__(self) -> Monitor:
         self._sampler = subprocess.Popen(
@@ -142,6 +145,6 @@ class Monitor:
         got = json.loads(out)
         self.peak_rss, self.peak_pss, self.peak_processes = got["rss"], got["pss"], got["processes"]
         for key, seconds in got["cpu"].items():
-            if key != f"{self.me.pid}:{self.me.create_time()}":
+            if not key.startswith(f"{self.me}:"):
                 self._cpu_seen[key] = max(seconds, self._cpu_seen.get(key, 0.0))
         self.cpu = self.cpu_now()
