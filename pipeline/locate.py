@@ -88,12 +88,17 @@ def _line(grid: Grid, r: int) -> tuple[str, list[tuple[int, int]]]:
     for j, v in enumerate(row):
         if v == "":
             continue
-        t = _text(v).strip()
+        t = (v if type(v) is str else _text(v)).strip()
         if t:
             spans.append((pos, c0 + j))
             parts.append(t)
             pos += len(t) + 1
     return " ".join(parts), spans
+
+
+@functools.lru_cache(maxsize=65536)   # the same labels come back in every form
+def _label(text: str) -> str:
+    return norm(text)
 
 
 def _col_at(spans, offset: int) -> int | None:
@@ -111,47 +116,60 @@ def _unit_and_period(grid: Grid, top: int, label_col: int):
         line, spans = _line(grid, r)
         if not line:
             continue
-        folded = line.replace("：", ":")
-        hit = find_period(folded)
+        hit, unit, title = _line_facts(line)
         if hit and period is None:
             period, pos = hit
             period_cell = grid.ref(r, _col_at(spans, pos))
-        m = _UNIT_LABEL.search(line)
-        if m and unit_text is None:
-            rest = line[m.end():]
-            p = find_period(rest.replace("：", ":"))
-            if p:
-                rest = rest[: p[1]]
-            candidate = _TEMPLATE_LABEL.sub(" ", rest).strip(" :：")
-            if candidate:
-                unit_text = candidate
-                offset = m.end() + line[m.end():].find(candidate.split()[0])
-                unit_cell = grid.ref(r, _col_at(spans, offset))
-            else:
-                unit_cell = grid.ref(r, _col_at(spans, m.start()))
-        key = norm(line)
-        if "月度报表" in key and title_unit is None:
-            prefix = key.split("工贸")[0] if "工贸" in key else ""
-            p = find_period(prefix)
-            if p:
-                prefix = prefix[: p[1]]
-            prefix = prefix.replace("附件", "").strip(":：")
-            if prefix:
-                title_unit = (prefix, grid.ref(r, spans[0][1]))
+        if unit and unit_text is None:
+            candidate, offset = unit
+            unit_text = candidate
+            unit_cell = grid.ref(r, _col_at(spans, offset))
+        if title and title_unit is None:
+            title_unit = (title, grid.ref(r, spans[0][1]))
     if unit_text is None and title_unit:
         unit_text, unit_cell = title_unit
     return unit_text, unit_cell, period, period_cell
+
+
+@functools.lru_cache(maxsize=4096)   # the lines of the template's title come back in every form
+def _line_facts(line: str) -> tuple:
+    """What one line above the table says: (the period and where it starts, or None; the unit after
+    填报单位 — its text, or None when only the label is there — and where it starts, or None; the unit
+    in a 月度报表 title, or None)."""
+    hit = find_period(line.replace("：", ":"))
+    unit = title = None
+    m = _UNIT_LABEL.search(line)
+    if m:
+        rest = line[m.end():]
+        p = find_period(rest.replace("：", ":"))
+        if p:
+            rest = rest[: p[1]]
+        candidate = _TEMPLATE_LABEL.sub(" ", rest).strip(" :：")
+        if candidate:
+            unit = (candidate, m.end() + line[m.end():].find(candidate.split()[0]))
+        else:
+            unit = (None, m.start())
+    key = norm(line)
+    if "月度报表" in key:
+        prefix = key.split("工贸")[0] if "工贸" in key else ""
+        p = find_period(prefix)
+        if p:
+            prefix = prefix[: p[1]]
+        title = prefix.replace("附件", "").strip(":：") or None
+    return hit, unit, title
 
 
 def _group_columns(measure_cols, level_hits, merged, header_row):
     """(level, measure) -> col, from the measure cells of the header and the level labels above."""
     columns: dict = {}
     groups, current = [], []
+    seen: set = set()   # the measures of the current group
     for col, measure in measure_cols:
-        if any(m == measure for _, m in current):
+        if measure in seen:
             groups.append(current)
-            current = []
+            current, seen = [], set()
         current.append((col, measure))
+        seen.add(measure)
     if current:
         groups.append(current)
     levels = sorted(level_hits)  # (col, level)
@@ -190,28 +208,76 @@ def _classify(value: str) -> tuple | None:
     return ("header", level, measure) if level or measure else None
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """Where a form's parts are, found from the labels: everything of a Table but the unit and period."""
+    header_row: int
+    label_col: int
+    rows: dict
+    total_row: int | None
+    columns: dict
+    top: int                       # the first row of the table's header: unit and period are above it
+    findings: tuple[Finding, ...]
+    checked: range                 # the rows of the label column read for labels that are not industries
+    labels: tuple                  # their texts
+
+
+_SHAPES: dict = {}    # the shape of a grid's labels -> its _Shape, or None: no form
+_SHAPES_KEPT = 4096
+
+
 def locate(grid: Grid) -> Table | None:
-    """The form in this grid, or None when the sheet does not hold it."""
-    industries, levels, measures, combined, totals = [], [], [], [], []
+    """The form in this grid, or None when the sheet does not hold it.
+
+    A country's month is mostly the template as issued, at a few offsets: the shape found for one
+    grid's labels is kept and used again for a grid with the same labels in the same places, once the
+    other texts of its label column are seen to be the same too."""
+    labels = _labels(grid)
+    key = (grid.sheet, grid.origin, len(grid.rows), grid.merged, labels)
+    shape = _SHAPES.get(key, False)
+    if shape is False or (shape is not None and _column(grid, shape.label_col, shape.checked) != shape.labels):
+        shape = _shape(grid, labels)
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    if shape is None:
+        return None
+    unit_text, unit_cell, period, period_cell = _unit_and_period(grid, shape.top, shape.label_col)
+    return Table(grid, shape.header_row, shape.label_col, shape.rows, shape.total_row, shape.columns, unit_text,
+                 unit_cell, period, period_cell, shape.findings)
+
+
+def _labels(grid: Grid) -> tuple:
+    """((row, col, what `_classify` says), …) for every text cell that can be part of the table."""
+    found = []
     r0, c0 = grid.origin
     for i, row in enumerate(grid.rows):
         for j, value in enumerate(row):
-            if type(value) is not str or not value:
-                continue
-            what = _classify(value)
-            if what is None:
-                continue
-            r, c = r0 + i, c0 + j
-            if what[0] == "industry":
-                industries.append((r, c, what[1]))
-            elif what[0] == "total":
-                totals.append((r, c))
-            elif what[1] and what[2]:
-                combined.append((r, c, what[1], what[2]))
-            elif what[1]:
-                levels.append((r, c, what[1]))
-            else:
-                measures.append((r, c, what[2]))
+            if type(value) is str and value:
+                what = _classify(value)
+                if what is not None:
+                    found.append((r0 + i, c0 + j, what))
+    return tuple(found)
+
+
+def _column(grid: Grid, col: int, rows: range) -> tuple:
+    """The texts of a column's cells over `rows`, as the search for labels reads them."""
+    return tuple(_text(grid.value(r, col)) for r in rows)
+
+
+def _shape(grid: Grid, labels: tuple) -> _Shape | None:
+    industries, levels, measures, combined, totals = [], [], [], [], []
+    for r, c, what in labels:
+        if what[0] == "industry":
+            industries.append((r, c, what[1]))
+        elif what[0] == "total":
+            totals.append((r, c))
+        elif what[1] and what[2]:
+            combined.append((r, c, what[1], what[2]))
+        elif what[1]:
+            levels.append((r, c, what[1]))
+        else:
+            measures.append((r, c, what[2]))
     by_col: dict = {}
     for _r, c, ind in industries:
         by_col.setdefault(c, set()).add(ind)
@@ -262,7 +328,7 @@ def locate(grid: Grid) -> Table | None:
     end = total_row if total_row is not None else last + 1
     r = header_row + 1
     while r < end or (total_row is None and r < grid.height):
-        label = norm(_text(grid.value(r, label_col)))
+        label = _label(_text(grid.value(r, label_col)))
         if r >= end and (not label or any(label.startswith(f) for f in _FOOTER)):
             break
         if label and not industry_of(label) and label not in _TOTALS \
@@ -274,6 +340,6 @@ def locate(grid: Grid) -> Table | None:
             where = grid.ref((min(rows.values()) if rows else header_row + 1), label_col)
             findings.append(finding("MISSING_INDUSTRY", where, value=ind))
 
-    unit_text, unit_cell, period, period_cell = _unit_and_period(grid, top, label_col)
-    return Table(grid, header_row, label_col, rows, total_row, columns, unit_text, unit_cell, period,
-                 period_cell, tuple(findings))
+    checked = range(header_row + 1, r + 1)
+    return _Shape(header_row, label_col, rows, total_row, columns, top, tuple(findings), checked,
+                  _column(grid, label_col, checked))
