@@ -14,12 +14,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import sampler
+
 import pipeline.check
 import pipeline.intake
 import pipeline.monthly
 from pipeline.ledger import Ledger
-
-import sampler
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
