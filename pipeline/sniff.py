@@ -279,6 +279,18 @@ def _xml_events(data: bytes):
         return
 
 
+def _stored_plainly(z: _Zip, info) -> bool:
+    """A stored member whose local header is sound and whose first 2 KB hold no "!": `_peek` would
+    give those bytes and `_has_dtd` say no, without the copy."""
+    offset, data = info.header_offset, z.data
+    if info.compress_type != zipfile.ZIP_STORED or offset < 0 or len(data) < offset + 30 \
+            or not data.startswith(b"PK\x03\x04", offset):
+        return False
+    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
+    start = offset + 30 + name_len + extra_len
+    return data.find(b"!", start, start + min(2048, info.compress_size)) < 0
+
+
 def _has_dtd(data: bytes) -> bool:
     return data.find(b"!", 0, 2048) >= 0 and DTD.search(data, 0, 2048) is not None  # "!" is rare: memchr first
 
@@ -325,7 +337,8 @@ def _ooxml(z: _Zip, names: dict, name: str, limits: dict) -> Sniffed:
             # Too small to hold more cells than allowed: no need to find the sheets; only make sure
             # no XML part declares a DTD (the usual case, and ~3x cheaper).
             for part in names.values():
-                if part.filename.lower().endswith((".xml", ".rels")) and _has_dtd(_peek(z, part, 2048)):
+                if part.filename.lower().endswith((".xml", ".rels")) and not _stored_plainly(z, part) \
+                        and _has_dtd(_peek(z, part, 2048)):
                     return Sniffed(kind, finding("UNREADABLE", file=name,
                                                  detail=f"“{part.filename}”含有 DTD 或实体定义（疑似 XML 炸弹）"), strict)
             return Sniffed(kind, None, strict)

@@ -63,6 +63,7 @@ def generated_workbooks() -> dict[str, bytes]:
     books["strict.xlsx"] = _rewrite(base, "xl/workbook.xml", lambda x: x.replace(
         b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", S.STRICT_NS.encode()))
     books["dtd_in_styles.xlsx"] = _rewrite(base, "xl/styles.xml", lambda x: b"<!DOCTYPE s [<!ENTITY e 'x'>]>" + x)
+    books["dtd_stored.xlsx"] = _rezip(books["dtd_in_styles.xlsx"], zipfile.ZIP_STORED)
     books["encrypted_flag.xlsx"] = _flip_flags(base)
     books["truncated.xlsx"] = base[: len(base) - 30]
     books["prefixed.xlsx"] = b"PK\x03\x04" + b"\0" * 100 + base  # offsets off by 104: zipfile's business
@@ -101,6 +102,7 @@ EXPECTED = {  # kind, finding code, strict OOXML
     "openpyxl_1.xlsx": ("xlsx", None, False), "openpyxl_3.xlsx": ("xlsx", None, False),
     "stored.xlsx": ("xlsx", None, False), "commented.xlsx": ("xlsx", None, False),
     "strict.xlsx": ("xlsx", None, True), "dtd_in_styles.xlsx": ("xlsx", "UNREADABLE", False),
+    "dtd_stored.xlsx": ("xlsx", "UNREADABLE", False),
     "encrypted_flag.xlsx": (None, "ENCRYPTED", False), "truncated.xlsx": (None, "UNREADABLE", False),
     "prefixed.xlsx": ("xlsx", None, False), "trailing.xlsx": ("xlsx", None, False),
 }
