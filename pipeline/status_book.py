@@ -237,9 +237,9 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
             if n is None or k is None or v is None:   # a blank count: no cell, as the form had none
                 numbers = "".join(f'<c r="{col}{q}"{s}><v>{x}</v></c>' for col, x in zip("DEF", (n, k, v))
                                   if x is not None)
-            else:
-                numbers = f'<c r="D{q}"{s}><v>{n}</v></c><c r="E{q}"{s}><v>{k}</v></c><c r="F{q}"{s}><v>{v}</v></c>'
-            yield f'<row r="{q}"><c r="A{q}"{a}<c r="B{q}"{b}<c r="C{q}"{c}{numbers}</row>'
+                yield f'<row r="{q}"><c r="A{q}"{a}<c r="B{q}"{b}<c r="C{q}"{c}{numbers}</row>'
+            else:   # six cells in a row from A: a cell's reference may be left out (ECMA-376 §18.3.1.4)
+                yield f'<row r="{q}"><c{a}<c{b}<c{c}<c{s}><v>{n}</v></c><c{s}><v>{k}</v></c><c{s}><v>{v}</v></c></row>'
             r += 1
 
 

@@ -110,6 +110,21 @@ def test_details_hold_24_numeric_rows_per_counted_unit(book):
     assert all(isinstance(v, int) for r in table for v in r[3:])
 
 
+def test_a_blank_count_stays_blank_and_the_rows_after_it_stay_in_their_columns(tmp_path):
+    """Most 明细 rows leave out their cells' references; a row with a blank count keeps them."""
+    import python_calamine
+    blank = rows(2)[:1] + (Row("冶金", 2, None, 5, None),) + rows(2)[2:]
+    accepted = rec(2, "侯寨乡", "accepted", 28)
+    counted = {"侯寨乡": Received(**{**vars(accepted), "rows": blank})}
+    path = write_status_book(tmp_path / "b.xlsx", "2016-09", UNITS, list(counted.values()), counted, "9月30日", "二七区")
+    expected = [["侯寨乡", r.industry, "一二三"[r.level - 1] + "级", r.new, r.cumulative, r.reviewing] for r in blank]
+    got = [list(r) for r in load_workbook(path)["明细"].iter_rows(min_row=2, values_only=True)]
+    assert got == expected and got[1][3:] == [None, 5, None] and got[2][3:] == [2, 3, 0]
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    read = book.get_sheet_by_name("明细").to_python()[1:]
+    assert [r[:3] + [None if v == "" else v for v in r[3:]] for r in read] == expected
+
+
 def test_details_past_an_excel_sheet_go_on_in_the_next_a_unit_kept_whole(tmp_path, monkeypatch):
     """A country's 明细 can pass Excel's 1,048,576 rows a sheet: here a sheet of 2 units' rows."""
     import pipeline.status_book
