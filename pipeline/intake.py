@@ -63,17 +63,20 @@ def wanted(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in SPREADSHEETS or name.lower().endswith(".eml")
 
 
-def _folder(archive: Path, received_at: dt.datetime, made: set) -> str:
-    """The archive folder for what was received at `received_at`, made once a run."""
-    folder = folder_for(archive, received_at)
-    if folder not in made:
-        folder.mkdir(parents=True, exist_ok=True)
-        made.add(folder)
-    return str(folder)
+def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
+    """The archive folder for what was received at `received_at`, made once a run (`made`: the
+    folders made so far, by year and month)."""
+    month = (received_at.year, received_at.month)
+    folder = made.get(month)
+    if folder is None:
+        path = folder_for(archive, received_at)
+        path.mkdir(parents=True, exist_ok=True)
+        made[month] = folder = str(path)
+    return folder
 
 
 def _stage(archive: Path, source, name: str, received_at: dt.datetime,
-           made: set) -> tuple[str, str, int, str | None]:
+           made: dict) -> tuple[str, str, int, str | None]:
     """Put bytes (a path, or bytes) into the archive here, in this process (e-mail attachments, and
     files a worker could not archive); the caller syncs the whole batch once (`_commit`).
     Returns (final path, sha256, size, temporary name or None)."""
@@ -150,7 +153,7 @@ def received(inbox: Path, settings: Settings) -> list[tuple]:
     return found
 
 
-def archived_mail(at: dt.datetime, p: Path, mail, archive: Path, made: set, staged: list) -> list[Incoming]:
+def archived_mail(at: dt.datetime, p: Path, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
     """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
     staged.append(_stage(archive, p, p.name, at, made))
     out = [Incoming(staged[-1][0], p.name, at, staged[-1][1], staged[-1][2], p.name, str(p),
@@ -188,7 +191,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     total = _files_in(found)
     first_of: dict = {}
     twins: dict[str, dict] = {}
-    made: set = set()
+    made: dict = {}
     prepared: deque = deque()   # each chunk's (part, staged, mails, to_check), as the workers come to it
 
     def chunks():
@@ -231,7 +234,7 @@ def _chunk_sizes(n: int) -> list[int]:
     return [first] + [CHUNK] * (rest // CHUNK) + ([rest % CHUNK] if rest % CHUNK else []) + tail[::-1]
 
 
-def _conclude_and_record(book: Ledger, archive: Path, made: set, part: list[tuple], examined: tuple,
+def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
                          first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
@@ -268,7 +271,7 @@ def _remove(path: str) -> bool:
         return False
 
 
-def _prepare_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, first_of: dict) -> tuple:
+def _prepare_chunk(part: list[tuple], archive: Path, made: dict, ledger: Ledger, first_of: dict) -> tuple:
     """Step 2's part here for one chunk of what `received` found: e-mails opened and archived, and
     what the workers are to examine: each plain file (archived by the worker as it reads it), and
     each attachment not seen before. Returns (what was archived here, each e-mail's Incoming, what
@@ -290,7 +293,7 @@ def _prepare_chunk(part: list[tuple], archive: Path, made: set, ledger: Ledger, 
     return staged, mails, to_check
 
 
-def _incoming(archive: Path, made: set, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],
+def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],
               results: list) -> tuple[list[Incoming], list[bool], dict]:
     """What came in, in order of receipt (a file the worker could not archive is archived here);
     which of it are e-mails; and each sha's check result, that of the first received (its name may
