@@ -100,12 +100,20 @@ def _from_columns(names, bases, starts, ends, aliases, lookup) -> Units:
 
 
 def _spellings(name: str, aliases: list[str]) -> set[str]:
-    out = {norm(name), *(norm(a) for a in aliases if a.strip())}
+    fold = norm.__wrapped__   # each name once: no use keeping it in norm's cache
+    out = {fold(name), *(fold(a) for a in aliases if a.strip())}
     for s in list(out):  # the loop adds to the set
-        for suffix in _SUFFIXES:
-            if s.endswith(suffix) and len(s) - len(suffix) >= 2:
-                out.add(s[: -len(suffix)] + ("街道" if suffix.startswith("街道") else ""))
-    return {s for s in out if s}
+        for n, suffixes in _SUFFIX_LENGTHS:
+            if s[-n:] in suffixes and len(s) - n >= 2:
+                out.add(s[:-n] + ("街道" if s[-n:].startswith("街道") else ""))
+    out.discard("")
+    return out
+
+
+_SUFFIX_LENGTHS = tuple((n, {s for s in _SUFFIXES if len(s) == n}) for n in sorted({len(s) for s in _SUFFIXES}))
+
+
+_ALIAS_SEPARATOR = re.compile(r"[;；]")
 
 
 def load_units(reference: Path) -> Units:
@@ -124,13 +132,13 @@ def units_from_frame(frame) -> Units:
     column = {k: frame[k].tolist() if k in frame else blank for k in ("单位", "别名", "规模以上企业数", "起始", "截止")}
     for name, alias, base, start, end in zip(*column.values()):   # plain lists: no pandas per value
         name = name.strip()
-        aliases = [a.strip() for a in re.split(r"[;；]", alias or "") if a.strip()]
+        aliases = [a for a in map(str.strip, _ALIAS_SEPARATOR.split(alias)) if a] if alias else []
         units.append(Unit(name, int(base), (start or "").strip() or None, (end or "").strip() or None,
                           tuple(aliases)))
         for spelling in _spellings(name, aliases):
             lookup.setdefault(spelling, name)
     for u in units:  # a canonical name always means itself
-        lookup[norm(u.name)] = u.name
+        lookup[norm.__wrapped__(u.name)] = u.name
     return Units(tuple(units), lookup)
 
 
