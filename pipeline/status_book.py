@@ -87,25 +87,27 @@ class _Sheet:
         self.widths: dict[int, int] = {}
         self.rows: list[str] = []
         self.row = 0
+        self._attributes: dict[tuple, tuple] = {}   # the styles of a row's cells -> their s="…"
 
     def write(self, values: list, styles: tuple[str, ...], height: float | None = None):
         """One row; `styles` names each column's format. Long text wraps (in a format without fill)."""
         if self.row < 500:
             self._measure(values)
         self.row += 1
-        q = str(self.row)
-        cells = []
-        for col, value, style in zip(COLUMNS, values, styles):
-            s = self.s[style]
+        attributes = self._attributes.get(styles)
+        if attributes is None:
+            attributes = self._attributes[styles] = tuple(f' s="{self.s[style]}"' for style in styles)
+        cells = []   # one for each value from column A on: their references may be left out (§18.3.1.4)
+        for value, a in zip(values, attributes):
             if value is None or value == "":
-                cells.append(f'<c r="{col}{q}" s="{s}"/>')
+                cells.append(f"<c{a}/>")
             elif isinstance(value, str):
                 if len(value) > 30 and len(cell_text(value)) > 30:
-                    s = self.s["wrap"]
-                cells.append(f'<c r="{col}{q}" s="{s}" t="inlineStr">{_inline(value)}</c>')
+                    a = f' s="{self.s["wrap"]}"'
+                cells.append(f'<c{a} t="inlineStr">{_inline(value)}</c>')
             else:
-                cells.append(f'<c r="{col}{q}" s="{s}"><v>{value}</v></c>')
-        self.rows.append(f'<row r="{q}"{_height(height) if height else ""}>{"".join(cells)}</row>')
+                cells.append(f"<c{a}><v>{value}</v></c>")
+        self.rows.append(f'<row r="{self.row}"{_height(height) if height else ""}>{"".join(cells)}</row>')
 
     def _measure(self, values: list):
         for c, value in enumerate(values):
