@@ -17,6 +17,7 @@ issue_174.xlsx declares the whole sheet around 49,000 real cells and must be rea
 """
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
@@ -371,21 +372,36 @@ def _office_document(z: _Zip, names: dict) -> str | None:
     return None
 
 
-def _rels(z: _Zip, names: dict, part: str) -> list:
+def _rels(z: _Zip, names: dict, part: str) -> tuple:
     info = names.get(part)
-    return _relationships(_peek(z, info, 256_000) if info else b"")
+    data = _peek(z, info, 256_000) if info else b""
+    return _small_relationships(data) if len(data) <= 4096 else _relationships(data)
 
 
-def _relationships(data: bytes) -> list:
+@functools.lru_cache(maxsize=256)   # a program writes the same small .rels into every workbook it saves
+def _small_relationships(data: bytes) -> tuple:
+    return _relationships(data)
+
+
+def _relationships(data: bytes) -> tuple:
     """Each Relationship's attributes: a dict when the part is plain, else the element defusedxml parsed."""
     if PLAIN_RELS.fullmatch(data):
         found = [ATTRIBUTE.findall(tag) for tag in RELATIONSHIP.findall(data)]
         if all(len(dict(pairs)) == len(pairs) for pairs in found):  # an attribute twice: expat stops there
-            return [{key.decode(): value.decode() for key, value in pairs} for pairs in found]
-    return [] if _has_dtd(data) else [e for e in _xml_events(data) if e.tag.endswith("Relationship")]
+            return tuple({key.decode(): value.decode() for key, value in pairs} for pairs in found)
+    return () if _has_dtd(data) else tuple(e for e in _xml_events(data) if e.tag.endswith("Relationship"))
 
 
 def _root_tag(head: bytes) -> str | None:
+    return _small_root_tag(head) if len(head) <= 4096 else _read_root_tag(head)
+
+
+@functools.lru_cache(maxsize=256)   # and often the same workbook part
+def _small_root_tag(head: bytes) -> str | None:
+    return _read_root_tag(head)
+
+
+def _read_root_tag(head: bytes) -> str | None:
     """The root element's tag as ElementTree spells it ("{namespace}workbook"); None if it does not parse.
 
     Only the start tag decides (expat reports it before reading on). A plain one, declaring namespaces

@@ -26,6 +26,8 @@ def careful(monkeypatch):
     monkeypatch.setattr(S, "_plain_directory", lambda data: None)
     monkeypatch.setattr(S, "PLAIN_RELS", NEVER)
     monkeypatch.setattr(S, "PLAIN_ROOT", NEVER)
+    monkeypatch.setattr(S, "_small_relationships", S._relationships)   # nothing kept from the fast road
+    monkeypatch.setattr(S, "_small_root_tag", S._read_root_tag)
 
 
 def outcome(data_or_path, name: str, limits=LIMITS):
