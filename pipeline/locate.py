@@ -88,17 +88,12 @@ def _line(grid: Grid, r: int) -> tuple[str, list[tuple[int, int]]]:
     for j, v in enumerate(row):
         if v == "":
             continue
-        t = (v if type(v) is str else _text(v)).strip()
+        t = _text(v).strip()
         if t:
             spans.append((pos, c0 + j))
             parts.append(t)
             pos += len(t) + 1
     return " ".join(parts), spans
-
-
-@functools.lru_cache(maxsize=65536)   # the same labels come back in every form
-def _label(text: str) -> str:
-    return norm(text)
 
 
 def _col_at(spans, offset: int) -> int | None:
@@ -328,7 +323,7 @@ def _shape(grid: Grid, labels: tuple) -> _Shape | None:
     end = total_row if total_row is not None else last + 1
     r = header_row + 1
     while r < end or (total_row is None and r < grid.height):
-        label = _label(_text(grid.value(r, label_col)))
+        label = norm(_text(grid.value(r, label_col)))
         if r >= end and (not label or any(label.startswith(f) for f in _FOOTER)):
             break
         if label and not industry_of(label) and label not in _TOTALS \
