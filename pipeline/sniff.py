@@ -253,14 +253,13 @@ def _too_large(infos, name: str, limits: dict) -> Sniffed | None:
 
 def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
     """The first `cap` inflated bytes of a member; the CRC is the reader's business, not ours."""
-    method, offset, data = info.compress_type, info.header_offset, z.data
+    method, data = info.compress_type, z.data
     if method not in PLAIN_METHODS:
         with z.archive.open(info) as member:   # bzip2/lzma: ZipExtFile inflates incrementally too
             return member.read(cap)
-    if offset < 0 or len(data) < offset + 30 or not data.startswith(b"PK\x03\x04", offset):
+    start = _member_start(data, info.header_offset)
+    if start is None:
         raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
-    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
-    start = offset + 30 + name_len + extra_len
     if method == zipfile.ZIP_STORED:
         return data[start:start + min(cap, info.compress_size)]
     end = min(start + info.compress_size, len(data))
@@ -269,6 +268,15 @@ def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
         out += inflater.decompress(body[start:min(end, start + 65536)], cap - len(out))
         start += 65536
     return out
+
+
+def _member_start(data: bytes, offset: int) -> int | None:
+    """Where the bytes of the member whose local header is at `offset` begin; None if that header is
+    not sound."""
+    if offset < 0 or len(data) < offset + 30 or not data.startswith(b"PK\x03\x04", offset):
+        return None
+    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
+    return offset + 30 + name_len + extra_len
 
 
 def _xml_events(data: bytes):
@@ -283,13 +291,10 @@ def _xml_events(data: bytes):
 def _stored_plainly(z: _Zip, info) -> bool:
     """A stored member whose local header is sound and whose first 2 KB hold no "!": `_peek` would
     give those bytes and `_has_dtd` say no, without the copy."""
-    offset, data = info.header_offset, z.data
-    if info.compress_type != zipfile.ZIP_STORED or offset < 0 or len(data) < offset + 30 \
-            or not data.startswith(b"PK\x03\x04", offset):
+    if info.compress_type != zipfile.ZIP_STORED:
         return False
-    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
-    start = offset + 30 + name_len + extra_len
-    return data.find(b"!", start, start + min(2048, info.compress_size)) < 0
+    start = _member_start(z.data, info.header_offset)
+    return start is not None and z.data.find(b"!", start, start + min(2048, info.compress_size)) < 0
 
 
 def _has_dtd(data: bytes) -> bool:
