@@ -283,11 +283,12 @@ def main(argv=None) -> int:
     runs, skipped, tries = [], [], {}
     for turn in range(max(1, args.repeat)):   # the sizes in turn: a host that slows for a while slows each alike
         for n in sizes:
-            guess = projected(runs, n) if not turn else None
-            if n in dict(skipped) or guess and guess > args.budget:
-                if not turn:
-                    print(f"real run N={n}: skipped, projected {guess:.0f} s > budget {args.budget:.0f} s", flush=True)
-                    skipped.append((n, guess))
+            if turn and n not in tries:   # skipped on the first turn
+                continue
+            guess = None if turn else projected(runs, n)
+            if guess and guess > args.budget:
+                print(f"real run N={n}: skipped, projected {guess:.0f} s > budget {args.budget:.0f} s", flush=True)
+                skipped.append((n, guess))
                 continue
             print(f"real run N={n} ({turn + 1} of {args.repeat}) ...", flush=True)
             run = real_run(homes[n]) | {"n": n}
