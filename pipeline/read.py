@@ -154,6 +154,8 @@ def uncached_formulas(source: str | bytes, sheet: str) -> dict[str, str]:
     except (zipfile.BadZipFile, KeyError, OSError):
         return {}
     found = {}
+    if b"<f" not in xml:   # no formula at all: the usual sheet with an empty count cell
+        return found
     for m in _CELL.finditer(xml):
         body = m.group(3) or b""
         if b"<f" not in body or _VALUE.search(body):
