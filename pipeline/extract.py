@@ -6,6 +6,7 @@ imports nothing heavy (no pandas); the file is read from disk once.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -91,10 +92,13 @@ def examine(context: Context, item: tuple) -> Examined:
     so a file that kills the worker is archived all the same; the parent syncs the chunk)."""
     _, path, name, sha, folder = item
     limits = context.limits
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    fd = os.open(path, os.O_RDONLY)   # not open(): no file object for one read (~10 µs a file)
+    try:
+        size = os.fstat(fd).st_size
         small = size <= limits["file_bytes"]
-        data = f.read() if small else None     # too large: sniff says so from the size alone
+        data = b"".join(iter(functools.partial(os.read, fd, size + 1), b"")) if small else None   # to its end
+    finally:
+        os.close(fd)
     sha = sha or (hashlib.sha256(data).hexdigest() if small else sha256_of(path))
     stored = (*put(folder, name, sha, size, path, data), size) if folder else None
     sniffed = sniff(data if small else Path(path), name, limits)
