@@ -265,11 +265,15 @@ def counts_json(rows) -> str | None:
     if not rows:
         return None
     assert tuple(map(ROW_KEY, rows)) == ROW_KEYS, "rows in the form's order"
-    return _COMPACT.encode(list(itertools.chain.from_iterable(map(_ROW_COUNTS, rows))))
+    counts = list(itertools.chain.from_iterable(map(_ROW_COUNTS, rows)))
+    if set(map(type, counts)) <= _INT_OR_NONE:   # as nearly always: a list's repr is its JSON but for
+        return repr(counts).replace(" ", "").replace("None", "null")   # spaces and None, in half the time
+    return _COMPACT.encode(counts)
 
 
 _ROW_COUNTS = operator.itemgetter(2, 3, 4)   # a Row's new, cumulative, reviewing
-_COMPACT = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps makes one a call for these separators
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_INT_OR_NONE = {int, type(None)}   # made once: json.dumps makes one a call for these separators
 
 
 def rows_of(counts: str | None) -> tuple[Row, ...]:
