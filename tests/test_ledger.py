@@ -59,3 +59,19 @@ def test_a_period_read_without_rows_gets_them_by_id_the_same(tmp_path):
     assert (light.id, light.unit, light.status, light.received_at) == (full.id, full.unit, full.status, full.received_at)
     assert ledger.rows_of_ids([7]) == {7: ROWS} and ledger.period_count("2016-09") == 1
     ledger.close()
+
+
+def test_counts_are_kept_as_compact_json_whatever_the_numbers():
+    """A form's counts as the ledger writes them: plain JSON (blank cells null, large counts whole),
+    read back as the same rows; the SQL view and any other reader rely on it."""
+    import json
+
+    from pipeline.ledger import counts_json, rows_of
+    big = tuple(r._replace(new=10**15) if r.level == 3 else r for r in ROWS)
+    floats = tuple(r._replace(cumulative=float(r.cumulative)) for r in ROWS)   # not from a reader, but kept exact
+    for rows in (ROWS, big, floats):
+        text = counts_json(rows)
+        assert text == json.dumps([x for r in rows for x in r[2:]], separators=(",", ":"))
+        assert rows_of(text) == rows
+    assert counts_json(ROWS).count("null") == 1 and " " not in counts_json(ROWS)
+    assert counts_json(()) is None
