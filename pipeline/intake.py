@@ -58,9 +58,10 @@ def crash_point(name: str):
 
 def wanted(name: str) -> bool:
     """A spreadsheet or an e-mail, not an editor's lock file or a system's litter."""
-    if name.startswith("~$") or name.startswith(".~lock") or name.lower() in LITTER or name.startswith("._"):
+    low = name.lower()
+    if name.startswith(("~$", ".~lock", "._")) or low in LITTER:
         return False
-    return os.path.splitext(name)[1].lower() in SPREADSHEETS or name.lower().endswith(".eml")
+    return os.path.splitext(low)[1] in SPREADSHEETS or low.endswith(".eml")
 
 
 def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
@@ -77,11 +78,11 @@ def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
 
 def _stage(archive: Path, source, name: str, received_at: dt.datetime,
            made: dict) -> tuple[str, str, int, str | None]:
-    """Put bytes (a path, or bytes) into the archive here, in this process (e-mail attachments, and
+    """Put a file (its path) or bytes into the archive here, in this process (e-mail attachments, and
     files a worker could not archive); the caller syncs the whole batch once (`_commit`).
     Returns (final path, sha256, size, temporary name or None)."""
     folder = _folder(archive, received_at, made)
-    if isinstance(source, Path):
+    if not isinstance(source, bytes):
         with open(source, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
@@ -125,43 +126,44 @@ def finish_removals(ledger: Ledger):
     ledger.mark_removed([p for p, _ in pending])
 
 
-def _inbox(inbox: Path) -> list[tuple[Path, float]]:
-    """Every wanted file under the inbox, with its modification time (one stat a file)."""
-    out, folders = [], [inbox] if inbox.is_dir() else []
+def _inbox(inbox: Path) -> list[tuple[str, float]]:
+    """Every wanted file under the inbox, its path as text (a Path object each would cost as much as
+    the rest of the scan), with its modification time (one stat a file)."""
+    out, folders = [], [str(inbox)] if inbox.is_dir() else []
     while folders:
-        folder = folders.pop()
-        with os.scandir(folder) as entries:
+        with os.scandir(folders.pop()) as entries:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
-                    folders.append(folder / e.name)
+                    folders.append(e.path)
                 elif wanted(e.name) and e.is_file():
-                    out.append((folder / e.name, e.stat().st_mtime))   # joined: half the cost of Path(e.path)
+                    out.append((e.path, e.stat().st_mtime))
     return out
 
 
 def received(inbox: Path, settings: Settings) -> list[tuple]:
-    """(received at, inbox path, e-mail or None) for every inbox file, in order of receipt."""
+    """(received at, inbox path as text, e-mail or None) for every inbox file, in order of receipt."""
     found = []
     for p, mtime in _inbox(inbox):
         at = dt.datetime.fromtimestamp(mtime, settings.tz)
-        if p.suffix.lower() == ".eml":
-            mail = read_eml(p.read_bytes())
+        if os.path.splitext(p)[1].lower() == ".eml":
+            mail = read_eml(Path(p).read_bytes())
             found.append((mail.date.astimezone(settings.tz) if mail.date else at, p, mail))
         else:
             found.append((at, p, None))
-    found.sort(key=lambda x: (x[0], str(x[1])))
+    found.sort(key=lambda x: (x[0], x[1]))
     return found
 
 
-def archived_mail(at: dt.datetime, p: Path, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
+def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
     """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
-    staged.append(_stage(archive, p, p.name, at, made))
-    out = [Incoming(staged[-1][0], p.name, at, staged[-1][1], staged[-1][2], p.name, str(p),
+    mail_name = os.path.basename(p)
+    staged.append(_stage(archive, p, mail_name, at, made))
+    out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
                     empty_mail=not mail.attachments)]
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
         staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], p.name, None))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None))
     return out
 
 
@@ -285,7 +287,7 @@ def _prepare_chunk(part: list[tuple], archive: Path, made: dict, ledger: Ledger,
     to_check: list[tuple] = []
     for at, p, mail in part:
         if mail is None:
-            to_check.append((p, p.name, None, _folder(archive, at, made), at, str(p)))
+            to_check.append((p, os.path.basename(p), None, _folder(archive, at, made), at, p))
     for inc in attachments:       # archived already: checked unless seen before
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
@@ -308,7 +310,7 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
         else:
             target, tmp, size = result.stored
             staged.append((target, result.sha256, size, tmp))
-        plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, str(path))
+        plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, path)
     incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
     is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
     by_sha: dict = {}
