@@ -99,10 +99,11 @@ def _from_columns(names, bases, starts, ends, aliases, lookup) -> Units:
     return Units(tuple(map(Unit, names, bases, starts, ends, aliases)), lookup)
 
 
-def _spellings(name: str, aliases: list[str]) -> set[str]:
-    fold = norm.__wrapped__   # each name once: no use keeping it in norm's cache
-    out = {fold(name), *(fold(a) for a in aliases if a.strip())}
-    for s in list(out):  # the loop adds to the set
+def _spellings(folded: list[str]) -> set[str]:
+    """A unit's spellings from its name and aliases (folded by `norm`), each also without an ending
+    clerks add or drop."""
+    out = set(folded)
+    for s in folded:
         for n, suffixes in _SUFFIX_LENGTHS:
             if s[-n:] in suffixes and len(s) - n >= 2:
                 out.add(s[:-n] + ("街道" if s[-n:].startswith("街道") else ""))
@@ -131,15 +132,26 @@ def units_from_frame(frame) -> Units:
     blank = [""] * len(frame)
     column = {k: frame[k].tolist() if k in frame else blank for k in ("单位", "别名", "规模以上企业数", "起始", "截止")}
     for name, alias, base, start, end in zip(*column.values()):   # plain lists: no pandas per value
-        name = name.strip()
         aliases = [a for a in map(str.strip, _ALIAS_SEPARATOR.split(alias)) if a] if alias else []
-        units.append(Unit(name, int(base), (start or "").strip() or None, (end or "").strip() or None,
+        units.append(Unit(name.strip(), int(base), (start or "").strip() or None, (end or "").strip() or None,
                           tuple(aliases)))
-        for spelling in _spellings(name, aliases):
-            lookup.setdefault(spelling, name)
-    for u in units:  # a canonical name always means itself
-        lookup[norm.__wrapped__(u.name)] = u.name
+    folded = _folded([u.name for u in units] + [a for u in units for a in u.aliases])
+    names, aliases = folded[:len(units)], iter(folded[len(units):])
+    for u, name in zip(units, names):
+        for spelling in _spellings([name, *(next(aliases) for _ in u.aliases)]):
+            lookup.setdefault(spelling, u.name)
+    for u, name in zip(units, names):  # a canonical name always means itself
+        lookup[name] = u.name
     return Units(tuple(units), lookup)
+
+
+def _folded(texts: list[str]) -> list[str]:
+    """`norm` of each text, done once over them all joined (a country's names and aliases: a second
+    where each alone takes three). NUL parts them: NFKC keeps it, and it is no space."""
+    joined = "\0".join(texts)
+    if joined.count("\0") != len(texts) - 1:   # a text holds NUL itself: each alone
+        return [norm.__wrapped__(t) for t in texts]
+    return norm.__wrapped__(joined).split("\0") if texts else []
 
 
 def single_unit(name: str) -> Units:
