@@ -348,7 +348,7 @@ def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger
                                     for u, p in _units_of(ledger, inc.sha256, by_sha)]
             entries.append(entry)
             continue
-        first_of[inc.sha256] = (inc.name, inc.received_at.isoformat())
+        first_of[inc.sha256] = (inc.name, inc.received_at)   # shown as str(when)[:19], as an ISO text from the ledger
         result = by_sha[inc.sha256]
         entry["kind"] = result.kind
         for sub in result.submissions:

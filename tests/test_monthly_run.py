@@ -78,6 +78,10 @@ def test_rejected_then_corrected_and_duplicate(quarter):
     assert ma == [("rejected", ["TOTAL_MISMATCH"]), ("accepted", [])]
     dx = [(s["status"], s["file"]) for s in manifest(f, "2016-08")["submissions"] if s["unit"] == "大学路街道"]
     assert dx == [("accepted", "大学路街道_2016年8月报表.xlsx"), ("duplicate", "大学路街道_2016年8月报表(1).xlsx")]
+    [first] = [s for s in manifest(f, "2016-08")["submissions"] if s["file"] == "大学路街道_2016年8月报表.xlsx"]
+    with sqlite3.connect(f["archive"] / "ledger.sqlite") as db:   # the duplicate's message: when the first came
+        values = db.execute("SELECT value FROM findings WHERE code = 'DUPLICATE_FILE'").fetchall()
+    assert (first["received_at"][:19].replace("T", " "),) in values
 
 
 def test_a_later_accepted_form_supersedes(tmp_path):
