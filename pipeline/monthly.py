@@ -134,10 +134,10 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         manifest: dict = {}
 
         def meanwhile():
-            """Everything but the receipts, in this process while the pool writes them."""
+            """Everything but the receipts, in this process while the pool writes them; 报送情况 last:
+            it deflates on a second thread, so it makes the best use of the cores the pool has left."""
             rows = ledger.rows_of_ids([r.id for r in accepted.values()])
             counted.update({unit: dataclasses.replace(r, rows=rows[r.id]) for unit, r in accepted.items()})
-            write_status_book(status, period, active, subs, counted, deadline_text, district)
             totals = district_rows(counted)
             write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
             with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
@@ -150,6 +150,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
                     "totals": [r.as_json() for r in totals],
                     "state": digest,
                 })
+            write_status_book(status, period, active, subs, counted, deadline_text, district)
 
         written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
                                  pool=pool)
