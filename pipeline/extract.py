@@ -111,7 +111,9 @@ def examine(context: Context, item: tuple) -> Examined:
 
 
 def _from_filename(name: str, units: Units) -> tuple[str | None, str | None]:
-    stem = Path(name).stem
+    base = name.rsplit("/", 1)[-1]   # Path(name).stem, without a Path a file
+    dot = base.rfind(".")
+    stem = base[:dot] if 0 < dot < len(base) - 1 else base
     period = find_period(stem)
     return units.find_in(stem), period[0] if period else None
 
