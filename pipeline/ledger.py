@@ -182,15 +182,11 @@ class Ledger:
                 "SELECT submission_id, code, severity, cell, message, value FROM findings"
                 " WHERE submission_id IN (SELECT s.id" + select + ") ORDER BY rowid", params):
             finds.setdefault(sid, []).append(Finding(code, sev, cell, msg, val))
-        out, zones = [], {}
+        out = []
         for sid, name, archived, sha, at, sheet, unit, period, status, late, counts in subs:
             # Where each count stood (`cells`) stays in the ledger: no output needs it back.
-            at = dt.datetime.fromisoformat(at)
-            zone = zones.setdefault(at.tzinfo, at.tzinfo)   # one object for each offset: a month's times
-            if zone is not at.tzinfo:                       # pickle (to the receipts' pool) once, not each
-                at = at.replace(tzinfo=zone)
-            out.append(Received(sid, name, archived, sha, at, sheet, unit, period, status, bool(late),
-                                rows_of(counts), tuple(finds.get(sid, ()))))
+            out.append(Received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
+                                status, bool(late), rows_of(counts), tuple(finds.get(sid, ()))))
         return out
 
     def period_submissions(self, period: str, rows: bool = True) -> list[Received]:

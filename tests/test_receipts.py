@@ -351,3 +351,22 @@ def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, mo
     paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ))
     assert len(paths) == 9 and all(p.exists() for p in paths)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+
+
+def test_a_pool_worker_writes_from_the_light_form_what_this_process_writes(tmp_path):
+    """What goes to a pool worker (`_light`: no rows, the time as a timestamp) makes the same receipts,
+    the received time shown in the district's zone."""
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
+            for i in range(1, 4)]
+    where = {"district": "二七区", "deadline_text": "2016年10月31日", "tz": TZ}
+    for folder in ("pool", "here"):
+        (tmp_path / folder).mkdir()
+    pooled = receipts._receipts_of_light([receipts._light(r) for r in subs], receipts_dir=tmp_path / "pool", **where)
+    here = receipts._receipts_of(subs, receipts_dir=tmp_path / "here", **where)
+    assert pooled == {k: [p.name for p in paths] for k, paths in here.items()}
+    for names in pooled.values():
+        [name] = [n for n in names if n.endswith(".txt")]
+        text = (tmp_path / "pool" / name).read_text(encoding="utf-8-sig")
+        assert text == (tmp_path / "here" / name).read_text(encoding="utf-8-sig")
+        assert "收到时间：2016年9月28日 10:15" in text
