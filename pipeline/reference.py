@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,16 @@ class Unit:
         return (self.start is None or self.start <= period) and (self.end is None or period <= self.end)
 
 
-def _contained(lookup: dict, key: str, lengths: tuple[int, ...], starts: frozenset) -> list[str]:
+def _contained(lookup: dict, key: str, lengths: tuple[int, ...], starts: frozenset, first: re.Pattern) -> list[str]:
     """Known spellings that occur inside `key`: at each place where some spelling's first two
-    characters stand, each substring of a length some spelling has is looked up, so the cost does
-    not grow with the number of units."""
-    return [key[i:i + n] for i in range(len(key) - 1) if key[i:i + 2] in starts for n in lengths
+    characters stand (the places found by `first`, a class of the characters spellings begin with),
+    each substring of a length some spelling has is looked up, so the cost does not grow with the
+    number of units."""
+    return [key[i:i + n] for i in map(_start, first.finditer(key)) if key[i:i + 2] in starts for n in lengths
             if i + n <= len(key) and key[i:i + n] in lookup]
+
+
+_start = operator.methodcaller("start")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class Units:
     def _starts(self) -> frozenset:
         return frozenset(k[:2] for k in self.lookup if len(k) >= 2)
 
+    @functools.cached_property
+    def _first(self) -> re.Pattern:
+        return re.compile("[" + "".join(sorted({re.escape(k[0]) for k in self._starts})) + "]" if self._starts else "(?!)")
+
     def get(self, name: str) -> Unit | None:
         return self._by_name.get(name)
 
@@ -80,7 +89,7 @@ class Units:
             if key.endswith(suffix) and key[: -len(suffix)] in self.lookup:
                 return self.lookup[key[: -len(suffix)]]
         # Last resort: the longest known spelling contained in the text (e.g. "侯寨乡乡（镇）办事处").
-        hits = _contained(self.lookup, key, self._lengths, self._starts)
+        hits = _contained(self.lookup, key, self._lengths, self._starts, self._first)
         if not hits:
             return None
         best = max(hits, key=len)
@@ -89,7 +98,7 @@ class Units:
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""
-        hits = _contained(self.lookup, norm(text), self._lengths, self._starts)
+        hits = _contained(self.lookup, norm(text), self._lengths, self._starts, self._first)
         if not hits:
             return None
         return self.lookup[max(hits, key=len)]

@@ -28,3 +28,17 @@ def test_names_and_aliases_are_folded_as_each_alone():
         assert units.resolve(text) == unit, text
     assert [u.aliases for u in units.units] == [("侯寨乡人民政府", "侯寨"), ("淮河路 街道办事处", "淮河路办"),
                                                 ("abc镇",), ()]
+
+
+def test_a_unit_is_found_inside_a_file_name_whatever_its_first_character():
+    """Places where a spelling may begin are found by one character class: characters that mean
+    something in a class ("]", "^", "-", "\\") are taken as themselves."""
+    units = units_from_frame(frame([
+        ["侯寨乡", "", 12, "", ""], ["]^镇", "", 1, "", ""], ["-乡", "", 1, "", ""], ["\\街道", "", 1, "", ""],
+        ["侯寨乡东村", "", 2, "", ""],
+    ]))
+    assert units.find_in("00474_侯寨乡_2016年9月安全生产标准化月报") == "侯寨乡"
+    assert units.find_in("报表-侯寨乡东村-9月") == "侯寨乡东村"          # the longest spelling found
+    assert [units.find_in(f"x{name}y") for name in ("]^镇", "-乡", "\\街道")] == ["]^镇", "-乡", "\\街道"]
+    assert units.find_in("2016年9月报表") is None
+    assert units.resolve("填报单位：侯寨乡乡（镇）办事处") == "侯寨乡"      # the last resort of resolve
