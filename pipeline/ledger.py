@@ -268,8 +268,8 @@ def counts_json(rows) -> str | None:
 
 
 _ROW_COUNTS = operator.itemgetter(2, 3, 4)   # a Row's new, cumulative, reviewing
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
-_INT_OR_NONE = {int, type(None)}   # made once: json.dumps makes one a call for these separators
+_COMPACT = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps makes one a call for these separators
+_INT_OR_NONE = {int, type(None)}
 
 
 def rows_of(counts: str | None) -> tuple[Row, ...]:

@@ -158,9 +158,9 @@ def _folded(texts: list[str]) -> list[str]:
     """`norm` of each text, done once over them all joined (a country's 160,000 names and aliases:
     one call instead of one each). NUL parts them: NFKC keeps it, and it is no space."""
     joined = "\0".join(texts)
-    if joined.count("\0") != len(texts) - 1:   # a text holds NUL itself: each alone
+    if joined.count("\0") != len(texts) - 1:   # a text holds NUL itself (or there is none): each alone
         return [norm.__wrapped__(t) for t in texts]
-    return norm.__wrapped__(joined).split("\0") if texts else []
+    return norm.__wrapped__(joined).split("\0")
 
 
 def single_unit(name: str) -> Units:
