@@ -175,3 +175,11 @@ class Received:
     @property
     def codes(self) -> list[str]:
         return sorted({f.code for f in self.findings})
+
+
+def with_rows(rec: Received, rows: tuple[Row, ...]) -> Received:
+    """`dataclasses.replace(rec, rows=rows)` without calling `__init__` (thirteen frozen fields set one
+    by one): a fifth of the time, for a national month's 40,000 counted forms."""
+    new = object.__new__(Received)
+    new.__dict__.update(rec.__dict__, rows=rows)
+    return new
