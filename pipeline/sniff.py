@@ -159,6 +159,9 @@ class _Member(NamedTuple):
         return self.filename[-1] == "/"
 
 
+_new_member = functools.partial(tuple.__new__, _Member)   # _Member._make without a Python call a zip entry
+
+
 def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
     try:
         members = _plain_directory(data)
@@ -200,7 +203,7 @@ def _plain_directory(data: bytes) -> list[_Member] | None:
             return None
         if not filename or "\0" in filename or "\\" in filename:  # zipfile cuts at NUL; on Windows it turns \ to /
             return None
-        members.append(_Member(filename, flags, method, compress_size, file_size, offset))
+        members.append(_new_member((filename, flags, method, compress_size, file_size, offset)))
     return members
 
 
@@ -342,8 +345,8 @@ def _ooxml(z: _Zip, names: dict, name: str, limits: dict) -> Sniffed:
         if sum(i.file_size for i in names.values()) // BYTES_PER_CELL[kind] <= limits["cells"]:
             # Too small to hold more cells than allowed: no need to find the sheets; only make sure
             # no XML part declares a DTD (the usual case, and ~3x cheaper).
-            for part in names.values():
-                if part.filename.lower().endswith((".xml", ".rels")) and not _stored_plainly(z, part) \
+            for lowered, part in names.items():
+                if lowered.endswith((".xml", ".rels")) and not _stored_plainly(z, part) \
                         and _has_dtd(_peek(z, part, 2048)):
                     return Sniffed(kind, finding("UNREADABLE", file=name,
                                                  detail=f"“{part.filename}”含有 DTD 或实体定义（疑似 XML 炸弹）"), strict)
