@@ -8,9 +8,9 @@ every process of the tree as last seen ({"pid:start": seconds}).
 It reads /proc itself: psutil's walk of the tree reads every process's stat file on the machine
 and took ~4 ms a poll, 8 % of a core at 20 polls a second, taken from the run it measured; this
 takes ~0.1 ms. PSS is costlier: the kernel walks a process's page tables for it (~15 ms for
-600 MB, and the process waits meanwhile if it faults a page), so it is read only when the RSS sum
-reaches a new high, at most once a second, so the peak PSS may read a little low (read every tenth
-poll, it took 5 % of a core at 40,000 files).
+600 MB, and the process waits meanwhile if it faults a page). Read every tenth poll, it took 5 % of
+a core from a run of 40,000 files; it is now read only when the RSS sum reaches a new high, at most
+once a second, and the peak PSS may read a little low.
 """
 from __future__ import annotations
 
