@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, rows_of_counts
+from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, replaced, rows_of_counts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -195,7 +195,7 @@ class Ledger:
         subs = self._received(_OF_PERIOD, (period, period), rows)
         counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit}
         return [r if r.status != "accepted" or counted.get(r.unit) == r.id
-                else _replace_status(r, "superseded") for r in subs]
+                else replaced(r, status="superseded") for r in subs]
 
     def counted(self, period: str) -> dict[str, Received]:
         """unit -> the counted submission (the accepted one received last)."""
@@ -249,11 +249,6 @@ class Ledger:
             " WHERE " + _OF_PERIOD, (period, period)).fetchone()
         prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
         return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}"
-
-
-def _replace_status(r: Received, status: str) -> Received:
-    from dataclasses import replace
-    return replace(r, status=status)
 
 
 def counts_json(rows) -> str | None:

@@ -14,7 +14,7 @@ from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
 from .ledger import Ledger, no_gc
-from .model import with_rows
+from .model import replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
@@ -137,7 +137,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             """Everything but the receipts, in this process while the pool writes them; 报送情况 last:
             it deflates on a second thread, so it makes the best use of the cores the pool has left."""
             rows = ledger.rows_of_ids([r.id for r in accepted.values()])
-            counted.update({unit: with_rows(r, rows[r.id]) for unit, r in accepted.items()})
+            counted.update({unit: replaced(r, rows=rows[r.id]) for unit, r in accepted.items()})
             totals = district_rows(counted)
             write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
             with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)

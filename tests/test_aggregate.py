@@ -3,8 +3,10 @@ nothing, whatever order a form's rows come in."""
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from pipeline.aggregate import district_rows
-from pipeline.model import ROW_KEYS, Received, Row, rows_of_counts, with_rows
+from pipeline.model import ROW_KEYS, Received, Row, replaced, rows_of_counts
 
 
 def counted(rows_by_unit: dict) -> dict:
@@ -44,6 +46,8 @@ def test_no_counted_form_gives_zeros():
 def test_a_counted_form_given_its_rows_is_the_same_record_with_them():
     rec = counted({"甲街道": ()})["甲街道"]
     rows = rows_of_counts([4] * 72)
-    made = with_rows(rec, rows)
+    made = replaced(rec, rows=rows)
     assert made == dataclasses.replace(rec, rows=rows) and vars(made) == vars(dataclasses.replace(rec, rows=rows))
     assert made.rows == rows and rec.rows == ()          # the record read from the ledger is left as it was
+    with pytest.raises(TypeError):                       # as dataclasses.replace: no field it does not have
+        replaced(rec, rws=rows)
