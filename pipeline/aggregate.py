@@ -6,23 +6,23 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .model import INDUSTRIES, LEVELS, ROW_KEYS, Received, Row
+from .model import ROW_KEYS, Received, Row
 
 
 def district_rows(counted: dict[str, Received]) -> tuple[Row, ...]:
     """The 24 rows of the district's own form: the sum over units' counted submissions (a blank
     count adds nothing)."""
     forms = [rec.rows for rec in counted.values()]
-    # Every form's rows one after another, as the ledger gives them (24, in the form's order): each
-    # count is then a column of this list, summed in one step (a country's million rows, a Python
-    # step each, took a second).
-    flat, width = list(itertools.chain.from_iterable(itertools.chain.from_iterable(forms))), len(Row._fields)
-    stride = len(ROW_KEYS) * width
-    if all(len(rows) == len(ROW_KEYS) for rows in forms) and all(
-            set(flat[k * width::stride]) <= {industry} and set(flat[k * width + 1::stride]) <= {level}
-            for k, (industry, level) in enumerate(ROW_KEYS)):
-        return tuple(Row(industry, level, *(sum(filter(None, flat[k * width + m::stride])) for m in (2, 3, 4)))
-                     for k, (industry, level) in enumerate(ROW_KEYS))
+    if all(len(rows) == len(ROW_KEYS) for rows in forms):
+        # Every form's rows one after another, as the ledger gives them (in the form's order): each
+        # count is then a column of this list, summed in one step (a country's million rows, a Python
+        # step each, took a second).
+        flat, width = list(itertools.chain.from_iterable(itertools.chain.from_iterable(forms))), len(Row._fields)
+        stride = len(ROW_KEYS) * width
+        if all(set(flat[k * width::stride]) <= {industry} and set(flat[k * width + 1::stride]) <= {level}
+               for k, (industry, level) in enumerate(ROW_KEYS)):
+            return tuple(Row(industry, level, *(sum(filter(None, flat[k * width + m::stride])) for m in (2, 3, 4)))
+                         for k, (industry, level) in enumerate(ROW_KEYS))
     sums = {key: [0, 0, 0] for key in ROW_KEYS}
     for rows in forms:
         for r in rows:
@@ -30,7 +30,7 @@ def district_rows(counted: dict[str, Received]) -> tuple[Row, ...]:
             acc[0] += r.new or 0
             acc[1] += r.cumulative or 0
             acc[2] += r.reviewing or 0
-    return tuple(Row(i, lv, *sums[(i, lv)]) for i in INDUSTRIES for lv in LEVELS)
+    return tuple(Row(*key, *sums[key]) for key in ROW_KEYS)
 
 
 def quarter_months(quarter: str) -> list[str]:
