@@ -7,9 +7,7 @@ in one transaction.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import itertools
 import json
 import operator
@@ -17,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, replaced, rows_of_counts
+from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, no_gc, replaced, rows_of_counts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -293,19 +291,6 @@ def _upgrade(db: sqlite3.Connection):
     except BaseException:
         db.execute("ROLLBACK")
         raise
-
-
-@contextlib.contextmanager
-def no_gc():
-    """Python's cycle collector paused: bulk work makes millions of small objects and no cycles,
-    and a collection midway walks all of them again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _month_before(period: str) -> str:

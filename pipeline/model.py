@@ -1,7 +1,9 @@
 """The form's vocabulary and the small frozen records that flow between stages."""
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import operator
 import re
@@ -13,6 +15,19 @@ from typing import NamedTuple
 from .findings import Finding, has_error
 
 _SPACE = re.compile(r"\s+")
+
+
+@contextlib.contextmanager
+def no_gc():
+    """Python's cycle collector paused: bulk work makes millions of small objects and no cycles,
+    and a collection midway walks all of them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @functools.lru_cache(maxsize=65536)   # labels repeat in every form a worker reads

@@ -13,8 +13,8 @@ from pathlib import Path
 from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
-from .ledger import Ledger, no_gc
-from .model import replaced
+from .ledger import Ledger
+from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings

@@ -29,9 +29,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
-from .ledger import no_gc
 from .marked_xlsx import Problem, marked_xlsx
-from .model import Received, cell_index
+from .model import Received, cell_index, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
 

@@ -22,8 +22,7 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from .findings import CODES, ERROR
-from .ledger import no_gc
-from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received
+from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
 from .receipts import _atomic, _display_width, period_text, time_text
 from .safety import MAX_CELL_CHARS, cell_text
 

@@ -42,3 +42,21 @@ def test_a_unit_is_found_inside_a_file_name_whatever_its_first_character():
     assert [units.find_in(f"x{name}y") for name in ("]^镇", "-乡", "\\街道")] == ["]^镇", "-乡", "\\街道"]
     assert units.find_in("2016年9月报表") is None
     assert units.resolve("填报单位：侯寨乡乡（镇）办事处") == "侯寨乡"      # the last resort of resolve
+
+
+def test_units_sent_to_a_worker_arrive_whole():
+    """Each check worker is given the units pickled as one text: names, aliases (none, one, several),
+    numbers and periods arrive as they were, and so does every spelling of the lookup the worker
+    builds from them. A NUL typed in a name cannot be joined on: the list goes as it is."""
+    import pickle
+    rows = [["侯寨乡", "侯寨乡人民政府；侯寨", 12, "", ""], ["淮河路街道", "", 30, "2016-01", "2017-06"],
+            ["马寨镇", "马寨", 0, "", "2017-12"]]
+    for extra in ([], [["金\0水镇", "金水", 5, "", ""]]):
+        units = units_from_frame(frame(rows + extra))
+        back = pickle.loads(pickle.dumps(units))
+        assert back == units
+        assert [(u.name, u.base, u.start, u.end, u.aliases) for u in back.units] == [
+            ("侯寨乡", 12, None, None, ("侯寨乡人民政府", "侯寨")), ("淮河路街道", 30, "2016-01", "2017-06", ()),
+            ("马寨镇", 0, None, "2017-12", ("马寨",))] + [("金\0水镇", 5, None, None, ("金水",))] * len(extra)
+        assert back.lookup == units.lookup
+        assert back.resolve("侯寨乡人民政府") == "侯寨乡" and back.resolve("马寨") == "马寨镇"
