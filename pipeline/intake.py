@@ -119,11 +119,11 @@ def _commit(archive: Path, staged: list):
 def finish_removals(ledger: Ledger):
     """Step 4 of an interrupted run: remove inbox files recorded but not yet removed."""
     pending = ledger.pending_removals()
-    for inbox_path, sha in pending:
+    for _, inbox_path, sha in pending:
         p = Path(inbox_path)
         if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == sha:
             p.unlink()
-    ledger.mark_removed([p for p, _ in pending])
+    ledger.mark_removed([row for row, _, _ in pending])
 
 
 def _inbox(inbox: Path) -> list[tuple[str, float]]:
@@ -247,9 +247,9 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tup
     entries = _entries(incoming, is_mail, by_sha, book, settings, first_of, twins)
     _commit(archive, staged)
     crash_point("archived")
-    book.record(entries, run_id, run_period)
+    rows = book.record(entries, run_id, run_period)
     crash_point("recorded")
-    book.mark_removed([i.inbox for i in incoming if i.inbox and _remove(i.inbox)])
+    book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and _remove(i.inbox)])
 
 
 def _files_in(found: list[tuple]) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import MONTHS, drop_month
+from pipeline.ledger import Ledger
 from pipeline.model import INDUSTRIES, LEVELS
 from pipeline.monthly import run_monthly
 from pipeline.reference import load_units
@@ -171,6 +172,9 @@ def test_killed_run_recovers_with_nothing_lost_or_doubled(tmp_path, crash):
     assert "duplicate" not in statuses                                       # nothing counted twice
     assert len(m["submissions"]) == len(sent) + 1                           # + 马寨镇's rejected first form
     assert not [p for p in f["inbox"].iterdir() if p.is_file()]
+    ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    assert ledger.pending_removals() == []                                  # and every removal marked done
+    ledger.close()
 
 
 def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
