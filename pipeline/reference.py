@@ -50,8 +50,8 @@ class Units:
         other, with the parent waiting on each."""
         u = self.units
         texts = [x.name for x in u] + [a for x in u for a in x.aliases]
-        joined = "\0".join(texts)
-        return _unpickled, (joined if joined.count("\0") == len(texts) - 1 else texts,   # else a text holds NUL
+        joined = _nul_joined(texts)
+        return _unpickled, (texts if joined is None else joined,
                             [len(x.aliases) for x in u], [x.base for x in u], [x.start for x in u],
                             [x.end for x in u])
 
@@ -177,11 +177,18 @@ def _lookup(units: tuple[Unit, ...]) -> dict:
     return lookup
 
 
+def _nul_joined(texts: list[str]) -> str | None:
+    """The texts joined on NUL, to be split again; None when that would not give them back (a text
+    holds NUL itself, or there is none)."""
+    joined = "\0".join(texts)
+    return joined if joined.count("\0") == len(texts) - 1 else None
+
+
 def _folded(texts: list[str]) -> list[str]:
     """`norm` of each text, done once over them all joined (a country's 160,000 names and aliases:
     one call instead of one each). NUL parts them: NFKC keeps it, and it is no space."""
-    joined = "\0".join(texts)
-    if joined.count("\0") != len(texts) - 1:   # a text holds NUL itself (or there is none): each alone
+    joined = _nul_joined(texts)
+    if joined is None:   # each alone
         return [norm.__wrapped__(t) for t in texts]
     return norm.__wrapped__(joined).split("\0")
 
