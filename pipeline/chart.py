@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
+from .store import atomic
+
 if TYPE_CHECKING:
     from .bulletin import RankRow
 
@@ -71,8 +73,7 @@ def draw_chart(rows: Sequence[RankRow], target: float, out: Path, target_label: 
         _legend(ax)
         fig.tight_layout()
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, format="png")
-    return out
+        return atomic(out, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def _bars(ax, rows, target: float) -> None:

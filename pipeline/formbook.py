@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import safety
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES
+from .store import atomic
 
 SHEET_NAME = "月度报表"
 FIRST_ROW = 6                      # row of 冶金
@@ -168,6 +169,7 @@ def write_form(path, unit: str, period: str, rows: Rows | None, *,
     path = Path(path)
     wb = Workbook()
     totals = build_form(wb.active, unit, period, rows, blank=blank, unit_suffix=unit_suffix)
-    wb.save(path)
-    cache_formula_values(path, totals)
-    return path
+    def write(tmp):
+        wb.save(tmp)
+        cache_formula_values(Path(tmp), totals)
+    return atomic(path, write)

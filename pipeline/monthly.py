@@ -6,7 +6,6 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
 from .status_book import write_status_book
+from .store import atomic, sweep
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
 
@@ -40,15 +40,6 @@ def run_lock(archive: Path):
             print("另一个任务正在使用同一存档目录，等待其完成……", file=sys.stderr, flush=True)
             fcntl.flock(f, fcntl.LOCK_EX)
         yield
-
-
-def write_atomic(path: Path, data: bytes):
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _progress():
@@ -111,6 +102,8 @@ def _reference_digest(folders: dict) -> str:
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / "回执"):   # what a run killed mid-write left
+        sweep(folder)
     manifest_path = out / "manifest.json"
     digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
     if manifest_path.exists():
@@ -157,7 +150,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     with no_gc():
         text = manifest_text(manifest)
-    write_atomic(manifest_path, text.encode("utf-8"))
+    atomic(manifest_path, lambda tmp: Path(tmp).write_bytes(text.encode("utf-8")), sync=True)
     return out
 
 

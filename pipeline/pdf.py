@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .store import atomic
+
 FONTS_CONF = Path(__file__).resolve().parent.parent / "templates" / "fonts.conf"
 TIMEOUT = 120
 
@@ -55,8 +57,7 @@ def to_pdf(src: Path, out_dir: Path, timeout: float = TIMEOUT) -> Path:
         if proc.returncode != 0 or not produced.exists():
             raise ConversionError(f"LibreOffice 未能把 {src.name} 转为 PDF（退出码 {proc.returncode}）："
                                   f"{(err or out).strip()[-500:]}")
-        target = out_dir / produced.name
-        shutil.move(produced, target)
+        target = atomic(out_dir / produced.name, lambda tmp: shutil.move(produced, tmp))
     if not any("CJK" in name for name in pdf_fonts(target, embedded_only=True)):
         raise ConversionError(f"{target.name} 中没有嵌入中文字体（Noto CJK），汉字会显示为方框。"
                               "请安装 fonts-noto-cjk（make system）后重试。")

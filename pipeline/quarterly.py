@@ -10,9 +10,10 @@ from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .findings import CODES
 from .ledger import Ledger
-from .monthly import run_job, write_atomic
+from .monthly import run_job
 from .ranking_book import write_ranking_book
 from .settings import Settings, load_settings
+from .store import atomic, sweep
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
@@ -125,6 +126,7 @@ def run_quarterly(folders: dict, quarter: str | None) -> int:
 def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Settings, units) -> Path:
     out = folders["outbox"] / quarter
     out.mkdir(parents=True, exist_ok=True)
+    sweep(out)   # what a run killed mid-write left
     ctx, ranking = build_context(ledger, units, quarter, settings)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报"
@@ -139,5 +141,6 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
                      "on_time": r.on_time, "status": r.status} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
     }
-    write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    text = json.dumps(manifest, ensure_ascii=False, indent=1)
+    atomic(out / "manifest.json", lambda tmp: Path(tmp).write_bytes(text.encode("utf-8")), sync=True)
     return out

@@ -1,7 +1,6 @@
 """排名表 `.xlsx`: every component of the quarter's ranking per unit, with a native Excel chart."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -13,6 +12,7 @@ from openpyxl.drawing.text import Font as DrawingFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from .safety import set_text
+from .store import atomic
 
 HEADERS = ("名次", "单位", "规模以上企业数", "达标企业数", "达标率", "年度目标", "差距", "季度新增",
            "按时报送（月）", "正在评审", "备注")
@@ -120,7 +120,4 @@ def write_ranking_book(path: Path, title: str, ranking, target: float) -> Path:
         chart.height, chart.width = 9, 26
         ws.add_chart(chart, f"A{last + 4}")
 
-    tmp = path.with_name(f".{path.name}.part")
-    wb.save(tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic(path, wb.save)

@@ -33,6 +33,7 @@ from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
+from .store import atomic
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -141,29 +142,14 @@ def render_txt(ctx: ReceiptContext) -> str:
     return _template().render(vars(ctx))
 
 
-def _atomic(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then rename over `path`: a reader never
-    sees half a file. Not synced one by one: every output can be made again from the archive and
-    the ledger, and the period's manifest, written and synced last, says the set is complete."""
-    tmp = str(path.with_name(f".{path.stem[:60]}.{os.getpid()}.tmp{path.suffix}"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _write_new(path: Path, data: bytes) -> Path:
-    """A small file written in place when it is new, through `_atomic` when it replaces one. A new
+    """A small file written in place when it is new, through `atomic` when it replaces one. A new
     file is seen empty or whole (one write of a few KB); creating a temporary file and renaming it
     would cost as much again, and the first run of a month writes a receipt for every submission."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
-        return _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+        return atomic(path, lambda tmp: Path(tmp).write_bytes(data))
     try:
         done = 0
         while done < len(data):
@@ -308,14 +294,14 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | No
     if not any(f.code in _UNOPENABLE for f in rec.findings) and _is_zip(rec.archived):
         data = marked_xlsx(rec.archived, _list_title(rec), _problems(rec))
         if data is not None:
-            return _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+            return atomic(path, lambda tmp: Path(tmp).write_bytes(data))
         wb = _open_copy(rec.archived)
     if wb is None and grid_rows:
         wb, titles = _rebuild(grid_rows)
     if wb is None:
         return None
     _mark(wb, rec, titles)
-    return _atomic(path, wb.save)
+    return atomic(path, wb.save)
 
 
 def write_receipt(rec: Received, out_dir: Path, settings_district: str, grid_rows=None, *,

@@ -23,8 +23,9 @@ import xlsxwriter
 
 from .findings import CODES, ERROR
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
-from .receipts import _atomic, _display_width, period_text, time_text
+from .receipts import _display_width, period_text, time_text
 from .safety import MAX_CELL_CHARS, cell_text
+from .store import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
@@ -293,4 +294,4 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         book.close()
         _splice(layout.getvalue(), tmp, sheets)
     with no_gc():
-        return _atomic(path, write)
+        return atomic(path, write)

@@ -1,14 +1,17 @@
-"""Where a received file is kept: `archive/files/YYYY-MM/<sha256[:16]>_<name>`.
+"""Where files are kept: a received file in `archive/files/YYYY-MM/<sha256[:16]>_<name>`, and every
+output written whole or not at all (`atomic`).
 
-Used by intake (e-mail attachments, and any file a worker could not archive) and by the check
-workers, which archive each inbox file as they read it. Nothing here syncs: the caller syncs the
+`put` is used by intake (e-mail attachments, and any file a worker could not archive) and by the
+check workers, which archive each inbox file as they read it. It does not sync: the caller syncs the
 whole chunk once, then renames the temporary copies into place (`intake._commit`).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -46,3 +49,43 @@ def put(folder: str, name: str, sha: str, size: int, source: str | None = None,
     else:
         shutil.copyfile(source, tmp)
     return target, tmp
+
+
+def atomic(path: Path, write, sync: bool = False) -> Path:
+    """Write `path` through `write(tmp)`, a temporary file in the same folder renamed over `path`
+    once whole: a reader never sees half a file, and a failed write leaves the old file as it was.
+
+    Not synced unless `sync`: every output can be made again from the archive and the ledger, and
+    the period's manifest, written and synced last, says the set is complete. A run killed mid-write
+    leaves its temporary file behind; the next run sweeps it (`sweep`)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem[:60]}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(str(tmp))
+        if sync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+_TEMPORARY = re.compile(r"\..*\.\d+\.tmp(\.[^.]*)?")   # what `atomic` names its temporary files
+
+
+def sweep(folder: Path) -> list[str]:
+    """Remove the temporary files a killed run left in `folder` (called under the run lock, so no
+    other run is writing there); the names removed."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed

@@ -81,3 +81,16 @@ def test_cache_formula_values_refuses_a_cell_without_formula(tmp_path):
 
 def test_count_columns():
     assert [formbook.count_col(level, m) for level in LEVELS for m in MEASURES] == list(range(2, 11))
+
+
+def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_path, monkeypatch):
+    path = formbook.write_form(tmp_path / "f.xlsx", "侯寨乡", "2016-09", ROWS)
+    before = path.read_bytes()
+
+    def fail(*_):
+        raise OSError("disk full")
+    monkeypatch.setattr(formbook, "cache_formula_values", fail)
+    with pytest.raises(OSError):
+        formbook.write_form(path, "侯寨乡", "2016-09", {key: (9, 9, 9) for key in ROWS})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["f.xlsx"]

@@ -102,6 +102,22 @@ def test_a_later_accepted_form_supersedes(tmp_path):
     assert ref
 
 
+def test_temporary_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path):
+    f = folders(tmp_path)
+    drop_month(f["inbox"], "2016-09", ["侯寨乡"], {}, random.Random(3), {"侯寨乡": 57})
+    out = f["outbox"] / "2016-09"
+    (out / "回执").mkdir(parents=True)
+    left = [out / ".二七区_2016年9月_报送情况.4242.tmp.xlsx", out / ".manifest.4242.tmp.json",
+            out / "回执" / ".侯寨乡_2016年9月_回执.4242.tmp.txt"]
+    kept = [out / "说明.tmp", out / ".hidden", out / "回执" / ".tmp.txt"]
+    for p in left + kept:
+        p.write_bytes(b"half a file")
+    run_monthly(f, "2016-09")
+    assert [p.name for p in left if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
+    assert [s["status"] for s in manifest(f, "2016-09")["submissions"]] == ["accepted"]
+
+
 def test_archive_holds_every_input_byte_for_byte_and_inbox_is_empty(quarter):
     f, _, received = quarter
     archived = sha_of_tree(f["archive"] / "files")

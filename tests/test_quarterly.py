@@ -14,6 +14,10 @@ from pipeline.reference import load_units
 
 from conftest import REFERENCE
 
+LEFT_BY_A_KILLED_RUN = [".关于2016年第三季度工贸行业企业安全生产标准化达标创建情况的通报.4242.tmp.docx",
+                        ".manifest.4242.tmp.json"]
+KEPT = ["说明.tmp", ".hidden"]
+
 
 @pytest.fixture(scope="module")
 def quarter(tmp_path_factory):
@@ -26,6 +30,9 @@ def quarter(tmp_path_factory):
     for period in MONTHS:
         drop_month(f["inbox"], period, ref.names, history, rng, {u.name: u.base for u in ref.units})
         run_monthly(f, period)
+    (f["outbox"] / "2016Q3").mkdir(parents=True)
+    for name in LEFT_BY_A_KILLED_RUN + KEPT:
+        (f["outbox"] / "2016Q3" / name).write_bytes(b"half a file")
     assert run_quarterly(f, "2016Q3") == 0
     yield f, ref
     mp.undo()
@@ -116,3 +123,10 @@ def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, set
     assert "德化街街道" in q3.interview
     assert q3.summary.previous_rate == pytest.approx(q2.summary.rate)
     assert q2.summary.previous_rate is None                                   # nothing before Q2
+
+
+def test_the_folder_holds_the_outputs_and_no_temporary_file(quarter):
+    f, _ = quarter
+    out = f["outbox"] / "2016Q3"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in out.iterdir()) == sorted([*m["files"].values(), "manifest.json", *KEPT])
