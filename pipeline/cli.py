@@ -51,11 +51,11 @@ def cmd_check(args) -> int:
 def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
     """Files to check as (path, name): a saved e-mail stands for its spreadsheet attachments, each
     checked under its own name (an e-mail without any is checked as itself, and refused)."""
-    from .mail import read_eml
+    from .mail import is_mail, read_eml
     from .safety import safe_name
     out = []
     for p in paths:
-        if p.suffix.lower() != ".eml":
+        if not is_mail(p.name):
             out.append((p, p.name))
             continue
         attachments = read_eml(p.read_bytes()).attachments

@@ -27,7 +27,7 @@ from pathlib import Path
 from .check import checking_pool, conclude, examine_chunks
 from .findings import finding
 from .ledger import Ledger, counts_json
-from .mail import read_eml
+from .mail import is_mail, read_eml
 from .model import Submission
 from .reference import Units
 from .settings import Settings
@@ -61,7 +61,7 @@ def wanted(name: str) -> bool:
     low = name.lower()
     if name.startswith(("~$", ".~lock", "._")) or low in LITTER:
         return False
-    return os.path.splitext(low)[1] in SPREADSHEETS or low.endswith(".eml")
+    return os.path.splitext(low)[1] in SPREADSHEETS or is_mail(low)
 
 
 def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
@@ -145,7 +145,7 @@ def received(inbox: Path, settings: Settings) -> list[tuple]:
     found = []
     for p, mtime in _inbox(inbox):
         at = dt.datetime.fromtimestamp(mtime, settings.tz)
-        if os.path.splitext(p)[1].lower() == ".eml":
+        if is_mail(p):
             mail = read_eml(Path(p).read_bytes())
             found.append((mail.date.astimezone(settings.tz) if mail.date else at, p, mail))
         else:
@@ -243,8 +243,8 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tup
     left them), the ledger entries, the chunk's archive synced, recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
     results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
-    incoming, is_mail, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
-    entries = _entries(incoming, is_mail, by_sha, book, settings, first_of, twins)
+    incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
+    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
     _commit(archive, staged)
     crash_point("archived")
     rows = book.record(entries, run_id, run_period)
@@ -312,22 +312,22 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
             staged.append((target, result.sha256, size, tmp))
         plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, path)
     incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
-    is_mail = [bool(i.inbox) and i.name.lower().endswith(".eml") for i in incoming]
+    mailed = [bool(i.inbox) and is_mail(i.name) for i in incoming]
     by_sha: dict = {}
     for inc in incoming:
         result = result_of.get(inc.inbox or inc.path)
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
-    return incoming, is_mail, by_sha
+    return incoming, mailed, by_sha
 
 
-def _entries(incoming: list[Incoming], is_mail: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
+def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
              first_of: dict, twins: dict) -> list[dict]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
     the ledger and against what this run has already seen."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
     entries, deadlines = [], {}
-    for inc, mail in zip(incoming, is_mail):
+    for inc, mail in zip(incoming, mailed):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
                  "duplicate_of": None, "submissions": []}

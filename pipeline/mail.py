@@ -48,6 +48,11 @@ class Mail:
     reason: str | None = None         # why nothing could be taken from a broken e-mail
 
 
+def is_mail(name: str) -> bool:
+    """A saved e-mail, by its name: intake, check and their tests decide it the same way."""
+    return name.lower().endswith(".eml")
+
+
 def read_eml(data: bytes) -> Mail:
     try:
         message = email.message_from_bytes(data, policy=policy.default)

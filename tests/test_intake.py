@@ -47,6 +47,16 @@ def test_attachments_of_an_email_are_each_a_submission_received_at_its_date(fold
     assert len(list((folders["archive"] / "files").rglob("*.eml"))) == 1   # the e-mail itself is kept too
 
 
+@pytest.mark.parametrize("name", ["来信.EML", ".eml"])
+def test_an_email_is_known_by_its_name_however_spelled(folders, tmp_path, name):
+    a = write_book(tmp_path / "a.xlsx", form_cells("侯寨乡")).read_bytes()
+    (folders["inbox"] / name).write_bytes(mail_with([("侯寨乡2016年9月报表.xlsx", a, None)]))
+    run_monthly(folders, "2016-09")
+    m = json.loads((folders["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(s["unit"], s["file"], s["status"]) for s in m["submissions"]] == \
+        [("侯寨乡", "侯寨乡2016年9月报表.xlsx", "accepted")]
+
+
 @pytest.mark.parametrize("hostile", ["../../逃逸.xlsx", "/etc/passwd.xlsx", "..\\..\\x.xlsx", "CON.xlsx",
                                      "a\x00b.xlsx", "长" * 300 + ".xlsx", ".."])
 def test_an_attachment_name_never_chooses_a_path_outside_the_archive(folders, tmp_path, hostile):
