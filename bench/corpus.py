@@ -30,6 +30,7 @@ VERSION = 4                     # bump when the mix or the layout of the cache c
 PERIOD = "2016-09"
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
+CACHE = ROOT / "cache"   # the corpora, and the bench's runs (bench.py --cache)
 SEED = 20160930
 
 # Other clerk variants and their weights among the non-fast-path files.
@@ -120,8 +121,8 @@ def _write_units(path: Path, n: int) -> None:
 
 
 def corpus(n: int, log=print) -> Path:
-    """bench/cache/<n>/ with inbox/ and reference/, generated unless already there."""
-    home = ROOT / "cache" / str(n)
+    """CACHE/<n>/ (bench/cache/<n>/) with inbox/ and reference/, generated unless already there."""
+    home = CACHE / str(n)
     stamp = home / "corpus.json"
     if stamp.exists() and json.loads(stamp.read_text()).get("version") == VERSION:
         return home

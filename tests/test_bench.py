@@ -1,0 +1,33 @@
+"""`make bench` works end to end: a small corpus generated, the real run timed against both
+baselines, the report written beside the cache folder, and the runs' folders removed after."""
+import ast
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+TARGETS = ["x naive per file >= 20", "per file <= 3x calamine floor", "40,000 files in <= 60 s",
+           "40,000 files peak < 1024 MB", "linear in N", "both cores used while checking"]
+
+
+@pytest.mark.slow
+def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
+    cache = tmp_path / "cache"
+    done = subprocess.run([sys.executable, "bench/bench.py", "--sizes", "30,60,90", "--naive", "2,4",
+                           "--settle", "0", "--repeat", "1", "--cache", str(cache)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (tmp_path / "last_report.txt").read_text(encoding="utf-8")
+    assert report.strip() in done.stdout
+    assert re.findall(r"^ +(\d+) +\d+\.\d\d ", report, re.M) == ["30", "60", "90"]
+    verdicts = report.split("\ntargets\n", 1)[1].splitlines()
+    for target in TARGETS:
+        assert any(re.match(rf"  (PASS|FAIL|n/a) +{re.escape(target)}", line) for line in verdicts), target
+    statuses = ast.literal_eval(re.search(r"submissions: (\{.*?\});", report)[1])
+    receipts = int(re.search(r"receipt files: (\d+)", report)[1])
+    assert statuses["accepted"] > 0 and receipts >= sum(statuses.values())
+    assert sorted(p.name for p in cache.iterdir()) == ["30", "60", "90", "runs.jsonl"]
+    assert len((cache / "runs.jsonl").read_text(encoding="utf-8").splitlines()) == 3
