@@ -1,5 +1,5 @@
-"""Where files are kept: a received file in `archive/files/YYYY-MM/<sha256[:16]>_<name>`, and every
-output written whole or not at all (`atomic`).
+"""Where files are kept: a received file in `archive/files/YYYY-MM/<sha256[:16]>_<name>`, and the
+outputs written whole or not at all (`atomic`).
 
 `put` is used by intake (e-mail attachments, and any file a worker could not archive) and by the
 check workers, which archive each inbox file as they read it. It does not sync: the caller syncs the
