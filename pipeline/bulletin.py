@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .chart import draw_chart
 from .pdf import to_pdf
-from .store import atomic
+from .store import atomic, atomic_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DOCX_TEMPLATE = TEMPLATES / "bulletin.docx"
@@ -243,7 +243,7 @@ def render_html(ctx: BulletinContext, docx: Path, chart: Path, out: Path) -> Pat
     chart_src = "data:image/png;base64," + base64.b64encode(chart.read_bytes()).decode("ascii")
     html = environment(autoescape=True).get_template("bulletin.html.j2").render(
         title=ctx.title, blocks=docx_blocks(docx), chart_src=chart_src)
-    return atomic(out, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))
+    return atomic_bytes(out, html.encode("utf-8"))
 
 
 def render_bulletin(ctx: BulletinContext, out_dir: Path, stem: str) -> dict[str, Path]:

@@ -18,7 +18,7 @@ from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
 from .status_book import write_status_book
-from .store import atomic, sweep
+from .store import atomic_bytes, sweep
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
 
@@ -150,7 +150,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     with no_gc():
         text = manifest_text(manifest)
-    atomic(manifest_path, lambda tmp: Path(tmp).write_bytes(text.encode("utf-8")), sync=True)
+    atomic_bytes(manifest_path, text.encode("utf-8"), sync=True)
     return out
 
 

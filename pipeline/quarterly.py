@@ -13,7 +13,7 @@ from .ledger import Ledger
 from .monthly import run_job
 from .ranking_book import write_ranking_book
 from .settings import Settings, load_settings
-from .store import atomic, sweep
+from .store import atomic_bytes, sweep
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
@@ -141,6 +141,5 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
                      "on_time": r.on_time, "status": r.status} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
     }
-    text = json.dumps(manifest, ensure_ascii=False, indent=1)
-    atomic(out / "manifest.json", lambda tmp: Path(tmp).write_bytes(text.encode("utf-8")), sync=True)
+    atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
     return out

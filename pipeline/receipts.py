@@ -33,7 +33,7 @@ from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
-from .store import atomic
+from .store import atomic, atomic_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -149,7 +149,7 @@ def _write_new(path: Path, data: bytes) -> Path:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
-        return atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+        return atomic_bytes(path, data)
     try:
         done = 0
         while done < len(data):
@@ -294,7 +294,7 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | No
     if not any(f.code in _UNOPENABLE for f in rec.findings) and _is_zip(rec.archived):
         data = marked_xlsx(rec.archived, _list_title(rec), _problems(rec))
         if data is not None:
-            return atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+            return atomic_bytes(path, data)
         wb = _open_copy(rec.archived)
     if wb is None and grid_rows:
         wb, titles = _rebuild(grid_rows)

@@ -76,6 +76,11 @@ def atomic(path: Path, write, sync: bool = False) -> Path:
     return path
 
 
+def atomic_bytes(path: Path, data: bytes, sync: bool = False) -> Path:
+    """`data` written to `path` through `atomic`."""
+    return atomic(path, lambda tmp: Path(tmp).write_bytes(data), sync)
+
+
 _TEMPORARY = re.compile(r"\..*\.\d+\.tmp(\.[^.]*)?")   # what `atomic` names its temporary files
 
 
