@@ -102,7 +102,8 @@ def _reference_digest(folders: dict) -> str:
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
-    for folder in (out, out / "回执"):   # what a run killed mid-write left
+    receipts_dir = out / "回执"
+    for folder in (out, receipts_dir):   # what a run killed mid-write left
         sweep(folder)
     manifest_path = out / "manifest.json"
     digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
@@ -121,7 +122,6 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
         dl = settings.deadline(period)
         deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
-        receipts_dir = out / "回执"
         receipts_dir.mkdir(exist_ok=True)
         files = {"form": form.name, "status": status.name}
         manifest: dict = {}

@@ -84,13 +84,10 @@ def atomic_bytes(path: Path, data: bytes, sync: bool = False) -> Path:
 _TEMPORARY = re.compile(r"\..*\.\d+\.tmp(\.[^.]*)?")   # what `atomic` names its temporary files
 
 
-def sweep(folder: Path) -> list[str]:
+def sweep(folder: Path) -> None:
     """Remove the temporary files a killed run left in `folder` (called under the run lock, so no
-    other run is writing there); the names removed."""
-    removed = []
+    other run is writing there)."""
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
             if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
-                removed.append(entry.name)
-    return removed
