@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import python_calamine
 from .draft import Draft, draft
 from .findings import Finding, finding
 from .locate import find_period, locate
-from .read import TooManyCells, read_grids
+from .read import Grid, TooManyCells, read_grids
 from .reference import Units
 from .sniff import sniff
 from .store import put
@@ -63,22 +64,16 @@ _UNREADABLE_ERRORS = (python_calamine.CalamineError, python_calamine.XmlError, p
                       python_calamine.WorksheetNotFound, OSError, UnicodeError, EOFError)
 
 
-def extract(source: str | bytes, kind: str | None, max_cells: int) -> list[Draft] | Failed:
-    """Read every sheet of one file (a path or its bytes) and draft the forms found."""
+def _grids(source: str | bytes, max_cells: int) -> list[Grid] | Failed:
+    """Every sheet of one file (a path or its bytes), or why it cannot be read."""
     try:
-        grids = read_grids(source, max_cells)
+        return read_grids(source, max_cells)
     except python_calamine.PasswordError:
         return Failed("ENCRYPTED")
     except TooManyCells as err:
         return Failed("TOO_LARGE", f"共有约 {err.cells:,} 个单元格", f"{max_cells:,} 个单元格")
     except _UNREADABLE_ERRORS as err:
         return Failed("UNREADABLE", _reason(err))
-    drafts = []
-    for grid in grids:
-        table = locate(grid)
-        if table is not None:
-            drafts.append(draft(table, source, kind))
-    return drafts
 
 
 def sha256_of(path: str) -> str:
@@ -86,10 +81,20 @@ def sha256_of(path: str) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def examine(context: Context, item: tuple) -> Examined:
+STEP_BYTES = 256 * 1024   # files up to this size are worked a stage at a time with the rest of their parcel
+
+
+def examine(context: Context, item: tuple) -> Generator[None, None, Examined]:
     """All the per-file work for `item` = (index, path, name as received, sha256 or None, archive
-    folder or None). With a folder, the file is archived there first (intake: before it is parsed,
-    so a file that kills the worker is archived all the same; the parent syncs the chunk)."""
+    folder or None), as a generator that returns the file's `Examined`. With a folder, the file is
+    archived there first (intake: before it is parsed, so a file that kills the worker is archived
+    all the same; the parent syncs the chunk).
+
+    Each `yield` ends a stage (reading, hashing and archiving; sniffing; calamine; locating the forms;
+    drafting them; their unit and period): the sandbox advances a parcel's files together, a stage
+    of each in turn, which keeps each stage's code in the processor's caches (~10 % less CPU than a
+    file at a time). A file over STEP_BYTES is worked in one go, so that a parcel never holds more
+    than one large file's sheets at a time."""
     _, path, name, sha, folder = item
     limits = context.limits
     fd = os.open(path, os.O_RDONLY)   # not open(): no file object for one read (~10 µs a file)
@@ -101,12 +106,25 @@ def examine(context: Context, item: tuple) -> Examined:
         os.close(fd)
     sha = sha or (hashlib.sha256(data).hexdigest() if small else sha256_of(path))
     stored = (*put(folder, name, sha, size, path, data), size) if folder else None
+    stepped = size <= STEP_BYTES
+    if stepped:
+        yield
     sniffed = sniff(data if small else Path(path), name, limits)
     if sniffed.finding is not None:
         return Examined(sha, sniffed.kind, sniffed.strict_ooxml, sniffed.finding, None, stored)
-    got = extract(data, sniffed.kind, int(limits["cells"]))
+    if stepped:
+        yield
+    got = _grids(data, int(limits["cells"]))
     if not isinstance(got, Failed):
-        got = [Found(d, *resolve(d, name, len(got) == 1, context)) for d in got]
+        if stepped:
+            yield
+        tables = [table for table in map(locate, got) if table is not None]
+        if stepped:
+            yield
+        drafts = [draft(table, data, sniffed.kind) for table in tables]
+        if stepped:
+            yield
+        got = [Found(d, *resolve(d, name, len(drafts) == 1, context)) for d in drafts]
     return Examined(sha, sniffed.kind, sniffed.strict_ooxml, None, got, stored)
 
 

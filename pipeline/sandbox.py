@@ -16,6 +16,7 @@ import pickle
 import resource
 import signal
 import time
+import types
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -57,16 +58,7 @@ def _worker(conn, fn, memory_mb: int | None) -> None:
             return
         if parcel is None:
             return
-        replies, fatal = [], False
-        for item in parcel:
-            try:
-                replies.append((None, fn(item), ""))
-            except MemoryError:
-                replies.append(("memory", None, "MemoryError"))
-                fatal = True
-                break
-            except BaseException as error:  # noqa: BLE001 -- pyo3's PanicException derives from BaseException
-                replies.append(("panic", None, f"{type(error).__name__}: {error}"[:500]))
+        replies, fatal = _replies(fn, parcel)
         try:
             conn.send(replies)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
@@ -75,6 +67,55 @@ def _worker(conn, fn, memory_mb: int | None) -> None:
             os._exit(70)
         if fatal:  # a process that hit its memory cap may be left fragmented: start afresh
             return
+
+
+def _replies(fn, parcel: list) -> tuple[list, bool]:
+    """The replies to a parcel, in its order, and whether the worker hit its memory cap.
+
+    `fn` may return a generator: its item is then worked in steps (each `yield` ends one), and the
+    parcel's items advance together, a step of each in turn. That is how `extract.examine` has a
+    parcel read, then parsed, then located… a stage at a time, the stage's code staying in the
+    processor's caches (~10 % less CPU than one file after another).
+
+    After a MemoryError only the replies finished in order are sent (with the "memory" one, if every
+    item before it was finished): the parent tries the rest again alone."""
+    replies: list = [None] * len(parcel)
+    steps = {}
+    for k, item in enumerate(parcel):
+        try:
+            got = fn(item)
+        except MemoryError:
+            return _finished(replies, k), True
+        except BaseException as error:  # noqa: BLE001 -- pyo3's PanicException derives from BaseException
+            replies[k] = _panic(error)
+            continue
+        if isinstance(got, types.GeneratorType):
+            steps[k] = got
+        else:
+            replies[k] = (None, got, "")
+    while steps:
+        for k, step in list(steps.items()):
+            try:
+                next(step)
+                continue
+            except StopIteration as done:
+                replies[k] = (None, done.value, "")
+            except MemoryError:
+                return _finished(replies, k), True
+            except BaseException as error:  # noqa: BLE001
+                replies[k] = _panic(error)
+            del steps[k]
+    return replies, False
+
+
+def _finished(replies: list, failed_at: int) -> list:
+    """The replies before the first unfinished one; the item that ran out of memory's own, if it comes next."""
+    done = list(itertools.takewhile(lambda reply: reply is not None, replies))
+    return done + [("memory", None, "MemoryError")] if len(done) == failed_at else done
+
+
+def _panic(error: BaseException) -> tuple:
+    return ("panic", None, f"{type(error).__name__}: {error}"[:500])
 
 
 def _sendable(reply) -> bool:

@@ -30,8 +30,21 @@ def parse(item):
     return item.upper() if isinstance(item, str) else item
 
 
-def outcomes(items, **options):
-    with Pool(parse, workers=2, seconds_per_file=2, memory_mb=512, **options) as pool:
+STEPS_SEEN: list = []   # in the worker: every (item, stage) in the order worked
+
+
+def parse_in_steps(item):
+    """`parse` in three stages, the bad items failing in the second: a generator, as extract.examine is."""
+    for stage in range(3):
+        STEPS_SEEN.append((item, stage))
+        if stage == 1 and item not in ("a", "b", "c", "d"):
+            parse(item)
+        yield
+    return item.upper(), list(STEPS_SEEN)
+
+
+def outcomes(items, fn=parse, **options):
+    with Pool(fn, workers=2, seconds_per_file=2, memory_mb=512, **options) as pool:
         return {item: (o.reason, o.result) for item, o in pool.map(items)}
 
 
@@ -59,6 +72,22 @@ def test_in_parcels_each_bad_file_still_costs_only_itself():
         "hang": ("timeout", None), "memory": ("memory", None), "exit": ("crash", None),
         "segfault": ("crash", None), "panic": ("panic", None), "error": ("panic", None),
     }
+
+
+def test_a_parcel_worked_in_steps_goes_a_stage_at_a_time():
+    with Pool(parse_in_steps, workers=1, seconds_per_file=5, batch=3) as pool:
+        got = {item: o.result for item, o in pool.map(["a", "b", "c"])}
+    assert [r[0] for r in got.values()] == ["A", "B", "C"]
+    assert got["c"][1] == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1), ("a", 2), ("b", 2), ("c", 2)]
+
+
+@pytest.mark.parametrize("bad", ["hang", "memory", "exit", "segfault", "panic", "error"])
+def test_in_steps_a_bad_file_still_costs_only_itself(bad):
+    """Failing halfway, with the files before and after it in the parcel halfway too."""
+    got = outcomes(["a", "b", bad, "c", "d"], fn=parse_in_steps, batch=5)
+    assert {item: (reason, result and result[0]) for item, (reason, result) in got.items()} == {
+        "a": (None, "A"), "b": (None, "B"), "c": (None, "C"), "d": (None, "D"),
+        bad: ({"hang": "timeout", "exit": "crash", "segfault": "crash", "error": "panic"}.get(bad, bad), None)}
 
 
 def test_failure_details_say_what_happened():
