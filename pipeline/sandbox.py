@@ -3,9 +3,10 @@
 Workers are long-lived processes; each caps its own address space with RLIMIT_AS, and the parent
 enforces a per-file deadline by killing the worker. A worker that hangs, dies (segfault,
 os._exit, Rust abort) or runs out of memory costs only the item it was on: the parent knows which,
-because each worker handles its items in the order sent and answers each one. A fresh worker
-takes over and the run goes on. Items are pipelined (`depth` in flight per worker) so the IPC cost
-per file stays a few tens of microseconds.
+because each worker answers a parcel's items in the order sent, and a parcel that fails as a whole
+is tried again an item at a time. A fresh worker takes over and the run goes on. Items are
+pipelined (`depth` in flight per worker) so the IPC cost per file stays a few tens of
+microseconds; a function that works in steps has a parcel's items advance together (`_replies`).
 """
 from __future__ import annotations
 
