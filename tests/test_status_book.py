@@ -157,3 +157,21 @@ def test_odd_text_is_written_as_it_was_received(tmp_path):
     cells = [row[2] for row in ws.iter_rows(min_row=2) if row[2].value not in {r.file for r in RECEIVED}]
     assert [c.value for c in cells] == [" 前有空格", "后有空格 ", "a&b<c>d", "=1+2", "响铃号"]
     assert {c.data_type for c in cells} == {"s"}
+
+
+def test_details_are_the_same_whatever_the_order_of_the_rows_and_the_rows_kept(tmp_path, monkeypatch):
+    """明细 keeps each kind of row's cells for the next units, at most _TAILS_KEPT of them; rows come
+    out in the form's order even when a submission holds them in another."""
+    import pipeline.status_book
+    counted = {u: rec(k, u, "accepted", 20 + k) for k, u in enumerate(UNITS, 1)}
+    shuffled = dict(counted, 马寨镇=Received(**{**vars(counted["马寨镇"]), "rows": counted["马寨镇"].rows[::-1]}))
+
+    def details(name, counted):
+        path = write_status_book(tmp_path / name, "2016-09", UNITS, list(counted.values()), counted, "9月30日", "二七区")
+        return [list(r) for r in load_workbook(path)["明细"].iter_rows(min_row=2, values_only=True)]
+
+    expected = [[u, r.industry, "一二三"[r.level - 1] + "级", r.new, r.cumulative, r.reviewing]
+                for u in UNITS for r in counted[u].rows]
+    assert details("a.xlsx", counted) == expected
+    monkeypatch.setattr(pipeline.status_book, "_TAILS_KEPT", 5)
+    assert details("b.xlsx", shuffled) == expected
