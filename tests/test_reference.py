@@ -60,3 +60,18 @@ def test_units_sent_to_a_worker_arrive_whole():
             ("马寨镇", 0, None, "2017-12", ("马寨",))] + [("金\0水镇", 5, None, None, ("金水",))] * len(extra)
         assert back.lookup == units.lookup
         assert back.resolve("侯寨乡人民政府") == "侯寨乡" and back.resolve("马寨") == "马寨镇"
+
+
+def test_endings_come_off_a_spelling_only_where_two_characters_stay_and_the_first_unit_keeps_a_shared_one():
+    """Each ending clerks add or drop comes off a spelling (街道 goes back on), if two characters are
+    left; a spelling two units share leads to the one listed first, and a unit's own name to itself."""
+    units = units_from_frame(frame([
+        ["马寨镇", "马寨镇人民政府；镇政府；马寨办事处", 1, "", ""],
+        ["京广路街道", "京广路街道办；马寨办事处", 2, "", ""],
+        ["马寨", "", 3, "", ""],
+    ]))
+    assert units.lookup == {
+        "马寨镇": "马寨镇", "马寨镇人民政府": "马寨镇", "马寨镇人民": "马寨镇", "镇政府": "马寨镇",
+        "马寨办事处": "马寨镇", "马寨": "马寨",
+        "京广路街道": "京广路街道", "京广路街道办": "京广路街道"}
+    assert units.resolve("马寨镇人民政府") == "马寨镇" and units.resolve("镇政府") == "马寨镇"
