@@ -137,9 +137,6 @@ _ENDINGS = {last: tuple((suffix, "街道" if suffix.startswith("街道") else ""
                         if suffix.endswith(last) and suffix != "街道") for last in "处办府"}
 
 
-_ALIAS_SEPARATOR = re.compile(r"[;；]")
-
-
 def load_units(reference: Path) -> Units:
     import pandas as pd  # here, not at the top: workers unpickle Units without loading pandas
 
@@ -147,18 +144,23 @@ def load_units(reference: Path) -> Units:
     frame = pd.read_csv(reference / "units.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     frame["规模以上企业数"] = pd.to_numeric(frame["规模以上企业数"].str.strip().replace("", "0"))
     frame = UnitsTable.validate(frame)
-    return units_from_frame(frame)
+    with no_gc():   # a country's 40,000 units and their aliases: no cycles to look for
+        return units_from_frame(frame)
 
 
 def units_from_frame(frame) -> Units:
-    units = []
+    """The units of a validated frame, a column at a time over plain lists (no pandas per value)."""
     blank = [""] * len(frame)
-    column = {k: frame[k].tolist() if k in frame else blank for k in ("单位", "别名", "规模以上企业数", "起始", "截止")}
-    for name, alias, base, start, end in zip(*column.values()):   # plain lists: no pandas per value
-        aliases = [a for a in map(str.strip, _ALIAS_SEPARATOR.split(alias)) if a] if alias else []
-        units.append(Unit(name.strip(), int(base), (start or "").strip() or None, (end or "").strip() or None,
-                          tuple(aliases)))
-    return Units(tuple(units))
+    name, alias, base, start, end = (frame[k].tolist() if k in frame else blank
+                                     for k in ("单位", "别名", "规模以上企业数", "起始", "截止"))
+    aliases = [tuple(filter(None, map(str.strip, text.replace("；", ";").split(";")))) if text else ()
+               for text in alias]
+    return Units(tuple(map(_new_unit, zip(map(str.strip, name), map(int, base), _periods(start), _periods(end),
+                                          aliases))))
+
+
+def _periods(column: list) -> list[str | None]:
+    return [(p or "").strip() or None for p in column]
 
 
 def _lookup(units: tuple[Unit, ...]) -> dict:
