@@ -61,7 +61,8 @@ def wanted(name: str) -> bool:
     low = name.lower()
     if name.startswith(("~$", ".~lock", "._")) or low in LITTER:
         return False
-    return os.path.splitext(low)[1] in SPREADSHEETS or is_mail(low)
+    stem, _, ending = low.rpartition(".")   # os.path.splitext's ending, without its Python call a file
+    return bool(stem.lstrip(".")) and "." + ending in SPREADSHEETS or is_mail(low)
 
 
 def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
@@ -142,16 +143,16 @@ def _inbox(inbox: Path) -> list[tuple[str, float]]:
 
 def received(inbox: Path, settings: Settings) -> list[tuple]:
     """(received at, inbox path as text, e-mail or None) for every inbox file, in order of receipt."""
-    found = []
+    tz, found = settings.tz, []
     for p, mtime in _inbox(inbox):
-        at = dt.datetime.fromtimestamp(mtime, settings.tz)
         if is_mail(p):
             mail = read_eml(Path(p).read_bytes())
-            found.append((mail.date.astimezone(settings.tz) if mail.date else at, p, mail))
+            at = mail.date.astimezone(tz) if mail.date else dt.datetime.fromtimestamp(mtime, tz)
+            found.append((at.timestamp(), p, at, mail))
         else:
-            found.append((at, p, None))
-    found.sort(key=lambda x: (x[0], x[1]))
-    return found
+            found.append((mtime, p, None, None))
+    found.sort()   # by time and path (never the same): numbers compare several times faster than datetimes
+    return [(at or dt.datetime.fromtimestamp(t, tz), p, mail) for t, p, at, mail in found]
 
 
 def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:

@@ -1,13 +1,16 @@
 """Intake: what arrives by e-mail, and names that try to choose where files go."""
 import datetime as dt
 import json
+import os
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
 
+from pipeline.intake import received
 from pipeline.monthly import run_monthly
 from pipeline.safety import within
+from pipeline.settings import load_settings
 
 from conftest import REFERENCE, form_cells, write_book
 
@@ -197,3 +200,26 @@ def test_chunks_examined_without_a_pause_come_back_whole_and_in_order(tmp_path, 
     assert [len(c) for c in got] == [2, 0, 41, 0]
     assert [e.got[0].unit if e.got else e.refused.code for e in got[0]] == ["侯寨乡", "UNREADABLE"]
     assert {e.got[0].unit for e in got[2][:40]} == {"马寨镇"} and got[2][40].got[0].unit == "淮河路街道"
+
+
+def test_inbox_files_and_mails_are_taken_in_order_of_receipt_each_at_its_time(folders, tmp_path):
+    """Files by their modification time, an e-mail by its Date, the same time by path; each time in the
+    district's zone. Spreadsheets of any known ending and e-mails are taken; other files, hidden names
+    that are all ending, and lock files are not."""
+    inbox = folders["inbox"]
+    (inbox / "乡镇").mkdir()
+    (inbox / "来信.eml").write_bytes(mail_with([]))                         # Date: WHEN
+    times = {"b.xlsx": -60, "a.XLS": -60, "乡镇/c.ods": 60, "来信.eml": 3600, "d.xlsm": 0.25,
+             "readme.txt": 0, ".xlsx": 0, "..xlsx": 0, "~$a.xlsx": 0}
+    for name, offset in times.items():
+        path = inbox / name
+        if not path.exists():
+            path.write_bytes(b"x")
+        at = WHEN.timestamp() + offset
+        os.utime(path, (at, at))
+    found = received(inbox, load_settings(REFERENCE))
+    assert [(os.path.relpath(p, inbox), at - WHEN) for at, p, _ in found] == [
+        ("a.XLS", dt.timedelta(seconds=-60)), ("b.xlsx", dt.timedelta(seconds=-60)), ("来信.eml", dt.timedelta(0)),
+        ("d.xlsm", dt.timedelta(microseconds=250000)), ("乡镇/c.ods", dt.timedelta(seconds=60))]
+    assert {at.utcoffset() for at, _, _ in found} == {dt.timedelta(hours=8)}
+    assert [mail is not None for _, _, mail in found] == [False, False, True, False, False]
