@@ -1,4 +1,5 @@
 """The monthly run end to end over a generated quarter, and its recovery from a killed run."""
+import datetime as dt
 import hashlib
 import json
 import os
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import MONTHS, drop_month
+from pipeline.findings import Finding
 from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.monthly import run_monthly
+from pipeline.model import INDUSTRIES, LEVELS, Received
+from pipeline.monthly import _submission_line, run_monthly
 from pipeline.reference import load_units
 
 from conftest import REFERENCE, ROOT
@@ -244,3 +246,23 @@ def test_intake_never_lets_checked_chunks_pile_up_behind_a_slow_writer(tmp_path,
     run_monthly(f, "2016-08")
     assert manifest(f, "2016-08")["totals"] == expected_totals(sent)
     assert 2 <= most[0] <= 3
+
+
+def test_a_submission_is_one_line_of_the_manifest_whatever_its_name_holds():
+    """The manifest's submissions, one a line, are the JSON of each one's fields: quotes, backslashes,
+    line breaks and control characters in a file name escaped, Chinese kept as it is, a unit not
+    found written null, the codes sorted and each once."""
+    at = dt.datetime(2016, 9, 30, 23, 59, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    subs = [Received(1, '马寨镇"9月"\\报表\n\x01\u2028.xlsx', "/a", "0" * 64, at, None, None, "2016-09", "rejected",
+                     True, (), (Finding("UNIT_UNKNOWN", "error", None, "m"), Finding("LATE", "warning", None, "m"),
+                                Finding("UNIT_UNKNOWN", "error", None, "m"))),
+            Received(2, "侯寨乡.xls", "/b", "1" * 64, at, "Sheet1", "侯寨乡", "2016-09", "accepted", False, (), ())]
+    lines = [_submission_line(r) for r in subs]
+    assert all("\n" not in line for line in lines)
+    assert [json.loads(line) for line in lines] == [
+        {"unit": None, "status": "rejected", "received_at": "2016-09-30T23:59:01+08:00", "late": True,
+         "file": '马寨镇"9月"\\报表\n\x01\u2028.xlsx', "codes": ["LATE", "UNIT_UNKNOWN"]},
+        {"unit": "侯寨乡", "status": "accepted", "received_at": "2016-09-30T23:59:01+08:00", "late": False,
+         "file": "侯寨乡.xls", "codes": []}]
+    assert lines[1] == ('  {"unit": "侯寨乡", "status": "accepted", "received_at": "2016-09-30T23:59:01+08:00", '
+                        '"late": false, "file": "侯寨乡.xls", "codes": []}')
