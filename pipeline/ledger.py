@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from .findings import Finding
-from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, no_gc, replaced, rows_of_counts
+from .model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, new_received, no_gc, replaced, rows_of_counts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -187,7 +187,7 @@ class Ledger:
         out = []
         for sid, name, archived, sha, at, sheet, unit, period, status, late, counts in subs:
             # Where each count stood (`cells`) stays in the ledger: no output needs it back.
-            out.append(Received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
+            out.append(new_received(sid, name, archived, sha, dt.datetime.fromisoformat(at), sheet, unit, period,
                                 status, bool(late), rows_of(counts), tuple(finds.get(sid, ()))))
         return out
 

@@ -203,4 +203,13 @@ def replaced(rec: Received, **changes) -> Received:
     return new
 
 
+def new_received(*values) -> Received:
+    """`Received(*values)` (the fields before `cells`) without calling `__init__`: a third of the time,
+    for the 40,000 submissions of a national month read from the ledger, and again for their receipts."""
+    new = object.__new__(Received)
+    new.__dict__.update(zip(_RECEIVED_NAMES, values), cells={})
+    return new
+
+
+_RECEIVED_NAMES = tuple(f.name for f in fields(Received))[:-1]   # all but cells
 _RECEIVED_FIELDS = frozenset(f.name for f in fields(Received))

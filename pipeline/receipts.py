@@ -30,7 +30,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
 from .marked_xlsx import Problem, marked_xlsx
-from .model import Received, cell_index, no_gc
+from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
 from .store import atomic, atomic_bytes
@@ -389,7 +389,7 @@ def _receipts_of_light(batch: list[tuple], **where) -> dict[int, list[str]]:
     """`_receipts_of` in a pool worker: submissions as `_light` tuples, file names back. A receipt
     shows its time in the district's zone, as the time is made again here."""
     tz = where["tz"]
-    recs = [Received(*t[:4], datetime.fromtimestamp(t[4], tz), *t[5:10], (), t[10]) for t in batch]
+    recs = [new_received(*t[:4], datetime.fromtimestamp(t[4], tz), *t[5:10], (), t[10]) for t in batch]
     return _receipt_names(recs, **where)
 
 

@@ -1,8 +1,13 @@
 """The ledger keeps each form's 24 rows in one column and gives them back, as rows and as SQL."""
+import dataclasses
+import datetime as dt
 import sqlite3
 
+import pytest
+
+from pipeline.findings import Finding
 from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS, Row
+from pipeline.model import INDUSTRIES, LEVELS, Received, Row, new_received
 
 ROWS = tuple(Row(ind, lvl, k % 3, k, None if k == 5 else 2) for k, (ind, lvl) in
              enumerate((i, lv) for i in INDUSTRIES for lv in LEVELS))
@@ -75,3 +80,15 @@ def test_counts_are_kept_as_compact_json_whatever_the_numbers():
         assert rows_of(text) == rows
     assert counts_json(ROWS).count("null") == 1 and " " not in counts_json(ROWS)
     assert counts_json(()) is None
+
+
+def test_a_submission_made_without_init_is_the_one_init_makes():
+    """`new_received` (how the ledger's 40,000 rows of a month become submissions) gives what
+    `Received(...)` gives: equal, the same fields, its own empty `cells`, and still frozen."""
+    values = (7, "马寨镇.xlsx", "/archive/a.xlsx", "ab" * 32, dt.datetime(2016, 9, 30, 9, 0), "月度报表", "马寨镇",
+              "2016-09", "accepted", True, (Row("冶金", 1, 1, 2, 3),), (Finding("LATE", "warning", None, "迟报"),))
+    made, inited = new_received(*values), Received(*values)
+    assert made == inited and vars(made) == vars(inited) and made.codes == ["LATE"]
+    assert made.cells == {} and made.cells is not new_received(*values).cells
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = "rejected"
