@@ -13,6 +13,7 @@ every finding with a link to its cell. The parts it does not change are copied b
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import posixpath
 import re
@@ -25,6 +26,7 @@ from lxml import etree
 
 from .model import cell_index
 from .safety import FORMULA_START, cell_text
+from .sniff import inflated, plain_directory
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -94,16 +96,24 @@ def _part(base: str, target: str) -> str:
 def marked_xlsx(archived: str, title: str, problems: list[Problem]) -> bytes | None:
     """The marked copy of the .xlsx at `archived`, or None if this path declines the workbook."""
     try:
-        with zipfile.ZipFile(archived) as z:
-            infos = [i for i in z.infolist() if not i.is_dir()]
-            if not all(KNOWN_PART.fullmatch(i.filename) and i.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-                       and not i.flag_bits & 1 for i in infos):      # known parts, plainly zipped, not encrypted
-                return None
-            parts = {i.filename: z.read(i) for i in infos}
-        return _Book(parts).mark(title, problems)
+        with open(archived, "rb") as f:
+            data = f.read()
+        members = plain_directory(data)   # read as sniff reads it: a fifth of zipfile's time for a form's parts
+        if members is None:               # a directory out of the ordinary: zipfile reads it
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                return _marked(z.infolist(), z.read, title, problems)
+        return _marked(members, functools.partial(inflated, data), title, problems)
     except (_Declined, zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError, KeyError, ValueError):
         # KeyError: a part the package names is missing; ValueError: a row or cell reference that is not one
         return None
+
+
+def _marked(infos: list, read, title: str, problems: list[Problem]) -> bytes | None:
+    infos = [i for i in infos if not i.is_dir()]
+    if not all(KNOWN_PART.fullmatch(i.filename) and i.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+               and not i.flag_bits & 1 for i in infos):      # known parts, plainly zipped, not encrypted
+        return None
+    return _Book({i.filename: read(i) for i in infos}).mark(title, problems)
 
 
 class _Book:

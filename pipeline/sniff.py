@@ -54,8 +54,8 @@ XML_ERRORS = (ParseError, DefusedXmlException, ValueError, LookupError)  # Looku
 
 END_RECORD = struct.Struct("<4s4H2LH")            # zip end of central directory, as zipfile reads it
 # one central directory entry, the fields zipfile checks or keeps: signature, version needed, flags,
-# method, compressed and file sizes, lengths of name, extra and comment, local header offset
-DIRECTORY_ENTRY = struct.Struct("<4s2xBxHH8xLLHHH8xL")
+# method, CRC, compressed and file sizes, lengths of name, extra and comment, local header offset
+DIRECTORY_ENTRY = struct.Struct("<4s2xBxHH4xLLLHHH8xL")
 LOCAL_LENGTHS = struct.Struct("<HH")              # name and extra field lengths, 26 bytes into a local header
 PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 # Plain XML: an optional UTF-8 declaration, then markup whose attribute values are printable ASCII
@@ -151,6 +151,7 @@ class _Member(NamedTuple):
     filename: str
     flag_bits: int
     compress_type: int
+    CRC: int
     compress_size: int
     file_size: int
     header_offset: int
@@ -164,7 +165,7 @@ _new_member = functools.partial(tuple.__new__, _Member)   # _Member._make withou
 
 def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
     try:
-        members = _plain_directory(data)
+        members = plain_directory(data)
         if members is not None:
             return _zip_members(_Zip(data, None), members, name, limits)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -173,7 +174,7 @@ def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
         return _unreadable(name, "压缩包结构损坏或文件不完整（可能下载或拷贝时被截断）")
 
 
-def _plain_directory(data: bytes) -> list[_Member] | None:
+def plain_directory(data: bytes) -> list[_Member] | None:
     """The members exactly as zipfile lists them, when nothing is unusual; else None, and zipfile reads it.
 
     Plain: an end record without comment right after the directory (no ZIP64, no prefixed data),
@@ -189,7 +190,7 @@ def _plain_directory(data: bytes) -> list[_Member] | None:
     while position < end:
         if position + 46 > end:
             return None
-        (signature, version, flags, method, compress_size, file_size, name_size, extra_size, comment_size,
+        (signature, version, flags, method, crc, compress_size, file_size, name_size, extra_size, comment_size,
          offset) = DIRECTORY_ENTRY.unpack_from(data, position)
         name = data[position + 46:position + 46 + name_size]
         extra = data[position + 46 + name_size:position + 46 + name_size + extra_size] if extra_size else b""
@@ -203,7 +204,7 @@ def _plain_directory(data: bytes) -> list[_Member] | None:
             return None
         if not filename or "\0" in filename or "\\" in filename:  # zipfile cuts at NUL; on Windows it turns \ to /
             return None
-        members.append(_new_member((filename, flags, method, compress_size, file_size, offset)))
+        members.append(_new_member((filename, flags, method, crc, compress_size, file_size, offset)))
     return members
 
 
@@ -271,6 +272,19 @@ def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
         out += inflater.decompress(body[start:min(end, start + 65536)], cap - len(out))
         start += 65536
     return out
+
+
+def inflated(data: bytes, member: _Member) -> bytes:
+    """A whole member of a zip whose directory `plain_directory` read, checked as zipfile checks it
+    (its local header, size and CRC); zipfile.BadZipFile if it does not match, or is encrypted."""
+    start = _member_start(data, member.header_offset)
+    if start is None or member.flag_bits & 0x1:
+        raise zipfile.BadZipFile(f"cannot read {member.filename!r}")
+    raw = data[start:start + member.compress_size]
+    body = raw if member.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15)
+    if len(body) != member.file_size or zlib.crc32(body) != member.CRC:
+        raise zipfile.BadZipFile(f"bad CRC or size for {member.filename!r}")
+    return body
 
 
 def _member_start(data: bytes, offset: int) -> int | None:
