@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -129,6 +130,23 @@ def test_the_ordinary_workbook_takes_the_fast_road():
     assert S.sniff(data, "a.xlsx", LIMITS) == S.Sniffed("xlsx")
     for unusual in ("commented.xlsx", "prefixed.xlsx", "trailing.xlsx"):
         assert S.plain_directory(GENERATED[unusual]) is None
+
+
+@pytest.mark.parametrize("name", ["openpyxl_1.xlsx", "stored.xlsx"])
+def test_a_member_is_inflated_as_zipfile_reads_it_and_a_changed_byte_is_refused_as_zipfile_refuses_it(name):
+    """How the marked copy reads a clerk's parts: the bytes zipfile gives; a part whose bytes changed
+    after it was zipped is refused by both."""
+    data = GENERATED[name]
+    members = [m for m in S.plain_directory(data) if not m.is_dir()]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {m.filename: S.inflated(data, m) for m in members} == {n: z.read(n) for n in z.namelist()}
+    for m in members:
+        at = S._member_start(data, m.header_offset) + m.compress_size // 2
+        changed = data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1:]
+        with pytest.raises((zipfile.BadZipFile, zlib.error)):
+            S.inflated(changed, m)
+        with zipfile.ZipFile(io.BytesIO(changed)) as z, pytest.raises((zipfile.BadZipFile, zlib.error)):
+            z.read(m.filename)
 
 
 def corpus_files():
