@@ -17,7 +17,7 @@ from pipeline.demo import MONTHS, drop_month
 from pipeline.findings import Finding
 from pipeline.ledger import Ledger
 from pipeline.model import INDUSTRIES, LEVELS, Received
-from pipeline.monthly import _submission_line, run_monthly
+from pipeline.monthly import _json_text, _submission_line, _Text, manifest_text, run_monthly
 from pipeline.reference import load_units
 
 from conftest import REFERENCE, ROOT
@@ -264,5 +264,8 @@ def test_a_submission_is_one_line_of_the_manifest_whatever_its_name_holds():
          "file": '马寨镇"9月"\\报表\n\x01\u2028.xlsx', "codes": ["LATE", "UNIT_UNKNOWN"]},
         {"unit": "侯寨乡", "status": "accepted", "received_at": "2016-09-30T23:59:01+08:00", "late": False,
          "file": "侯寨乡.xls", "codes": []}]
-    assert lines[1] == ('  {"unit": "侯寨乡", "status": "accepted", "received_at": "2016-09-30T23:59:01+08:00", '
+    assert lines == [json.dumps(json.loads(line), ensure_ascii=False) for line in lines]   # as json writes them
+    assert lines[1] == ('{"unit": "侯寨乡", "status": "accepted", "received_at": "2016-09-30T23:59:01+08:00", '
                         '"late": false, "file": "侯寨乡.xls", "codes": []}')
+    assert manifest_text({"submissions": [json.loads(line) for line in lines]}) == \
+        manifest_text({"submissions": _Text(_json_text([_Text(line) for line in lines], " "))})   # one a line
