@@ -160,8 +160,9 @@ def verdict(ok: bool | None) -> str:
     return "n/a " if ok is None else "PASS" if ok else "FAIL"
 
 
-def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor_s: float, floor_n: int,
+def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floors: list[float], floor_n: int,
            generated: dict) -> str:
+    floor_s = min(floors)
     lines = []
     add = lines.append
     load = os.getloadavg()
@@ -171,7 +172,8 @@ def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floor
                                                          sorted(generated[max(generated)].items(), key=lambda kv: -kv[1])))
     add("")
     add(f"floor   calamine open + to_python of every sheet, 1 core, {floor_n} files: {floor_s * 1e3:.3f} ms/file "
-        "(the lesser of a pass before the runs and one after)")
+        f"(the least of {len(floors)} passes, one before each turn of runs and one after: "
+        + ", ".join(f"{f * 1e3:.3f}" for f in floors) + ")")
     add(f"naive   read_excel(openpyxl) + pandera per file, concat, sum (each size the lesser of two): marginal over "
         f"{naive_sizes[0]}->{naive_sizes[1]} files: {naive_s * 1e3:.2f} ms/file ({1 / naive_s:.0f} files/s)")
     add("")
@@ -261,7 +263,7 @@ def main(argv=None) -> int:
                     help="seconds to wait at most for the disk to settle after a large deletion")
     ap.add_argument("--budget", type=float, default=1800,
                     help="skip a size whose run is projected (power law of the sizes before) to take longer")
-    ap.add_argument("--repeat", type=int, default=2,
+    ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each size, the sizes taken in turn; each size's wall is the least (as for the "
                          "baselines), its peak memory the most")
     ap.add_argument("--cache", type=Path, default=corpus.CACHE,
@@ -282,10 +284,11 @@ def main(argv=None) -> int:
     real_run(homes[sizes[0]], warm)              # imports, forkserver, first-use caches
 
     big = corpus.files_of(homes[sizes[-1]])
-    floors = [floor(big)]   # once before the runs and once after: the floor is the lesser (noise only adds)
+    floors = []   # a pass before each turn and one after the last: the floor is the least (noise only adds)
 
     runs, skipped, tries = [], [], {}
     for turn in range(max(1, args.repeat)):   # the sizes in turn: a host that slows for a while slows each alike
+        floors.append(floor(big))
         for n in sizes:
             if turn and n not in tries:   # skipped on the first turn
                 continue
@@ -305,13 +308,13 @@ def main(argv=None) -> int:
                                    ensure_ascii=False) + "\n")
     runs = [least(tries[r["n"]]) for r in runs]
 
-    floor_s = min(floors + [floor(big)])
+    floors.append(floor(big))
     books = [p for p in big if p.suffix in (".xlsx", ".xlsm")]
     print("naive baseline ...", flush=True)
     t_small, t_large = (min(naive(books[:k]) for _ in range(2)) for k in naive_sizes)   # the lesser of two
     naive_s = (t_large - t_small) / (naive_sizes[1] - naive_sizes[0])
 
-    text = report(runs, naive_s, naive_sizes, floor_s, len(big), generated)
+    text = report(runs, naive_s, naive_sizes, floors, len(big), generated)
     text = text.replace("\n\n", f"\ndisk    creating a small file before the runs: {disk * 1e6:.0f} µs\n\n", 1)
     for n, guess in skipped:
         text += f"\n  NOT RUN N={n}: projected {guess:.0f} s (power law through the sizes run) > --budget"

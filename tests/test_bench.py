@@ -23,6 +23,8 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     report = (tmp_path / "last_report.txt").read_text(encoding="utf-8")
     assert report.strip() in done.stdout
     assert re.findall(r"^ +(\d+) +\d+\.\d\d ", report, re.M) == ["30", "60", "90"]
+    floors = re.search(r"^floor .*: (\d\.\d+) ms/file \(the least of 2 passes, .*: (\d\.\d+), (\d\.\d+)\)$", report, re.M)
+    assert floors and float(floors[1]) == min(float(floors[2]), float(floors[3]))   # one before the turn, one after
     verdicts = report.split("\ntargets\n", 1)[1].splitlines()
     for target in TARGETS:
         assert any(re.match(rf"  (PASS|FAIL|n/a) +{re.escape(target)}", line) for line in verdicts), target
