@@ -25,6 +25,8 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     assert re.findall(r"^ +(\d+) +\d+\.\d\d ", report, re.M) == ["30", "60", "90"]
     floors = re.search(r"^floor .*: (\d\.\d+) ms/file \(the least of 2 passes, .*: (\d\.\d+), (\d\.\d+)\)$", report, re.M)
     assert floors and float(floors[1]) == min(float(floors[2]), float(floors[3]))   # one before the turn, one after
+    ratio = re.search(r"calamine floor +(-?\d+\.\d\d)x, the median of the turns' (-?\d+\.\d\d) \(least margin over least floor: (-?\d+\.\d\d)x", report)
+    assert ratio and ratio[1] == ratio[2] == ratio[3]   # one turn: its ratio is the least margin over the least floor
     verdicts = report.split("\ntargets\n", 1)[1].splitlines()
     for target in TARGETS:
         assert any(re.match(rf"  (PASS|FAIL|n/a) +{re.escape(target)}", line) for line in verdicts), target
@@ -33,3 +35,15 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     assert statuses["accepted"] > 0 and receipts >= sum(statuses.values())
     assert sorted(p.name for p in cache.iterdir()) == ["30", "60", "90", "runs.jsonl"]
     assert len((cache / "runs.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_the_floor_ratio_of_a_turn_is_its_margin_over_the_lesser_floor_pass_beside_it():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench
+
+    tries = {10: [{"files": 10, "wall": 1.0}, {"files": 10, "wall": 1.2}],
+             5: [{"files": 5, "wall": 0.1}, {"files": 5, "wall": 0.1}],
+             20: [{"files": 20, "wall": 2.0}, {"files": 20, "wall": 2.0}]}
+    floors = [0.05, 0.04, 0.08]   # before the first turn, between the two, after the second
+    assert bench.turn_ratios(tries, floors) == pytest.approx([0.1 / 0.04, 0.08 / 0.04])
+    assert bench.turn_ratios({20: tries[20]}, floors) == []
