@@ -25,7 +25,9 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     assert re.findall(r"^ +(\d+) +\d+\.\d\d ", report, re.M) == ["30", "60", "90"]
     floors = re.search(r"^floor .*: (\d\.\d+) ms/file \(the least of 2 passes, .*: (\d\.\d+), (\d\.\d+)\)$", report, re.M)
     assert floors and float(floors[1]) == min(float(floors[2]), float(floors[3]))   # one before the turn, one after
-    ratio = re.search(r"calamine floor +(-?\d+\.\d\d)x, the median of the turns' (-?\d+\.\d\d) \(least margin over least floor: (-?\d+\.\d\d)x", report)
+    number = r"(-?\d+\.\d\d)"
+    ratio = re.search(rf"calamine floor +{number}x, the median of the turns' {number} "
+                      rf"\(least margin over least floor: {number}x", report)
     assert ratio and ratio[1] == ratio[2] == ratio[3]   # one turn: its ratio is the least margin over the least floor
     verdicts = report.split("\ntargets\n", 1)[1].splitlines()
     for target in TARGETS:
