@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
 CREATE TABLE IF NOT EXISTS intake (
   inbox_path TEXT NOT NULL, sha256 TEXT NOT NULL, run_id INTEGER, removed INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS intake_pending ON intake(removed, inbox_path);
+-- only the files still waiting to be removed from the inbox: a few thousand at most, however many
+-- months the ledger holds (an index of every row grew without end, and cost each insert and removal)
+CREATE INDEX IF NOT EXISTS intake_waiting ON intake(inbox_path) WHERE removed = 0;
 CREATE TABLE IF NOT EXISTS submissions (
   id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id), sheet TEXT, unit TEXT,
   period TEXT, status TEXT NOT NULL, late INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,
@@ -276,7 +278,9 @@ def rows_of(counts: str | None) -> tuple[Row, ...]:
 
 
 def _upgrade(db: sqlite3.Connection):
-    """A ledger written before `submissions.counts`: move its `rows` table into the column, once."""
+    """A ledger written before `submissions.counts`: move its `rows` table into the column, once. One
+    written before `intake_waiting`: its index of every intake row dropped."""
+    db.execute("DROP INDEX IF EXISTS intake_pending")
     if "counts" not in [c[1] for c in db.execute("PRAGMA table_info(submissions)")]:
         db.execute("ALTER TABLE submissions ADD COLUMN counts TEXT")
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rows'").fetchone() is None:

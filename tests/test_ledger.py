@@ -92,3 +92,27 @@ def test_a_submission_made_without_init_is_the_one_init_makes():
     assert made.cells == {} and made.cells is not new_received(*values).cells
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.status = "rejected"
+
+
+def test_only_the_files_waiting_to_leave_the_inbox_are_indexed_and_an_older_ledger_loses_its_full_index(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE intake (inbox_path TEXT NOT NULL, sha256 TEXT NOT NULL, run_id INTEGER,"
+                     " removed INTEGER NOT NULL DEFAULT 0);"
+                     "CREATE INDEX intake_pending ON intake(removed, inbox_path);")
+    db.executemany("INSERT INTO intake VALUES (?, ?, 1, ?)",
+                   [(f"/inbox/{k}.xlsx", f"{k:064x}", k % 2) for k in range(6)])
+    db.commit()
+    db.close()
+
+    ledger = Ledger.open(path)
+    indexes = dict(ledger.db.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='intake'"))
+    assert list(indexes) == ["intake_waiting"] and indexes["intake_waiting"].endswith("WHERE removed = 0")
+    plan = " ".join(r[-1] for r in ledger.db.execute(
+        "EXPLAIN QUERY PLAN SELECT rowid, inbox_path, sha256 FROM intake WHERE removed=0"))
+    assert "USING INDEX intake_waiting" in plan
+    assert sorted(p for _, p, _ in ledger.pending_removals()) == ["/inbox/0.xlsx", "/inbox/2.xlsx", "/inbox/4.xlsx"]
+    ledger.mark_removed([r for r, p, _ in ledger.pending_removals() if p == "/inbox/2.xlsx"])
+    assert sorted(p for _, p, _ in ledger.pending_removals()) == ["/inbox/0.xlsx", "/inbox/4.xlsx"]
+    assert ledger.db.execute("SELECT count(*) FROM intake INDEXED BY intake_waiting WHERE removed=0").fetchone() == (2,)
+    ledger.close()
