@@ -277,12 +277,15 @@ def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
 
 def inflated(data: bytes, member: _Member) -> bytes:
     """A whole member of a zip whose directory `plain_directory` read, checked as zipfile checks it
-    (its local header, size and CRC); zipfile.BadZipFile if it does not match, or is encrypted."""
+    (its local header, size and CRC); zipfile.BadZipFile if it does not match, or is encrypted.
+    Inflated no further than one byte past its declared size, as zipfile stops there too: a small
+    deflated stream can stand for a thousand times its size, whatever the directory declares."""
     start = _member_start(data, member.header_offset)
     if start is None or member.flag_bits & 0x1:
         raise zipfile.BadZipFile(f"cannot read {member.filename!r}")
     raw = data[start:start + member.compress_size]
-    body = raw if member.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15)
+    body = raw if member.compress_type == zipfile.ZIP_STORED else \
+        zlib.decompressobj(-15).decompress(raw, member.file_size + 1)
     if len(body) != member.file_size or zlib.crc32(body) != member.CRC:
         raise zipfile.BadZipFile(f"bad CRC or size for {member.filename!r}")
     return body

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -148,6 +149,45 @@ def test_a_member_is_inflated_as_zipfile_reads_it_and_a_changed_byte_is_refused_
         with zipfile.ZipFile(io.BytesIO(changed)) as z, pytest.raises((zipfile.BadZipFile, zlib.error)):
             z.read(m.filename)
 
+
+
+def test_a_member_that_inflates_past_its_declared_size_is_refused_without_inflating_it_all():
+    """A part declared as 100 bytes whose stream holds 50 MB: refused, and never inflated in full (the
+    marked copy reads parts in a worker with no memory cap). zipfile stops at the declared size too."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = stream.compress(b"\0" * 50_000_000) + stream.flush()
+    data = _zip_with_declared_size(body, 100)
+    member, = S.plain_directory(data)
+    assert member.file_size == 100 and member.compress_size == len(body)
+    calls = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *args):
+            self.inner = real(*args)
+
+        def decompress(self, raw, max_length=0):
+            out = self.inner.decompress(raw, max_length)
+            calls.append(len(out))
+            return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S.zlib, "decompressobj", Counting)
+        with pytest.raises(zipfile.BadZipFile):
+            S.inflated(data, member)
+    assert calls == [101]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert len(z.read("xl/worksheets/sheet1.xml")) == 100
+
+
+def _zip_with_declared_size(body: bytes, declared: int) -> bytes:
+    """One deflated member, "xl/worksheets/sheet1.xml", whose headers declare `declared` bytes."""
+    name, crc = b"xl/worksheets/sheet1.xml", zlib.crc32(b"\0" * declared)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(body), declared, len(name), 0) + name
+    entry = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(body), declared, len(name),
+                        0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(entry), len(local) + len(body), 0)
+    return local + body + entry + end
 
 def corpus_files():
     if not CORPUS.exists():
