@@ -398,13 +398,23 @@ PLAIN_BATCH = 500     # .txt receipts a message (~60 ms of a worker's time)
 MARK_BATCH = 10       # marked copies a message (~50 ms)
 
 
+BACKGROUND = 10       # how much nicer than this process the receipt workers run
+
+
 def receipt_pool(expected: int):
     """The process pool `write_receipts` will want for a month of `expected` submissions, started
-    now (its workers take ~1 s to load, while the caller reads the month); below IN_POOL, none."""
+    now (its workers take ~1 s to load, while the caller reads the month); below IN_POOL, none.
+
+    Its workers run at a lower priority (BACKGROUND): meanwhile this process makes the month's other
+    outputs, one after another, and they are the longest path. At equal priority three processes
+    shared two cores, the workers were done ~1.5 s before 报送情况 in a national month, and a core
+    stood idle; now this process has a core whenever it has work, and the workers take what is left
+    (idle core time of a 40,000-file run: 2.7 s -> 1.5 s)."""
     if expected < IN_POOL:
         return contextlib.nullcontext()
     workers = os.cpu_count() or 1
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=os.nice, initargs=(BACKGROUND,))
     for _ in range(workers):   # a worker is started for each: it loads this module to run `_loaded`
         pool.submit(_loaded)
     return pool

@@ -1,6 +1,7 @@
 """回执: the .txt says what happened and what to fix; the marked copy shows where."""
 from __future__ import annotations
 
+import os
 import random
 import zipfile
 from datetime import datetime
@@ -271,13 +272,15 @@ def test_write_receipts_in_order_of_submissions_with_a_pool(tmp_path, monkeypatc
 
 
 def test_a_pool_started_before_the_month_is_read_writes_the_same_receipts(tmp_path):
-    """`receipt_pool` starts the workers early for a month big enough to need them (none below)."""
+    """`receipt_pool` starts the workers early for a month big enough to need them (none below), at
+    a lower priority than the process making the month's other outputs."""
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 5)]
     with receipts.receipt_pool(receipts.IN_POOL - 1) as none:
         assert none is None
     with receipts.receipt_pool(receipts.IN_POOL) as pool:
+        assert {pool.submit(os.nice, 0).result() for _ in range(4)} == {min(19, os.nice(0) + receipts.BACKGROUND)}
         early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ), pool=pool)
     here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
     assert [p.name for p in early] == [p.name for p in here]
