@@ -5,7 +5,8 @@ received), 明细 (each counted unit's 24 rows as numbers). A city or province h
 of units and a country's 明细 a million rows, so the cells do not go through xlsxwriter (~15 µs a
 cell): xlsxwriter lays out each sheet (formats, widths, merges, panes, filter, print setup) and the
 rows are then streamed into the sheet XML as text (`_splice`). Every text cell is an inline string,
-escaped as xlsxwriter escapes it: text from clerks is never a formula.
+escaped as xlsxwriter escapes it (text from clerks is never a formula), but 明细's: they name the
+book's shared strings.
 """
 from __future__ import annotations
 
@@ -100,6 +101,8 @@ class _Sheet:
         self.rows: list[str] = []
         self.row = 0
         self._attributes: dict[tuple, tuple] = {}   # the styles of a row's cells -> their s="…"
+        self._texts: dict[str, tuple[bool, str]] = {}
+        self._wrap = f' s="{styles["wrap"]}"'
 
     def write(self, values: list, styles: tuple[str, ...], height: float | None = None):
         """One row; `styles` names each column's format. Long text wraps (in a format without fill)."""
@@ -110,16 +113,27 @@ class _Sheet:
         if attributes is None:
             attributes = self._attributes[styles] = tuple(f' s="{self.s[style]}"' for style in styles)
         cells = []   # one for each value from column A on: their references may be left out (§18.3.1.4)
+        texts = self._texts
         for value, a in zip(values, attributes):
             if value is None or value == "":
                 cells.append(f"<c{a}/>")
             elif isinstance(value, str):
-                if len(value) > 30 and len(cell_text(value)) > 30:
-                    a = f' s="{self.s["wrap"]}"'
-                cells.append(f'<c{a} t="inlineStr">{_inline(value)}</c>')
+                text = texts.get(value)
+                if text is None:
+                    text = self._text(value)
+                wraps, inline = text
+                cells.append(f'<c{self._wrap if wraps else a} t="inlineStr">{inline}</c>')
             else:
                 cells.append(f"<c{a}><v>{value}</v></c>")
         self.rows.append(f'<row r="{self.row}"{_height(height) if height else ""}>{"".join(cells)}</row>')
+
+    def _text(self, value: str) -> tuple[bool, str]:
+        """Whether a text is long enough to wrap, and its <is>: kept, as most texts come back (a status,
+        a time to the minute, a sheet's name, a list of problems) in a country's 80,000 rows."""
+        if len(self._texts) >= _TEXTS_KEPT:
+            self._texts.clear()
+        text = self._texts[value] = (len(value) > 30 and len(cell_text(value)) > 30, _inline(value))
+        return text
 
     def _measure(self, values: list):
         for c, value in enumerate(values):
@@ -208,9 +222,10 @@ def _all_files(book, s, received: list[Received]) -> _Sheet:
     return sheet
 
 
-def _details(book, s, units: list[str], counted: dict[str, Received]) -> list[_Sheet]:
+def _details(book, s, units: list[str], counted: dict[str, Received], strings: _Strings) -> list[_Sheet]:
     """明细: 24 rows a counted unit, made while the book is written (a million for a whole country).
-    A sheet holds at most Excel's SHEET_ROWS: beyond them, 明细2, 明细3…, a unit's rows kept together."""
+    A sheet holds at most Excel's SHEET_ROWS: beyond them, 明细2, 明细3…, a unit's rows kept together.
+    Their texts go in the book's shared strings (`strings`)."""
     known = set(units)
     order = [u for u in units if u in counted] + [u for u in counted if u not in known]
     per_sheet = (SHEET_ROWS - 1) // 24
@@ -221,7 +236,7 @@ def _details(book, s, units: list[str], counted: dict[str, Received]) -> list[_S
         sheet.header(DETAIL_HEADS)
         if part:
             sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in part[:500]))
-        sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1))
+        sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1, strings))
         sheet.row += 24 * len(part)
         sheet.ws.freeze_panes(1, 0)
         sheet.finish(0, 6)
@@ -229,18 +244,52 @@ def _details(book, s, units: list[str], counted: dict[str, Received]) -> list[_S
     return sheets
 
 
+_TEXTS_KEPT = 65_536   # texts kept made, a sheet
 _TAILS_KEPT = 65_536   # kinds of row kept made (the bench's 10,000 units: 228,672 rows of 1,728 kinds)
 
 
-def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int):
-    """The <row> elements of 明细 from row r on, a unit's 24 at a time. What is alike in many rows is
-    made once, and the text as character references: ASCII-only XML costs nothing to encode, and that
-    is most of the book. A row's cells after the unit's are the same in every unit with the same counts
-    in that row: they are made once and kept, and a unit's rows are joined around its name in one go."""
+class _Strings:
+    """The book's shared strings (xl/sharedStrings.xml): 明细's texts, each unit's name and each label
+    once, a cell naming its text by number. A row of 明细 takes ~150 bytes, where with its texts inline
+    it took ~270: a country's 明细 is a million rows, and each byte is made, encoded, deflated and
+    checksummed."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self.numbers: dict[str, int] = {}
+        self.cells = 0   # cells naming one
+
+    def cell(self, value: str, style: str) -> str:
+        """The rest of a <c holding `value`, after `<c`: ` s="5" t="s"><v>12</v></c>`."""
+        number = self.numbers.get(value)
+        if number is None:
+            number = self.numbers[value] = len(self.texts)
+            self.texts.append(value)
+        return f' s="{style}" t="s"><v>{number}</v></c>'
+
+    def xml(self) -> bytes:
+        items = "".join(f"<si>{_inline(text)[4:-5]}</si>" for text in self.texts)   # <is><t>…</t></is>: its <t>
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" count="{self.cells}"'
+                f' uniqueCount="{len(self.texts)}">{items}</sst>').encode()
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRINGS_PART = "xl/sharedStrings.xml"
+STRINGS_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" '
+                b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+STRINGS_REL = ('<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+               'sharedStrings" Target="sharedStrings.xml"/>')
+
+
+def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int, strings: _Strings):
+    """The <row> elements of 明细 from row r on, a unit's 24 at a time, their texts in `strings`. What is
+    alike in many rows is made once: a row's cells after the unit's are the same in every unit with
+    the same counts in that row, so they are made once and kept, and a unit's rows are joined around
+    its name in one go."""
     rank = {ind: i for i, ind in enumerate(INDUSTRIES)}
 
     def text(value: str) -> str:
-        return f' s="{style}" t="inlineStr">{_inline(value)}</c>'.encode("ascii", "xmlcharrefreplace").decode()
+        return strings.cell(value, style)
 
     labels = {(ind, lvl): (text(ind), text(name)) for ind in INDUSTRIES for lvl, name in LEVEL_NAMES.items()}
     s = f' s="{style}"'
@@ -261,6 +310,7 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
         rows = counted[unit].rows
         if tuple(map(ROW_KEY, rows)) != ROW_KEYS:   # as the ledger gives them, already in the form's order
             rows = sorted(rows, key=lambda x: (rank[x.industry], x.level))
+        strings.cells += 3 * len(rows)
         ends = [tails.get(row) or tail(row) for row in rows]
         if None not in ends:   # six cells in a row from A: their references may be left out (ECMA-376 §18.3.1.4)
             heads = [f'<row r="{q}"><c' for q in range(r, r + len(rows))]
@@ -279,10 +329,11 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
             r += 1
 
 
-def _splice(book: bytes, path: str, sheets: list[_Sheet]):
-    """Write the book xlsxwriter made to `path` with each sheet's rows as its <sheetData>. Rows are
-    deflated a chunk at a time in a second thread (zlib lets go of the GIL) while the next chunk is
-    made; level 1: a fifth larger than the default, at half its time."""
+def _splice(book: bytes, path: str, sheets: list[_Sheet], strings: _Strings):
+    """Write the book xlsxwriter made to `path` with each sheet's rows as its <sheetData>, and the
+    shared strings the rows name. Rows are deflated a chunk at a time in a second thread (zlib lets
+    go of the GIL) while the next chunk is made; level 1: a fifth larger than the default, at half
+    its time."""
     parts = {f"xl/worksheets/sheet{i}.xml": sheet for i, sheet in enumerate(sheets, 1)}
     with zipfile.ZipFile(io.BytesIO(book)) as src, \
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst, \
@@ -290,7 +341,13 @@ def _splice(book: bytes, path: str, sheets: list[_Sheet]):
         for info in src.infolist():
             sheet = parts.get(info.filename)
             if sheet is None:
-                dst.writestr(info, src.read(info))
+                data = src.read(info)
+                if info.filename == "[Content_Types].xml":
+                    data = data.replace(b"</Types>", STRINGS_TYPE + b"</Types>")
+                elif info.filename == "xl/_rels/workbook.xml.rels":
+                    rel = STRINGS_REL.format(data.count(b"<Relationship ") + 1).encode()
+                    data = data.replace(b"</Relationships>", rel + b"</Relationships>")
+                dst.writestr(info, data)
                 continue
             xml = src.read(info).decode("utf-8")
             data = re.search(r"<sheetData\s*/>|<sheetData>.*</sheetData>", xml, re.S)
@@ -305,6 +362,8 @@ def _splice(book: bytes, path: str, sheets: list[_Sheet]):
                 pending.append(deflate.submit(out.write, f"</sheetData>{xml[data.end():]}".encode()))
                 for done in pending:
                     done.result()
+        strings_info = zipfile.ZipInfo(STRINGS_PART, date_time=(1980, 1, 1, 0, 0, 0))   # as xlsxwriter dates its parts
+        dst.writestr(strings_info, strings.xml(), zipfile.ZIP_DEFLATED, 1)
 
 
 def _chunks(rows, size: int = 8 << 20):
@@ -335,9 +394,10 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
                                             "strings_to_urls": False})
         s = _formats(book)
         title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
+        strings = _Strings()
         sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
-                  *_details(book, s, units, counted)]
+                  *_details(book, s, units, counted, strings)]
         book.close()
-        _splice(layout.getvalue(), tmp, sheets)
+        _splice(layout.getvalue(), tmp, sheets, strings)
     with no_gc():
         return atomic(path, write)

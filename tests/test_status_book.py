@@ -110,6 +110,21 @@ def test_details_hold_24_numeric_rows_per_counted_unit(book):
     assert all(isinstance(v, int) for r in table for v in r[3:])
 
 
+def test_details_name_each_text_once_in_the_shared_strings(book):
+    """明细's texts (units, industries, levels) are kept once in xl/sharedStrings.xml and each cell
+    names its own by number: a country's million rows stay small."""
+    import re
+    with zipfile.ZipFile(book[1]) as z:
+        shared = z.read("xl/sharedStrings.xml").decode()
+        details = z.read("xl/worksheets/sheet3.xml").decode()
+        assert "sharedStrings.xml" in z.read("xl/_rels/workbook.xml.rels").decode()
+    texts = re.findall(r"<si><t>([^<]*)</t></si>", shared)
+    assert sorted(texts) == sorted([*INDUSTRIES, "一级", "二级", "三级", "侯寨乡", "马寨镇"])
+    assert f'count="{48 * 3}" uniqueCount="{len(texts)}"' in shared
+    body = details.split("</row>", 1)[1]   # after the header
+    assert 'inlineStr' not in body and body.count('t="s"') == 48 * 3
+
+
 def test_a_blank_count_stays_blank_and_the_rows_after_it_stay_in_their_columns(tmp_path):
     """Most 明细 rows leave out their cells' references; a row with a blank count keeps them."""
     import python_calamine
