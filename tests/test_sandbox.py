@@ -113,6 +113,18 @@ def test_every_item_exactly_once_in_any_start_method(context, batch):
     assert sorted(map(str, seen)) == sorted(map(str, items))
 
 
+def slow_pid(_item):
+    time.sleep(0.2)
+    return os.getpid()
+
+
+def test_a_short_run_is_shared_evenly_between_the_workers():
+    """Six parcels for two workers that take four each: three go to each, not four to the first."""
+    with Pool(slow_pid, workers=2, seconds_per_file=5, depth=4, batch=1) as pool:
+        pids = [outcome.result for _item, outcome in pool.map(range(6))]
+    assert sorted(pids.count(pid) for pid in set(pids)) == [3, 3]
+
+
 def test_stopping_early_leaves_the_pool_usable():
     with Pool(parse, workers=2, seconds_per_file=5) as pool:
         for _ in zip(range(3), pool.map(range(100))):
