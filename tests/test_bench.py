@@ -30,6 +30,9 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     ratio = re.search(rf"calamine floor +{number}x, the median of the turns' {number} "
                       rf"\(least margin over least floor: {number}x", report)
     assert ratio and ratio[1] == ratio[2] == ratio[3]   # one turn: its ratio is the least margin over the least floor
+    naive = re.search(r"^naive .*: (\d+\.\d\d) ms/file \(\d+ files/s; the median of 3 pairs of passes, "
+                      r"each size then the other: (\d+\.\d\d), (\d+\.\d\d), (\d+\.\d\d)\)$", report, re.M)
+    assert naive and float(naive[1]) == sorted(float(naive[k]) for k in (2, 3, 4))[1]
     verdicts = report.split("\ntargets\n", 1)[1].splitlines()
     for target in TARGETS:
         assert any(re.match(rf"  (PASS|FAIL|n/a) +{re.escape(target)}", line) for line in verdicts), target
@@ -51,3 +54,12 @@ def test_the_floor_ratio_of_a_turn_is_its_margin_over_the_lesser_floor_pass_besi
     floors = [0.05, 0.04, 0.08]   # before the first turn, between the two, after the second
     assert bench.turn_ratios(tries, floors) == pytest.approx([0.1 / 0.04, 0.08 / 0.04])
     assert bench.turn_ratios({20: tries[20]}, floors) == []
+
+
+def test_the_naive_baseline_is_the_median_of_pairs_of_passes_taken_together():
+    spec = importlib.util.spec_from_file_location("bench_script", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    pairs = [(1.6, 3.3), (1.9, 3.4), (1.6, 3.5)]   # the second pair's small pass caught a slow moment
+    assert bench.pair_margins(pairs, (200, 400)) == pytest.approx([0.0085, 0.0075, 0.0095])
