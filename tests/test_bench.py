@@ -5,6 +5,7 @@ import importlib.util
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     statuses = ast.literal_eval(re.search(r"submissions: (\{.*?\});", report)[1])
     receipts = int(re.search(r"receipt files: (\d+)", report)[1])
     assert statuses["accepted"] > 0 and receipts >= sum(statuses.values())
-    assert sorted(p.name for p in cache.iterdir()) == ["30", "60", "90", "runs.jsonl"]
+    assert sorted(p.name for p in cache.iterdir()) == ["30", "60", "90", "cleaned-at", "runs.jsonl"]
+    assert time.time() - 60 < float((cache / "cleaned-at").read_text()) <= time.time()   # the next bench waits for it
     assert len((cache / "runs.jsonl").read_text(encoding="utf-8").splitlines()) == 3
 
 
