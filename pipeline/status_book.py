@@ -286,6 +286,8 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
     alike in many rows is made once: a row's cells after the unit's are the same in every unit with
     the same counts in that row, so they are made once and kept, and a unit's rows are joined around
     its name in one go."""
+    if not order:
+        return   # no label in the shared strings that no cell names
     rank = {ind: i for i, ind in enumerate(INDUSTRIES)}
 
     def text(value: str) -> str:

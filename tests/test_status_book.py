@@ -125,6 +125,13 @@ def test_details_name_each_text_once_in_the_shared_strings(book):
     assert 'inlineStr' not in body and body.count('t="s"') == 48 * 3
 
 
+def test_a_month_with_nothing_counted_has_an_empty_table_of_shared_strings(tmp_path):
+    path = write_status_book(tmp_path / "b.xlsx", "2016-09", UNITS, RECEIVED[3:], {}, "9月30日", "二七区")
+    with zipfile.ZipFile(path) as z:
+        assert z.read("xl/sharedStrings.xml").endswith(b'count="0" uniqueCount="0"></sst>')
+    assert load_workbook(path)["明细"].max_row == 1   # the header
+
+
 def test_a_blank_count_stays_blank_and_the_rows_after_it_stay_in_their_columns(tmp_path):
     """Most 明细 rows leave out their cells' references; a row with a blank count keeps them."""
     import python_calamine
