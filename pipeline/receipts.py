@@ -414,7 +414,7 @@ def receipt_pool(expected: int):
         return contextlib.nullcontext()
     workers = os.cpu_count() or 1
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=os.nice, initargs=(BACKGROUND,))
+                               initializer=_in_background)
     for _ in range(workers):   # a worker is started for each: it loads this module to run `_loaded`
         pool.submit(_loaded)
     return pool
@@ -422,6 +422,13 @@ def receipt_pool(expected: int):
 
 def _loaded() -> None:
     pass
+
+
+def _in_background() -> None:
+    """A receipt worker's start: BACKGROUND nicer, where the system lets it (a pool whose initializer
+    failed would be broken, and its receipts all written in the caller)."""
+    with contextlib.suppress(OSError):
+        os.nice(BACKGROUND)
 
 
 def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
