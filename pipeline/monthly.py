@@ -102,6 +102,7 @@ def _reference_digest(folders: dict) -> str:
 
 
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
+    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there."""
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
     receipts_dir = out / "回执"
@@ -135,22 +136,19 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             counted.update({unit: replaced(r, rows=rows[r.id]) for unit, r in accepted.items()})
             totals = district_rows(counted)
             write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
-            with no_gc():   # no cycles here; a collection would walk every row read (~0.7 s at 40,000)
-                manifest.update({
-                    "period": period, "kind": "monthly", "files": files,
-                    "submissions": _Text(_json_text([_Text(_submission_line(r)) for r in subs], " ")),
-                    "missing": [u for u in active if u not in counted],
-                    "totals": [r.as_json() for r in totals],
-                    "state": digest,
-                })
+            manifest.update({
+                "period": period, "kind": "monthly", "files": files,
+                "submissions": _Text(_json_text([_Text(_submission_line(r)) for r in subs], " ")),
+                "missing": [u for u in active if u not in counted],
+                "totals": [r.as_json() for r in totals],
+                "state": digest,
+            })
             write_status_book(status, period, active, subs, counted, deadline_text, district)
 
         written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
                                  pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
-    with no_gc():
-        text = manifest_text(manifest)
-    atomic_bytes(manifest_path, text.encode("utf-8"), sync=True)
+    atomic_bytes(manifest_path, manifest_text(manifest).encode("utf-8"), sync=True)
     return out
 
 
