@@ -181,9 +181,9 @@ def turn_ratios(tries: dict[int, list[dict]], floors: list[float]) -> list[float
     return [margin(ra, rb) / min(floors[k], floors[k + 1]) for k, (ra, rb) in enumerate(zip(tries[a], tries[b]))]
 
 
-def report(runs: list[dict], naive_s: float, naive_sizes: tuple[int, int], floors: list[float], floor_n: int,
-           generated: dict, ratios: list[float] = (), naive_margins: list[float] = ()) -> str:
-    floor_s = min(floors)
+def report(runs: list[dict], naive_margins: list[float], naive_sizes: tuple[int, int], floors: list[float],
+           floor_n: int, generated: dict, ratios: list[float] = ()) -> str:
+    floor_s, naive_s = min(floors), statistics.median(naive_margins)
     lines = []
     add = lines.append
     load = os.getloadavg()
@@ -341,10 +341,9 @@ def main(argv=None) -> int:
     print("naive baseline ...", flush=True)
     naive(books[:naive_sizes[0]])   # openpyxl's and pandera's first use
     pairs = [tuple(naive(books[:k]) for k in naive_sizes) for _ in range(NAIVE_PAIRS)]
-    naive_margins = pair_margins(pairs, naive_sizes)
 
-    text = report(runs, statistics.median(naive_margins), naive_sizes, floors, len(big), generated,
-                  turn_ratios(tries, floors), naive_margins)
+    text = report(runs, pair_margins(pairs, naive_sizes), naive_sizes, floors, len(big), generated,
+                  turn_ratios(tries, floors))
     text = text.replace("\n\n", f"\ndisk    creating a small file before the runs: {disk * 1e6:.0f} µs\n\n", 1)
     for n, guess in skipped:
         text += f"\n  NOT RUN N={n}: projected {guess:.0f} s (power law through the sizes run) > --budget"
