@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from .findings import CODES, ERROR
+from .marked_xlsx import MAIN
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
 from .receipts import _display_width, period_text, time_text
 from .safety import MAX_CELL_CHARS, cell_text
@@ -269,11 +270,10 @@ class _Strings:
 
     def xml(self) -> bytes:
         items = "".join(f"<si>{_inline(text)[4:-5]}</si>" for text in self.texts)   # <is><t>…</t></is>: its <t>
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN_NS}" count="{self.cells}"'
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN}" count="{self.cells}"'
                 f' uniqueCount="{len(self.texts)}">{items}</sst>').encode()
 
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRINGS_PART = "xl/sharedStrings.xml"
 STRINGS_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" '
                 b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')

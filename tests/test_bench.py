@@ -45,11 +45,16 @@ def test_bench_reports_every_target_and_leaves_only_its_corpora(tmp_path):
     assert len((cache / "runs.jsonl").read_text(encoding="utf-8").splitlines()) == 3
 
 
-def test_the_floor_ratio_of_a_turn_is_its_margin_over_the_lesser_floor_pass_beside_it():
+@pytest.fixture(scope="module")
+def bench():
+    """bench.py loaded from its path under its own name (not imported as `bench` from a changed sys.path)."""
     spec = importlib.util.spec_from_file_location("bench_script", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
+
+def test_the_floor_ratio_of_a_turn_is_its_margin_over_the_lesser_floor_pass_beside_it(bench):
     tries = {10: [{"files": 10, "wall": 1.0}, {"files": 10, "wall": 1.2}],
              5: [{"files": 5, "wall": 0.1}, {"files": 5, "wall": 0.1}],
              20: [{"files": 20, "wall": 2.0}, {"files": 20, "wall": 2.0}]}
@@ -58,10 +63,6 @@ def test_the_floor_ratio_of_a_turn_is_its_margin_over_the_lesser_floor_pass_besi
     assert bench.turn_ratios({20: tries[20]}, floors) == []
 
 
-def test_the_naive_baseline_is_the_median_of_pairs_of_passes_taken_together():
-    spec = importlib.util.spec_from_file_location("bench_script", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-
+def test_the_naive_baseline_is_the_median_of_pairs_of_passes_taken_together(bench):
     pairs = [(1.6, 3.3), (1.9, 3.4), (1.6, 3.5)]   # the second pair's small pass caught a slow moment
     assert bench.pair_margins(pairs, (200, 400)) == pytest.approx([0.0085, 0.0075, 0.0095])
