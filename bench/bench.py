@@ -407,7 +407,7 @@ def clean_up():
         shutil.rmtree(run, ignore_errors=True)
     if RUNS:
         with contextlib.suppress(OSError):
-            (corpus.CACHE / CLEANED).write_text(f"{time.time():.0f}\n", encoding="utf-8")
+            (corpus.CACHE / CLEANED).write_text(f"{int(time.time())}\n", encoding="utf-8")   # never ahead of now
 
 
 if __name__ == "__main__":
