@@ -1,7 +1,7 @@
 # 工贸企业安全生产标准化报表系统
 PY      := .venv/bin/python
 PERIOD  ?=
-APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils
+APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils dovecot-imapd
 FLAGS   ?=
 
 .PHONY: setup system venv demo test lint monthly quarterly status templates bench codes docs clean-demo
