@@ -143,6 +143,8 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
     file_unit, file_period = _from_filename(name, units)
     where = d.unit_cell or f"{d.sheet}!A1"
     unit = units.resolve(d.unit_text)
+    # two forms on the sheet: the file name may name either, so it is no witness against this one
+    single = single and not any(f.code == "SECOND_FORM" for f in d.findings)
     if d.unit_text is None:
         if file_unit:
             unit = file_unit
@@ -155,7 +157,9 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
         found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
 
     period, where = d.period, d.period_cell or d.unit_cell or f"{d.sheet}!A1"
-    if period is None:
+    if period is None and any(f.code == "TWO_PERIODS" for f in d.findings):
+        pass   # the sheet names two months: neither is chosen, nor the file name's
+    elif period is None:
         if file_period:
             period = file_period
             found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period))
