@@ -23,14 +23,16 @@ _NOT_COUNT = re.compile(r"上月|上年|去年|上期|年初|同期|同比|环�
 _TOTALS = ("合计", "总计", "小计", "全区合计")
 _FOOTER = ("填表人", "审核", "联系", "电话", "填报日期", "日期", "备注", "说明", "注:", "负责人", "制表")
 _ENUM = re.compile(r"^[\d一二三四五六七八]+[.、)]")
-_UNIT_LABEL = re.compile(r"填报单位[:：]?")
+_UNIT_LABEL = re.compile(r"(?:(?:填报|报送|上报)单位|单位名称)[:：]?")
 # What the template prints on the unit line around the blanks: not a unit's name.
 _TEMPLATE_LABEL = re.compile(
     r"乡\s*[(（]\s*镇\s*[)）]\s*(街道)?办事处|[_＿]+|[(（]\s*盖?\s*公?\s*章\s*[)）]"
     r"|(?:\d{2,4}[\s_＿]*)?年[\s_＿]*(?:\d{1,2}[\s_＿]*)?月[\s_＿]*(?:\d{1,2}[\s_＿]*)?[日份]?|\d{4}\s*年度?")
 # Other labels of the unit line: what follows them is not the unit (填报日期：2016年10月8日).
 _OTHER_LABEL = re.compile(r"(?:填报|报送|填表|制表|报表)?(?:日期|时间)|填表人|审核人?|联系人|联系电话|电话|负责人|制表人")
-_DATE_LABEL = re.compile(r"(?:日期|时间)\s*[:：]?\s*$")   # a month right after it is a date, not the period
+# A month right after one of these is the day the form was filled in or sent, not its period (统计时间
+# and 报表时间 do name the period).
+_DATE_LABEL = re.compile(r"(?:(?:填报|填表|报送|上报|制表|打印)(?:日期|时间)|(?:^|\s)日期)\s*[:：]?\s*$")
 _PERIODS = (
     re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*份)?(?!\s*\d{1,2}\s*日)"),
     re.compile(r"(?<![\d.])(\d{4})\s*[.\-/．－]\s*(\d{1,2})(?![\d])(?!\s*[.\-/．－]\s*\d)"),
@@ -93,8 +95,8 @@ def _text(value) -> str:
         return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"{value.year}年{value.month}月"
+    if isinstance(value, (dt.date, dt.datetime)):   # a month typed becomes its first day; another day is a date
+        return f"{value.year}年{value.month}月" + (f"{value.day}日" if value.day != 1 else "")
     return str(value) if value is not None else ""
 
 

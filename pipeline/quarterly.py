@@ -21,7 +21,8 @@ from .settings import Settings, load_settings
 from .store import atomic_bytes, sweep
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
-DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
+DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
+              "TEXT_NUMBER")
 
 
 def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:

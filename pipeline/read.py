@@ -27,6 +27,7 @@ class Grid:
     origin: tuple[int, int]        # (row, col) of rows[0][0], zero-based
     rows: list                     # list of lists of values ('' for empty)
     merged: tuple = ()             # ((r1, c1), (r2, c2)) zero-based, inclusive
+    hidden: bool = False           # a hidden sheet: not what the clerk sees and sends
 
     def value(self, r: int, c: int):
         r0, c0 = self.origin
@@ -67,6 +68,7 @@ def read_grids(source: str | bytes, max_cells: int) -> list[Grid]:
         book = python_calamine.CalamineWorkbook.from_filelike(f)
     grids, total = [], 0
     try:
+        hidden = [m.visible != python_calamine.SheetVisibleEnum.Visible for m in book.sheets_metadata]
         for index, name in enumerate(book.sheet_names):
             sheet = book.get_sheet_by_index(index)
             start = sheet.start
@@ -80,7 +82,7 @@ def read_grids(source: str | bytes, max_cells: int) -> list[Grid]:
             if not rows:
                 continue
             merged = tuple(sheet.merged_cell_ranges or ())
-            grids.append(Grid(name, index, tuple(start), rows, merged))
+            grids.append(Grid(name, index, tuple(start), rows, merged, hidden[index]))
     finally:
         book.close()
     return grids
@@ -102,7 +104,7 @@ def _read_old_biff(data: bytes, max_cells: int) -> list[Grid]:
             raise TooManyCells(total)
         rows = [[_xlrd_value(c) for c in sheet.row(r)] for r in range(sheet.nrows)]
         if rows:
-            grids.append(Grid(sheet.name, index, (0, 0), rows))
+            grids.append(Grid(sheet.name, index, (0, 0), rows, (), bool(sheet.visibility)))
     return grids
 
 
@@ -150,6 +152,8 @@ def blank_causes(source: str | bytes, sheet: str, kind: str | None) -> dict[str,
         return _xls_errors(source, sheet)
     if kind == "ods":
         return _ods_errors(source, sheet)
+    if kind == "xlsb":
+        return _xlsb_errors(source, sheet)
     return {}
 
 
@@ -212,6 +216,69 @@ def _xls_errors(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
         for c, cell in enumerate(ws.row(r)):
             if cell.ctype == xlrd.XL_CELL_ERROR:
                 found[cell_name(r, c)] = ("error", xlrd.error_text_from_code.get(cell.value, "#N/A"))
+    return found
+
+
+# Excel's binary workbook (MS-XLSB): records of a variable-length type and size; a cell's row is the last
+# BrtRowHdr's, its error a byte: BrtCellError (3) typed, BrtFmlaError (11) a formula's stored result.
+_XLSB_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+                0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+
+
+def _xlsb_records(data: bytes):
+    """(type, body) of each record of an .xlsb part."""
+    i, n = 0, len(data)
+    while i < n:
+        kind = data[i]
+        i += 1
+        if kind & 0x80 and i < n:
+            kind = (kind & 0x7F) | ((data[i] & 0x7F) << 7)
+            i += 1
+        size = shift = 0
+        for _ in range(4):
+            if i >= n:
+                return
+            byte = data[i]
+            i += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        yield kind, data[i: i + size]
+        i += size
+
+
+def _xlsb_errors(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
+    """The error cells of one sheet of an .xlsb workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
+            targets = {}
+            for m in _RELS.finditer(z.read("xl/_rels/workbook.bin.rels")):
+                rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+                targets[rid.decode()] = target.decode()
+            part = None
+            for kind, body in _xlsb_records(z.read("xl/workbook.bin")):
+                if kind == 156 and len(body) >= 12:   # BrtBundleSh: state, tab id, relation id, name
+                    k = 8
+                    rid_len = int.from_bytes(body[k: k + 4], "little")
+                    rid = body[k + 4: k + 4 + 2 * rid_len].decode("utf-16-le", "replace")
+                    k += 4 + 2 * rid_len
+                    name_len = int.from_bytes(body[k: k + 4], "little")
+                    if body[k + 4: k + 4 + 2 * name_len].decode("utf-16-le", "replace") == sheet and rid in targets:
+                        target = targets[rid]
+                        part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            if part is None or part not in z.namelist():
+                return {}
+            data = z.read(part)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    found, row = {}, 0
+    for kind, body in _xlsb_records(data):
+        if kind == 0 and len(body) >= 4:                       # BrtRowHdr
+            row = int.from_bytes(body[:4], "little")
+        elif kind in (3, 11) and len(body) >= 9:               # BrtCellError, BrtFmlaError
+            col = int.from_bytes(body[:4], "little")
+            found[cell_name(row, col)] = ("error", _XLSB_ERRORS.get(body[8], "#N/A"))
     return found
 
 

@@ -45,9 +45,10 @@ VARIANTS = (
     # blank template words are not a unit or a period; a 填报日期 is not the period; sheets that are
     # not the form; columns that are not this month's counts; numbers typed as text under Excel's SUM
     "blank_header", "blank_header_spaces", "fill_date", "enterprise_list", "notes_sheet", "chart_sheet",
-    "previous_cumulative", "rate_column", "subtotal_group", "text_sum",
+    "previous_cumulative", "rate_column", "subtotal_group", "text_sum", "hidden_sheet",
 )
-AMBIGUOUS = ("two_periods", "two_forms_stacked", "two_forms_side", "duplicate_cumulative", "error_values")
+AMBIGUOUS = ("two_periods", "two_forms_stacked", "two_forms_side", "duplicate_cumulative", "error_values",
+             "sheet_month")
 SUFFIX = {"xls": ".xls", "xls_renamed_xlsx": ".xlsx", "ods": ".ods", "xlsm": ".xlsm"}
 
 UNITS_CSV = Path(__file__).resolve().parent.parent / "reference" / "units.csv"
@@ -82,6 +83,7 @@ class Grid:
     styles: dict = field(default_factory=dict)
     merges: list = field(default_factory=list)          # (r1, c1, r2, c2), inclusive
     widths: dict = field(default_factory=dict)          # col -> width in characters
+    hidden: bool = False
 
 
 # --- counts ---------------------------------------------------------------------------------
@@ -371,7 +373,16 @@ def _grids(unit: str, period: str, rows, variant: str) -> list[Grid]:
             by_period = {_shift_period(period, -2): months_before(previous),
                          _shift_period(period, -1): previous, period: rows or {}}
         return [_grid(f"{int(p.split('-')[1])}月", unit, p, r, variant) for p, r in by_period.items()]
+    if variant == "sheet_month":     # 9月 copied from 8月, its numbers changed, its header not
+        previous = months_before(rows or {})
+        before = _grid("8月", unit, _shift_period(period, -1), previous, "canonical")
+        form = _grid(f"{int(period[5:])}月", unit, _shift_period(period, -1), rows or {}, "canonical")
+        return [before, form]
     form = _grid("Sheet1" if variant == "offset" else "月度报表", unit, period, rows or {}, variant)
+    if variant == "hidden_sheet":    # last month's form kept on a hidden sheet
+        before = _grid("上月", unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
+        before.hidden = True
+        return [before, form]
     if variant in ("two_forms_stacked", "two_forms_side"):   # last month's form left on the sheet, above or beside
         before = _grid(form.name, unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
         return [_joined(before, form, below=variant == "two_forms_stacked")]
@@ -505,11 +516,12 @@ def _sheet_xml(g: Grid, strings: dict[str, int]) -> str:
 def _write_xlsx(path: Path, grids: list[Grid], *, macro: bool = False) -> None:
     strings: dict[str, int] = {}
     sheets = [_sheet_xml(g, strings) for g in grids]
-    _write_package(path, [g.name for g in grids], sheets, list(strings), macro=macro)
+    _write_package(path, [g.name for g in grids], sheets, list(strings), macro=macro,
+                   hidden={g.name for g in grids if g.hidden})
 
 
 def _write_package(path: Path, names: list[str], sheets: list[str], strings: list[str], *,
-                   macro: bool = False) -> None:
+                   macro: bool = False, hidden=frozenset()) -> None:
     n = len(sheets)
     main = "application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macro else f"{_CT}.sheet.main+xml"
     types = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
@@ -525,7 +537,8 @@ def _write_package(path: Path, names: list[str], sheets: list[str], strings: lis
     root_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
                  f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
                  '</Relationships>')
-    sheet_list = "".join(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+    states = {name: ' state="hidden"' for name in hidden}
+    sheet_list = "".join(f'<sheet name="{escape(name)}" sheetId="{i}"{states.get(name, "")} r:id="rId{i}"/>'
                          for i, name in enumerate(names, start=1))
     workbook = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN}" '
                 f'xmlns:r="{_REL}"><sheets>{sheet_list}</sheets><calcPr calcId="191029"/></workbook>')

@@ -242,6 +242,10 @@ def test_messages_that_ask_to_change_a_locked_cell_say_how(tmp_path):
     ("填报单位：侯寨乡      ____年___月", "报表.xlsx", [("NO_PERIOD", f"{S}!A3")]),
     ("填报单位：侯寨乡      2016年9月      填报日期：2016年10月", "报表.xlsx", []),
     ("填报单位：侯寨乡      填报日期：2016年10月", "报表.xlsx", [("NO_PERIOD", f"{S}!A3")]),
+    ("填报单位：侯寨乡      统计时间：2016年9月", "报表.xlsx", []),
+    ("报送单位：侯寨乡      2016 年 9 月", "报表.xlsx", []),
+    ("单位名称：____________      2016 年 9 月", "侯寨乡.xlsx", [("UNIT_FROM_FILENAME", f"{S}!A3")]),
+    ("填报单位：侯寨乡      报送时间：2016.10", "报表.xlsx", [("NO_PERIOD", f"{S}!A3")]),
     ("填报单位：侯寨乡      填报日期：2016年10月", "侯寨乡2016年9月.xlsx", [("PERIOD_FROM_FILENAME", f"{S}!A3")]),
     ("填报单位：            填报日期：2016年10月8日", "侯寨乡_2016年9月.xlsx",
      [("UNIT_FROM_FILENAME", f"{S}!A3"), ("PERIOD_FROM_FILENAME", f"{S}!A3")]),
@@ -251,3 +255,12 @@ def test_header_words_and_dates_are_not_a_unit_or_a_period(tmp_path, check, line
     assert [(f.code, f.cell) for f in sub.findings] == expected
     assert sub.unit == "侯寨乡" and sub.period == (None if expected and expected[-1][0] == "NO_PERIOD" else "2016-09")
     assert [r.as_json() for r in sub.rows] == rows_json()
+
+
+@pytest.mark.parametrize("when, period, expected", [
+    (__import__("datetime").datetime(2016, 9, 1), "2016-09", []),                      # 2016年9月 typed: Excel's date
+    (__import__("datetime").datetime(2016, 10, 8), None, [("NO_PERIOD", f"{S}!A3")]),  # a day: when it was filled in
+])
+def test_a_date_cell_on_the_unit_line_is_a_month_only_when_it_is_one(tmp_path, check, when, period, expected):
+    (sub,) = check(write_book(tmp_path / "报表.xlsx", mutated(A3="填报单位：侯寨乡", H3=when))).submissions
+    assert [(f.code, f.cell) for f in sub.findings] == expected and sub.period == period

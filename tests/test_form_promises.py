@@ -27,8 +27,8 @@ PROMISES = {
     "unit or period from the file name, with a warning": [
         "no_unit_in_sheet", "no_period_in_sheet", "blank_header", "blank_header_spaces"],
     "the form after an instructions sheet; a sheet per month": ["instructions_sheet", "multi_month"],
-    "other sheets (a list of enterprises, notes, a chart) are not submissions": [
-        "enterprise_list", "notes_sheet", "chart_sheet"],
+    "other sheets (a list of enterprises, notes, a chart, a hidden copy) are not submissions": [
+        "enterprise_list", "notes_sheet", "chart_sheet", "hidden_sheet"],
     ".xlsx .xlsm .xls .ods; an Excel 97 file renamed .xlsx": ["canonical", "xlsm", "xls", "ods", "xls_renamed_xlsx"],
 }
 ELSEWHERE = {

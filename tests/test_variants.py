@@ -199,3 +199,26 @@ def test_an_almost_form_beside_a_good_one_is_still_reported(tmp_path, check):
     subs = check(tmp_path / f"{UNIT}_三季度.xlsx").submissions
     assert [(s.sheet, s.period, s.status) for s in subs] == [("8月", "2016-08", "rejected"), ("9月", "2016-09", "accepted")]
     assert [(f.code, f.cell, f.value) for f in subs[0].findings] == [("MISSING_COLUMN", "8月!A5", "三级 正在评审")]
+
+
+def test_a_sheet_named_for_another_month_than_its_header_is_two_periods(tmp_path, check):
+    """9月 copied from 8月, its numbers changed and its header left: 8月 is read, 9月 is neither month."""
+    from pipeline.samples import months_before
+    rows = random_rows(random.Random(15), UNIT)
+    path = write_sample(tmp_path / f"{UNIT}_三季度.xlsx", UNIT, PERIOD, rows, "sheet_month")
+    first, second = check(path).submissions
+    assert (first.sheet, first.period, first.status, first.findings) == ("8月", "2016-08", "accepted", ())
+    assert got_rows(first) == rows_tuple(months_before(rows))
+    assert (second.sheet, second.period, second.status) == ("9月", None, "rejected")
+    assert [(f.code, f.cell) for f in second.findings] == [("TWO_PERIODS", "9月!A3")]
+    assert "工作表名“9月”" in second.findings[0].message and "2016年8月" in second.findings[0].message
+
+
+def test_a_hidden_sheets_form_is_not_a_submission_beside_a_visible_one(tmp_path, check):
+    rows = random_rows(random.Random(16), UNIT)
+    path = write_sample(tmp_path / f"{UNIT}_2016年9月.xlsx", UNIT, PERIOD, rows, "hidden_sheet")
+    from python_calamine import CalamineWorkbook
+    assert [str(m.visible) for m in CalamineWorkbook.from_path(str(path)).sheets_metadata] == [
+        "SheetVisibleEnum.Hidden", "SheetVisibleEnum.Visible"]
+    (sub,) = check(path).submissions
+    assert (sub.sheet, sub.period, sub.status) == ("月度报表", PERIOD, "accepted")
