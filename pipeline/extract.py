@@ -144,6 +144,7 @@ _SHEET_MONTH = re.compile(r"\s*(?:(\d{4})\s*[年.\-/_]\s*)?(\d{1,2}|[一二三�
 _CN_MONTHS = {name: k for k, name in enumerate("一 二 三 四 五 六 七 八 九 十 十一 十二".split(), 1)}
 
 
+@functools.lru_cache(maxsize=4096)   # sheet names repeat: 月度报表, Sheet1
 def sheet_month(sheet: str) -> tuple[int | None, int] | None:
     """(year or None, month) when a sheet is named for a month (9月, 2016年9月, 九月份, 2016-09)."""
     m = _SHEET_MONTH.fullmatch(sheet)

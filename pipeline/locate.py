@@ -60,19 +60,21 @@ def _header(text: str) -> tuple[int | None, str | None]:
 def find_periods(text: str) -> list[tuple[str, int]]:
     """[("2016-09", position), …]: every month named in a text, but a month labelled as a date
     (填报日期：2016年10月) and a day (2016年9月28日), which are not a report's period."""
-    found = []
-    for pattern in _PERIODS:
-        for m in pattern.finditer(text):
-            year, month = int(m.group(1)), int(m.group(2))
-            if 2000 <= year <= 2099 and 1 <= month <= 12 and not _DATE_LABEL.search(text, 0, m.start()):
-                found.append((f"{year:04d}-{month:02d}", m.start()))
-    return found
+    return list(_periods_in(text))
 
 
 def find_period(text: str) -> tuple[str, int] | None:
     """("2016-09", position) for the first month named in a text, if any."""
-    found = find_periods(text)
-    return found[0] if found else None
+    return next(_periods_in(text), None)
+
+
+def _periods_in(text: str):
+    dated = "日期" in text or "时间" in text    # else no month of it can be labelled as a date
+    for pattern in _PERIODS:
+        for m in pattern.finditer(text):
+            year, month = int(m.group(1)), int(m.group(2))
+            if 2000 <= year <= 2099 and 1 <= month <= 12 and not (dated and _DATE_LABEL.search(text, 0, m.start())):
+                yield f"{year:04d}-{month:02d}", m.start()
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,9 @@ def _line(grid: Grid, r: int, cols: tuple[int, int]) -> tuple[str, list[tuple[in
     parts, spans, pos = [], [], 0
     r0, c0 = grid.origin
     row = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else []
-    lo, hi = cols
-    for j, v in enumerate(row):
-        if v == "" or not lo <= c0 + j <= hi:
+    start = max(cols[0] - c0, 0)
+    for j, v in enumerate(row[start: cols[1] - c0 + 1], start):
+        if v == "":
             continue
         t = _text(v).strip()
         if t:
