@@ -19,7 +19,7 @@ _LEVELS = {"一级": 1, "二级": 2, "三级": 3}
 _MEASURE_KEYS = (("当月", "new"), ("累计", "cumulative"), ("评审", "reviewing"))
 # Header words of columns that are not this month's counts: 上月累计 is not 累计完成, nor is a 达标率,
 # a 小计 or 合计 group, a target or a comparison.
-_NOT_COUNT = re.compile(r"上月|上年|去年|上期|年初|同期|同比|环比|率|%|比例|占比|小计|合计|总计|目标|计划")
+_NOT_COUNT = re.compile(r"上月|上年|去年|上期|年初(?:数|累计|值)|同期|同比|环比|率|%|比例|占比|小计|合计|总计|目标|计划")
 _TOTALS = ("合计", "总计", "小计", "全区合计")
 _FOOTER = ("填表人", "审核", "联系", "电话", "填报日期", "日期", "备注", "说明", "注:", "负责人", "制表")
 _ENUM = re.compile(r"^[\d一二三四五六七八]+[.、)]")
