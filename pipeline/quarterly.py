@@ -79,7 +79,7 @@ def early_reasons(quarter: str, settings: Settings, now: dt.datetime) -> list[st
     if str(year) not in settings.values["targets"]:
         fallback = settings.target(year)
         reasons.append(f"设置中没有 {year} 年的年度目标（reference/settings.toml 的 [targets]）"
-                       + (f"，本稿暂按 {fallback:.0%} 计" if fallback is not None else "，本稿目标按 0 计"))
+                       + (f"，草稿暂按 {fallback:.0%} 计" if fallback is not None else "，草稿的目标按 0 计"))
     return reasons
 
 
