@@ -26,7 +26,7 @@ _ENUM = re.compile(r"^[\d一二三四五六七八]+[.、)]")
 _UNIT_LABEL = re.compile(r"(?:(?:填报|报送|上报)单位|单位名称)[:：]?")
 # What the template prints on the unit line around the blanks: not a unit's name.
 _TEMPLATE_LABEL = re.compile(
-    r"乡\s*[(（]\s*镇\s*[)）]\s*(街道)?办事处|[_＿]+|[(（]\s*盖?\s*公?\s*章\s*[)）]"
+    r"乡\s*[(（]\s*镇\s*[)）]\s*(街道)?办事处|[_＿]+|[×xXＸ＊*]{2,}|[(（]\s*盖?\s*公?\s*章\s*[)）]"
     r"|(?:\d{2,4}[\s_＿]*)?年[\s_＿]*(?:\d{1,2}[\s_＿]*)?月[\s_＿]*(?:\d{1,2}[\s_＿]*)?[日份]?|\d{4}\s*年度?")
 # Other labels of the unit line: what follows them is not the unit (填报日期：2016年10月8日).
 _OTHER_LABEL = re.compile(r"(?:填报|报送|填表|制表|报表)?(?:日期|时间)|填表人|审核人?|联系人|联系电话|电话|负责人|制表人")

@@ -244,6 +244,7 @@ def test_messages_that_ask_to_change_a_locked_cell_say_how(tmp_path):
     ("填报单位：侯寨乡      填报日期：2016年10月", "报表.xlsx", [("NO_PERIOD", f"{S}!A3")]),
     ("填报单位：侯寨乡      统计时间：2016年9月", "报表.xlsx", []),
     ("报送单位：侯寨乡      2016 年 9 月", "报表.xlsx", []),
+    ("填报单位：×××乡（镇）办事处      2016 年 9 月", "侯寨乡.xlsx", [("UNIT_FROM_FILENAME", f"{S}!A3")]),
     ("单位名称：____________      2016 年 9 月", "侯寨乡.xlsx", [("UNIT_FROM_FILENAME", f"{S}!A3")]),
     ("填报单位：侯寨乡      报送时间：2016.10", "报表.xlsx", [("NO_PERIOD", f"{S}!A3")]),
     ("填报单位：侯寨乡      填报日期：2016年10月", "侯寨乡2016年9月.xlsx", [("PERIOD_FROM_FILENAME", f"{S}!A3")]),
