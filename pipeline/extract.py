@@ -163,7 +163,7 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
     where = d.unit_cell or f"{d.sheet}!A1"
     unit = units.resolve(d.unit_text)
     # two forms on the sheet: the file name may name either, so it is no witness against this one
-    single = single and not any(f.code == "SECOND_FORM" for f in d.findings)
+    single = single and not (d.findings and any(f.code == "SECOND_FORM" for f in d.findings))
     if d.unit_text is None:
         if file_unit:
             unit = file_unit

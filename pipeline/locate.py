@@ -32,6 +32,8 @@ _TEMPLATE_LABEL = re.compile(
 _OTHER_LABEL = re.compile(r"(?:填报|报送|填表|制表|报表)?(?:日期|时间)|填表人|审核人?|联系人|联系电话|电话|负责人|制表人")
 # A month right after one of these is the day the form was filled in or sent, not its period (统计时间
 # and 报表时间 do name the period).
+_OTHER_END = re.compile("[期间人话核]")
+_SEPARATOR = re.compile(r"[.\-/．－]")
 _DATE_LABEL = re.compile(r"(?:(?:填报|填表|报送|上报|制表|打印)(?:日期|时间)|(?:^|\s)日期)\s*[:：]?\s*$")
 _PERIODS = (
     re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*份)?(?!\s*\d{1,2}\s*日)"),
@@ -60,21 +62,33 @@ def _header(text: str) -> tuple[int | None, str | None]:
 def find_periods(text: str) -> list[tuple[str, int]]:
     """[("2016-09", position), …]: every month named in a text, but a month labelled as a date
     (填报日期：2016年10月) and a day (2016年9月28日), which are not a report's period."""
-    return list(_periods_in(text))
+    found = []
+    for pattern in _PERIODS if _SEPARATOR.search(text) else _PERIODS[:1]:   # the second needs a separator
+        for m in pattern.finditer(text):
+            hit = _month_of(m, text)
+            if hit:
+                found.append(hit)
+    return found
 
 
 def find_period(text: str) -> tuple[str, int] | None:
     """("2016-09", position) for the first month named in a text, if any."""
-    return next(_periods_in(text), None)
-
-
-def _periods_in(text: str):
-    dated = "日期" in text or "时间" in text    # else no month of it can be labelled as a date
     for pattern in _PERIODS:
-        for m in pattern.finditer(text):
-            year, month = int(m.group(1)), int(m.group(2))
-            if 2000 <= year <= 2099 and 1 <= month <= 12 and not (dated and _DATE_LABEL.search(text, 0, m.start())):
-                yield f"{year:04d}-{month:02d}", m.start()
+        m = pattern.search(text)
+        while m:
+            hit = _month_of(m, text)
+            if hit:
+                return hit
+            m = pattern.search(text, m.end())
+    return None
+
+
+def _month_of(m: re.Match, text: str) -> tuple[str, int] | None:
+    year, month = int(m.group(1)), int(m.group(2))
+    if 2000 <= year <= 2099 and 1 <= month <= 12 and not (
+            ("日期" in text or "时间" in text) and _DATE_LABEL.search(text, 0, m.start())):
+        return f"{year:04d}-{month:02d}", m.start()
+    return None
 
 
 @dataclass(frozen=True)
@@ -108,8 +122,8 @@ def _line(grid: Grid, r: int, cols: tuple[int, int]) -> tuple[str, list[tuple[in
     parts, spans, pos = [], [], 0
     r0, c0 = grid.origin
     row = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else []
-    start = max(cols[0] - c0, 0)
-    for j, v in enumerate(row[start: cols[1] - c0 + 1], start):
+    lo, hi = max(cols[0] - c0, 0), cols[1] - c0 + 1
+    for j, v in enumerate(row if lo == 0 and hi >= len(row) else row[lo:hi], lo):
         if v == "":
             continue
         t = _text(v).strip()
@@ -141,7 +155,8 @@ def _unit_and_period(grid: Grid, top: int, cols: tuple[int, int]):
             continue
         hits, unit, title = _line_facts(line)
         for period, pos in hits:
-            periods.setdefault(period, grid.ref(r, _col_at(spans, pos)))
+            if period not in periods:
+                periods[period] = grid.ref(r, _col_at(spans, pos))
         if unit and unit_text is None:
             candidate, offset = unit
             unit_text = candidate
@@ -169,15 +184,16 @@ def _line_facts(line: str) -> tuple:
     where it starts, or None; the unit in a 月度报表 title, or None)."""
     hits = tuple(find_periods(line.replace("：", ":")))
     unit = title = None
-    m = _UNIT_LABEL.search(line)
+    m = _UNIT_LABEL.search(line) if "单位" in line else None
     if m:
         rest = line[m.end():]
-        other = _OTHER_LABEL.search(rest)
-        if other:
-            rest = rest[: other.start()]
-        p = find_period(rest.replace("：", ":"))
-        if p:
-            rest = rest[: p[1]]
+        if _OTHER_END.search(rest):   # what the other labels end with
+            other = _OTHER_LABEL.search(rest)
+            if other:
+                rest = rest[: other.start()]
+        p = next((pos - m.end() for _, pos in hits if pos >= m.end()), None)   # the month after the unit
+        if p is not None:
+            rest = rest[:p]
         candidate = _TEMPLATE_LABEL.sub(" ", rest).strip(" :：")
         if candidate:
             unit = (candidate, m.end() + line[m.end():].find(candidate.split()[0]))
