@@ -88,6 +88,7 @@ class BulletinContext:
     far_below: tuple[str, ...]        # units below half of the target
     copy_to: str                      # 版记: 抄送
     issuer: str                       # 版记: 印发机关
+    draft: str = ""                   # why this is only a draft (quarter not over…), said on its face; "" = none
 
     @property
     def title(self) -> str:
@@ -198,8 +199,31 @@ def render_docx(ctx: BulletinContext, out: Path, chart: Path) -> Path:
     values = template_context(ctx)
     values["chart"] = InlineImage(doc, str(chart), width=Mm(150))
     doc.render(values, jinja_env=environment(autoescape=True))
+    if ctx.draft:
+        mark_draft(doc.docx, ctx.draft)
     out.parent.mkdir(parents=True, exist_ok=True)
     return atomic(out, doc.save)
+
+
+DRAFT_MARK = "草稿　不得印发"
+
+
+def mark_draft(doc, reason: str) -> None:
+    """Say on the document's face that it is a draft, and why: two red lines before everything else
+    (the HTML and PDF are made from the .docx, so they say it too)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    first = doc.paragraphs[0]
+    for text, size in ((DRAFT_MARK, 22), (f"（{reason}。本稿仅供核对数字。）", 14)):
+        para = first.insert_paragraph_before()
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = para.add_run(text)
+        run.bold = True
+        run.font.size = Pt(size)
+        run.font.color.rgb = RGBColor(0xC0, 0, 0)
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "黑体")
 
 
 # Paragraph and character styles of the template → CSS classes of the HTML.

@@ -136,7 +136,7 @@ def cmd_quarterly(args) -> int:
     from .quarterly import run_quarterly
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
-    return run_quarterly(folders(args), args.period)
+    return run_quarterly(folders(args), args.period, force=args.force)
 
 
 def cmd_status(args) -> int:
@@ -190,6 +190,9 @@ def parser() -> argparse.ArgumentParser:
                              ("status", cmd_status, "报送情况")):
         c = sub.add_parser(name, parents=[common], help=what)
         c.add_argument("--period", help="2016-09 或 2016Q3；缺省为最近结束的月份（季度）")
+        if name == "quarterly":
+            c.add_argument("--force", action="store_true",
+                           help="季度未结束、没有年度目标或没有被计入的报表时也生成通报（标明“草稿”，不得印发）")
         c.set_defaults(func=func)
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")

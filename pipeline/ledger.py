@@ -241,6 +241,20 @@ class Ledger:
                 out[(unit, this)] = (counts.get(sid, {}), prev)
         return out
 
+    def last_counted(self, units, before: str) -> dict[str, tuple[str, tuple[Row, ...]]]:
+        """unit -> (month, rows) of its counted submission in the latest month before `before` that
+        has one, for each of `units` that has any."""
+        wanted = [u for u in dict.fromkeys(units) if u]
+        latest: dict = {}
+        for k in range(0, len(wanted), 900):
+            part = wanted[k: k + 900]
+            for unit, period, sid in self.db.execute(
+                    "SELECT unit, period, id FROM submissions WHERE status='accepted' AND period < ?"
+                    f" AND unit IN ({','.join('?' * len(part))}) ORDER BY period, received_at, id", (before, *part)):
+                latest[unit] = (period, sid)     # the latest month, and in it the last received
+        rows = self.rows_of_ids([sid for _, sid in latest.values()])
+        return {unit: (latest[unit][0], rows[latest[unit][1]]) for unit in wanted if unit in latest}
+
     def period_count(self, period: str) -> int:
         """How many submissions `period_submissions` gives, without reading them."""
         return self.db.execute("SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE "

@@ -17,7 +17,7 @@ from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
-from .status_book import write_status_book
+from .status_book import carried_note, write_status_book
 from .store import atomic_bytes, sweep
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
@@ -84,12 +84,27 @@ def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
             ledger.close()
 
 
-def run_monthly(folders: dict, period: str | None) -> int:
-    period = period or last_month(load_settings(folders["reference"]))
-    out = run_job(folders, "monthly", period,
-                  lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units))
-    print(f"{period_text(period)} 月度输出：{out}")
+def run_monthly(folders: dict, period: str | None, now: dt.datetime | None = None) -> int:
+    """The month's run. A month that has not begun is refused (2); the month now running gives an
+    interim set of outputs, each saying so; `now` is the run's time (the clock's, unless a test says)."""
+    settings = load_settings(folders["reference"])
+    now = now or dt.datetime.now(settings.tz)
+    period = period or last_month(settings, now)
+    current = f"{now.year:04d}-{now.month:02d}"
+    if period > current:
+        print(f"{period_text(period)}还没有开始，不能汇总（现在是 {now.year}年{now.month}月{now.day}日）。"
+              "请检查 --period。", file=sys.stderr)
+        return 2
+    interim = now if period == current else None
+    out = run_job(folders, "monthly", period, lambda ledger, settings, units: write_monthly(
+        ledger, folders, period, settings, units, interim=interim))
+    print(f"{period_text(period)} {'中期' if interim else '月度'}输出：{out}")
     return 0
+
+
+def interim_note(period: str, at: dt.datetime) -> str:
+    return (f"注：{period_text(period)}尚未结束，本表为截至 {at.year}年{at.month}月{at.day}日 {at:%H:%M} 的中期汇总，"
+            "不是该月的正式月报；月底后重新运行即得正式月报。")
 
 
 def _reference_digest(folders: dict) -> str:
@@ -101,15 +116,18 @@ def _reference_digest(folders: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
-    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there."""
+def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units,
+                  interim: dt.datetime | None = None) -> Path:
+    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there.
+    `interim`: the time of a run before the month is over, which the district's form, 报送情况 and
+    the manifest say."""
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
     receipts_dir = out / "回执"
     for folder in (out, receipts_dir):   # what a run killed mid-write left
         sweep(folder)
     manifest_path = out / "manifest.json"
-    digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
+    digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}" + ("-interim" if interim else "")
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
         if old.get("state") == digest:
@@ -134,16 +152,26 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             it deflates on a second thread, so it makes the best use of the cores the pool has left."""
             rows = ledger.rows_of_ids([r.id for r in accepted.values()])
             counted.update({unit: replaced(r, rows=rows[r.id]) for unit, r in accepted.items()})
-            totals = district_rows(counted)
-            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+            missing = [u for u in active if u not in counted]
+            carried = ledger.last_counted(missing, period)   # the district's 累计 stays continuous
+            totals = district_rows(counted, carried)
+            note = interim and interim_note(period, interim)
+            notes = [(note, True)] if note else []
+            if carried:
+                notes.append((carried_note(carried), False))
+            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals},
+                       notes=notes)
             manifest.update({
                 "period": period, "kind": "monthly", "files": files,
                 "submissions": _Text(_json_text([_Text(_submission_line(r)) for r in subs], " ")),
-                "missing": [u for u in active if u not in counted],
+                "missing": missing,
+                "carried": [{"unit": unit, "from": month} for unit, (month, _) in carried.items()],
                 "totals": [r.as_json() for r in totals],
                 "state": digest,
             })
-            write_status_book(status, period, active, subs, counted, deadline_text, district)
+            if interim:
+                manifest["interim"] = interim.isoformat(timespec="seconds")
+            write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note)
 
         written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
                                  pool=pool)
