@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -79,6 +80,22 @@ def pdf_fonts(pdf: Path, embedded_only: bool = False) -> list[str]:
             continue
         names.append(parts[0].split("+", 1)[-1])
     return names
+
+
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None, raw: bool = True) -> str:
+    """The text of `pdf` (pages `first`..`last`, from 1) as `pdftotext` reads it; `raw` keeps the
+    order in which the page draws its text (a table's cells one after another)."""
+    pdftotext = _tool("pdftotext", "poppler-utils")
+    cmd = [pdftotext, "-enc", "UTF-8"] + (["-raw"] if raw else [])
+    cmd += (["-f", str(first)] if first else []) + (["-l", str(last)] if last else [])
+    done = subprocess.run(cmd + [str(pdf), "-"], capture_output=True, timeout=60, check=True)
+    return done.stdout.decode("utf-8")
+
+
+def page_count(pdf: Path) -> int:
+    pdfinfo = _tool("pdfinfo", "poppler-utils")
+    done = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, timeout=60, check=True)
+    return int(re.search(r"^Pages:\s+(\d+)", done.stdout, re.MULTILINE)[1])
 
 
 def to_png(pdf: Path, out_dir: Path, dpi: int = 60) -> list[Path]:

@@ -18,6 +18,7 @@ from docx.shared import Mm, Pt
 from pipeline import pdf
 from pipeline.bulletin import (
     DOCX_TEMPLATE,
+    docx_blocks,
     render_bulletin,
     render_docx,
     render_html,
@@ -121,7 +122,19 @@ def test_headings_in_heiti_and_kaiti(doc):
 
 def test_attachment_note_signature_and_date(doc):
     assert paragraphs(doc, "公文附件说明")[0].text == \
-        "附件：1.2016年第三季度各乡（镇）办事处安全生产标准化达标创建情况排名表"
+        "附件：1.\t2016年第三季度各乡（镇）办事处安全生产标准化达标创建情况排名表"
+    assert paragraphs(doc, "公文附件说明续")[0].text == "2.\t2016年第三季度各乡（镇）办事处安全生产标准化达标率对比图"
+
+
+def test_a_wrapped_attachment_name_lines_up_with_its_first_character(doc):
+    # GB/T 9704: 附件名称回行时与上一行附件名称的首字对齐; "附件：" two characters in, "2." under "1.".
+    char = Pt(16).twips
+    for style, first_line in (("公文附件说明", 2), ("公文附件说明续", 5)):
+        ppr = doc.styles[style].element.pPr
+        ind, [tab] = ppr.find(qn("w:ind")), ppr.find(qn("w:tabs"))
+        left, hanging = int(ind.get(qn("w:left"))), int(ind.get(qn("w:hanging")))
+        assert left - hanging == first_line * char
+        assert int(tab.get(qn("w:pos"))) == left == 6 * char      # the name after "附件：1." on the tab stop
     assert paragraphs(doc, "公文署名")[0].text == BUREAU
     [date] = paragraphs(doc, "公文成文日期")
     assert date.text == "2016年10月10日"
@@ -312,6 +325,45 @@ def test_pdf_embeds_a_cjk_font_and_shows_the_text(rendered):
         first = subprocess.run(["pdftotext", "-l", "1", str(rendered["pdf"]), "-"], capture_output=True,
                                text=True, check=True).stdout
         assert f"{BUREAU}文件" in first and "二七安监管〔2016〕21" in first
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def docx_text(path) -> str:
+    """Every paragraph and table cell of the .docx body, in order (the chart is a picture)."""
+    parts = []
+    for block in docx_blocks(path):
+        parts += [t for t, _ in block.runs] + [cell for row in block.rows for cell in row]
+    return "".join(parts)
+
+
+def printed_text(path) -> str:
+    """The PDF's text page by page, each page's number (— 3 —) taken off its foot."""
+    pages = []
+    for n in range(1, pdf.page_count(path) + 1):
+        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdf.pdf_text(path, n, n).strip()))
+    return "".join(pages)
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
+    # LibreOffice dropped a 。 or 、 that hung past the right margin ("予以通报表扬希望上述单位").
+    said, printed = squeezed(docx_text(rendered["docx"])), squeezed(printed_text(rendered["pdf"]))
+    assert said.count("。") > 30 and said.count("、") > 30
+    assert printed == said
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
+    pages = pdf.page_count(rendered["pdf"])
+    assert pages % 2 == 0
+    last = pdf.pdf_text(rendered["pdf"], pages, pages)
+    assert squeezed(last) == "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
+    assert f"— {pages - 1} —" in pdf.pdf_text(rendered["pdf"], pages - 1, pages - 1)
 
 
 @pytest.mark.slow
