@@ -8,6 +8,7 @@ import html
 import re
 import shutil
 import subprocess
+import zipfile
 
 import pytest
 from docx import Document
@@ -192,6 +193,21 @@ def test_record_between_lines_at_the_end(doc):
     assert record.rows[0].cells[0].paragraphs[0].style.font.size == Pt(14)
 
 
+def test_document_properties_name_this_bulletin_its_bureau_and_the_run(tmp_path, chart):
+    made = datetime.datetime(2016, 10, 11, 9, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    path = render_docx(sample_context(), tmp_path / "通报.docx", chart, made)
+    core = Document(path).core_properties
+    assert core.title == "关于2016年第三季度工贸行业企业安全生产标准化达标创建情况的通报"
+    assert (core.author, core.last_modified_by) == (BUREAU, BUREAU)
+    assert core.created == core.modified == made
+    assert core.language == "zh-CN" and core.comments == "" and core.keywords == "二七安监管〔2016〕21号"
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        app, settings = z.read("docProps/app.xml").decode(), z.read("word/settings.xml").decode()
+    assert not any("thumbnail" in n or n.startswith("customXml/") for n in names)
+    assert "Microsoft" not in app and 'w:eastAsia="zh-CN"' in settings and "ja-JP" not in settings
+
+
 # ---------------------------------------------------------------- wording follows the situation
 def test_sample_wording(doc):
     body = text(doc)
@@ -246,6 +262,13 @@ def test_district_at_target(render):
     summary = dataclasses.replace(sample_context().summary, certified=100, rate=100 / 179)
     body = render(summary=summary)
     assert "全区达标率为55.9%，已达到2016年底50%的目标。" in body and "还需新增" not in body
+
+
+def test_a_target_of_all_enterprises_is_not_worded_as_100_percent_or_more(render):
+    summary = dataclasses.replace(sample_context().summary, target=1.0)
+    body = render(year=2018, summary=summary)
+    assert "对照2018年底前所有规模以上企业达标的目标任务" in body and "100%以上" not in body
+    assert "对照2016年底前50%以上规模以上企业达标的目标任务" in render()
 
 
 def test_date_in_arabic_numerals_without_leading_zeros(render):
@@ -364,6 +387,23 @@ def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
     last = pdf.pdf_text(rendered["pdf"], pages, pages)
     assert squeezed(last) == "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
     assert f"— {pages - 1} —" in pdf.pdf_text(rendered["pdf"], pages - 1, pages - 1)
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
+    ctx = sample_context()
+    rows = tuple(dataclasses.replace(r, target=1.0, gap=None if r.rate is None else 1.0 - r.rate)
+                 for r in ctx.ranking)
+    rows = (dataclasses.replace(rows[0], certified=12, rate=1.0, gap=0.0),) + rows[1:]
+    ctx = sample_context(year=2018, period="2018Q3", ranking=rows,
+                         summary=dataclasses.replace(ctx.summary, target=1.0))
+    docx = render_docx(ctx, tmp_path / "通报.docx", chart)
+    lines = pdf.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
+    table = lines[lines.index("附件 1"):lines.index("附件 2")]
+    assert "（百分点）" in table                                  # not 百分 / 点
+    assert table.count("1 淮河路街道 12 12 100.0% 100% 已达标 2 3/3 1 并列") == 1
+    assert sum(" 100% " in line for line in table) == 16            # every row's target on its line
 
 
 @pytest.mark.slow

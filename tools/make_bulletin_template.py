@@ -308,6 +308,7 @@ def _styles(doc) -> None:
     if lang is None:
         lang = _el("w:lang")
         defaults.append(lang)
+    # Digits and Latin letters stay en-US: set as zh-CN, LibreOffice breaks a line inside "2016".
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
     for tag in ("w:sz", "w:szCs"):
