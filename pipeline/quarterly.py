@@ -92,13 +92,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
                     if code in DATA_CODES:
                         warnings[(rec.unit, CODES[code].title)] += 1
     order = {u.name: i for i, u in enumerate(units.units)}
-    rows = tuple(RankRow(
-        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
-        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
-        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
-        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
-        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
-        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
+    rows = rank_rows(ranking)
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
@@ -113,6 +107,18 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
         copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"])
     return ctx, ranking
+
+
+def rank_rows(ranking) -> tuple[RankRow, ...]:
+    """The frame of `aggregate.rank` as the bulletin's and the workbook's rows (NaN → None, a unit
+    that never reported 0 certified)."""
+    return tuple(RankRow(
+        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
+        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
+        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
+        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
+        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
+        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
 
 
 def run_quarterly(folders: dict, quarter: str | None) -> int:
@@ -132,7 +138,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报"
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
     book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表.xlsx"
-    write_ranking_book(book, book.stem, ranking, ctx.summary.target)
+    write_ranking_book(book, book.stem, ctx.ranking, ctx.summary.target, author=ctx.bureau)
     files["ranking"] = book.name
     manifest = {
         "period": quarter, "kind": "quarterly", "files": files,
