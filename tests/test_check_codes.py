@@ -152,3 +152,13 @@ def test_zip_bomb_member_is_too_large(tmp_path, check):
                 f.write(block)
     (sub,) = check(path).submissions
     assert [f.code for f in sub.findings] == ["TOO_LARGE"]
+
+
+@pytest.mark.parametrize("written, suggested", [("候寨乡", "是否为“侯寨乡”？"), ("马砦镇", "是否为“马寨镇”？"),
+                                                ("淮河街道", "是否为“淮河路街道”？"),
+                                                ("某某镇", "如“淮河路街道”")])
+def test_an_unknown_unit_is_told_the_nearest_name(tmp_path, check, written, suggested):
+    result = check(write_book(tmp_path / "报表.xlsx", mutated(A3=f"填报单位：{written}      2016 年 9 月")))
+    [f] = [f for f in result.submissions[0].findings if f.code == "UNKNOWN_UNIT"]
+    assert f.message.startswith(f"{S}!A3：填报单位“{written}”不在本区单位名录中。")
+    assert suggested in f.message
