@@ -105,9 +105,10 @@ CODES: dict[str, Code] = {
         "{cell}：“{label}”为 {value}，但上月（{previous_period}）累计 {previous} 加本月当月完成 {new} "
         "应为 {expected}。请核对。"),
     "CUMULATIVE_DECREASE": Code(
-        WARNING, "累计数减少", "累计完成小于上月（企业被撤销证书？）",
-        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。"
-        "如有企业被撤销达标证书请在报送时说明，否则请改正。"),
+        WARNING, "累计数减少", "累计完成小于上月：照常接收，请报送情况说明",
+        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。本报表已照常接收。"
+        "如有企业被撤销达标证书、关闭或迁出，请报送情况说明（写明企业名称和原因），作为附件随报表发送或写在邮件正文中；"
+        "如属填错，请改正后重新报送。"),
     "LATE": Code(
         WARNING, "迟报", "截止时间后收到",
         "本报表于 {value} 收到，晚于报送截止时间 {expected}。请按时报送。"),
