@@ -125,6 +125,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
         dl = settings.deadline(period)
         deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
+        resend = settings.resend_by(period, dt.datetime.now(settings.tz))
+        bureau = settings["district"]["bureau"]
         receipts_dir.mkdir(exist_ok=True)
         files = {"form": form.name, "status": status.name}
         manifest: dict = {}
@@ -135,7 +137,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             rows = ledger.rows_of_ids([r.id for r in accepted.values()])
             counted.update({unit: replaced(r, rows=rows[r.id]) for unit, r in accepted.items()})
             totals = district_rows(counted)
-            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals},
+                       author=bureau)
             manifest.update({
                 "period": period, "kind": "monthly", "files": files,
                 "submissions": _Text(_json_text([_Text(_submission_line(r)) for r in subs], " ")),
@@ -143,10 +146,10 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
                 "totals": [r.as_json() for r in totals],
                 "state": digest,
             })
-            write_status_book(status, period, active, subs, counted, deadline_text, district)
+            write_status_book(status, period, active, subs, counted, deadline_text, district, bureau)
 
-        written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
-                                 pool=pool)
+        written = write_receipts(subs, receipts_dir, bureau, f"{resend.year}年{resend.month}月{resend.day}日", settings,
+                                 meanwhile=meanwhile, pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     atomic_bytes(manifest_path, manifest_text(manifest).encode("utf-8"), sync=True)
     return out

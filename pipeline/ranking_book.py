@@ -23,6 +23,7 @@ from openpyxl.drawing.text import Font as DrawingFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from .formbook import book_properties
 from .safety import set_text
 from .store import atomic
 
@@ -136,12 +137,7 @@ def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: 
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top = ws.page_margins.bottom = 0.5
 
-    made = made or dt.datetime.now(dt.timezone.utc)
-    utc = made.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    props = wb.properties
-    props.title, props.creator, props.lastModifiedBy = title, author, author
-    props.created = props.modified = utc
-    props.language = "zh-CN"
+    book_properties(wb, title, author, made)
     return atomic(path, wb.save)
 
 

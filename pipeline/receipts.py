@@ -29,6 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
+from .formbook import book_properties
 from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
@@ -100,7 +101,7 @@ def receipt_stem(rec: Received) -> str:
 
 @dataclass(frozen=True)
 class ReceiptContext:
-    district: str
+    bureau: str                          # 郑州市二七区安全生产监督管理局 (settings: district.bureau)
     unit: str
     period_text: str
     file: str
@@ -115,13 +116,25 @@ class ReceiptContext:
     closing: str
 
 
-def _closing(rec: Received, district: str, deadline_text: str) -> str:
-    contact = f"如有疑问，请与{district}安全生产监督管理局联系。"
+def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: ZoneInfo) -> str:
+    """The receipt's last lines: what happens now. `counted`: {unit: (received, file)} of the form
+    of the month each unit with a rejected form has counted, as a timestamp and a name."""
+    contact = f"如有疑问，请与{bureau}联系。"
     if rec.status == "accepted":
         return f"本报表已计入{period_text(rec.period)}汇总。{contact}"
     if rec.status == "rejected":
-        by = f"于{deadline_text}" if deadline_text else "尽快"
-        return f"本报表未计入汇总。请按上述问题改正后{by}重新报送。{contact}"
+        by = f"于{deadline_text}前" if deadline_text else "尽快"
+        month = period_text(rec.period)
+        other = counted.get(rec.unit) if rec.unit and rec.period else None
+        if other is None:
+            still = f"本单位{month}目前没有被接收的报表，汇总中暂按未报计。" if rec.unit and rec.period else ""
+            return f"本报表未计入汇总。请按上述问题改正后{by}重新报送。{still}{contact}"
+        when, name = time_text(datetime.fromtimestamp(other[0], tz), tz), _plain(other[1])
+        if other[0] > rec.received_at.timestamp():
+            return (f"本报表未计入汇总。本单位{month}于{when}报送的“{name}”已被接收并计入汇总，"
+                    f"本报表无需再改。{contact}")
+        return (f"本报表未计入汇总。请按上述问题改正后{by}重新报送。本单位{month}此前于{when}报送的“{name}”"
+                f"已被接收，在收到改正后的报表之前，汇总仍以该表为准。{contact}")
     if rec.status == "superseded":
         return f"本单位后来报送的报表已替代本报表，汇总以后来的报表为准。{contact}"
     return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
@@ -287,7 +300,7 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
         sheet.sheet_view.tabSelected = sheet.title == LIST_SHEET
 
 
-def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | None:
+def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str = "") -> Path | None:
     """The copy made from the clerk's .xlsx XML if marked_xlsx takes it (nearly always), else with
     openpyxl, else rebuilt from the grid as read (.xls, .ods); None if there is nothing to copy."""
     wb, titles = None, {}
@@ -301,35 +314,38 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | No
     if wb is None:
         return None
     _mark(wb, rec, titles)
+    book_properties(wb, _list_title(rec), bureau)
     return atomic(path, wb.save)
 
 
-def write_receipt(rec: Received, out_dir: Path, settings_district: str, grid_rows=None, *,
-                  deadline_text: str = "", tz: ZoneInfo = TZ) -> list[Path]:
+def write_receipt(rec: Received, out_dir: Path, bureau: str, grid_rows=None, *,
+                  deadline_text: str = "", tz: ZoneInfo = TZ, counted: dict | None = None) -> list[Path]:
     """Write the receipt .txt (and, with findings, the marked .xlsx) into out_dir; return their paths.
 
     grid_rows: {sheet: (origin_row, origin_col, rows)} as read, used when openpyxl cannot open the
-    archived file (.xls, .ods). deadline_text: `2016年10月31日（星期一）23:59 前`, for the closing line.
+    archived file (.xls, .ods). deadline_text: `2016年10月31日`, the date a rejected form is asked
+    back by. counted: as `_closing` takes it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _receipts_of([rec], out_dir, settings_district, deadline_text, tz, lambda _rec: grid_rows)[rec.id]
+    return _receipts_of([rec], out_dir, bureau, deadline_text, tz, lambda _rec: grid_rows, counted or {})[rec.id]
 
 
 def _to_mark(rec: Received) -> bool:
     return any(f.cell for f in rec.findings)   # something to mark in the clerk's own form
 
 
-def _context(rec: Received, district: str, deadline_text: str, tz: ZoneInfo, marked: Path | None) -> ReceiptContext:
+def _context(rec: Received, bureau: str, deadline_text: str, tz: ZoneInfo, marked: Path | None,
+             counted: dict) -> ReceiptContext:
     return ReceiptContext(
-        district=district, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
+        bureau=bureau, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
         file=_plain(rec.file), sheet=_plain(rec.sheet), received_text=time_text(rec.received_at, tz), late=rec.late,
         verdict=VERDICTS[rec.status],
         findings=[(LEVEL_WORDS.get(f.severity, f.severity), f.message) for f in rec.findings],
         errors=sum(f.severity == ERROR for f in rec.findings),
         warnings=sum(f.severity != ERROR for f in rec.findings),
         marked=marked.name if marked else None,
-        closing=_closing(rec, district, deadline_text))
+        closing=_closing(rec, bureau, deadline_text, counted, tz))
 
 
 def _txt(ctx: ReceiptContext) -> bytes:
@@ -350,26 +366,26 @@ def _grid_rows(rec: Received):
     return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
 
 
-def _receipts_of(batch: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                 tz: ZoneInfo, grid_rows=_grid_rows) -> dict[int, list[Path]]:
+def _receipts_of(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
+                 tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[Path]]:
     """Every submission's receipt (its .txt, and its marked copy if it has cells to mark), a stage
     at a time over the batch (names, marked copies, texts, files): each stage's code stays in the
     processor's caches, ~25 % less CPU a receipt than one receipt after another. `grid_rows(rec)`:
     the sheets as read, for a copy openpyxl cannot make from the file itself."""
-    names = _receipt_names(batch, receipts_dir, district, deadline_text, tz, grid_rows)
+    names = _receipt_names(batch, receipts_dir, bureau, deadline_text, tz, grid_rows, counted)
     return {k: [receipts_dir / name for name in got] for k, got in names.items()}
 
 
-def _receipt_names(batch: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                   tz: ZoneInfo, grid_rows=_grid_rows) -> dict[int, list[str]]:
+def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
+                   tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[str]]:
     """`_receipts_of`, with the names of the files written in `receipts_dir`: a .txt receipt's path
     is a string joined once, not a Path made and turned back into a string (a plain receipt: 221,000
     instructions -> 182,000)."""
     folder = os.fspath(receipts_dir)
     stems = [receipt_stem(rec) for rec in batch]
-    marked = [_marked_copy(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows(rec)) if _to_mark(rec) else None
-              for rec, stem in zip(batch, stems)]
-    contexts = [_context(rec, district, deadline_text, tz, m) for rec, m in zip(batch, marked)]
+    marked = [_marked_copy(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows(rec), bureau) if _to_mark(rec)
+              else None for rec, stem in zip(batch, stems)]
+    contexts = [_context(rec, bureau, deadline_text, tz, m, counted or {}) for rec, m in zip(batch, marked)]
     bodies = [_txt(ctx) for ctx in contexts]
     txts = [f"{stem}.txt" for stem in stems]
     for name, body in zip(txts, bodies):
@@ -431,7 +447,7 @@ def _in_background() -> None:
         os.nice(BACKGROUND)
 
 
-def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
+def write_receipts(subs: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
                    settings, meanwhile=None, pool: ProcessPoolExecutor | None = None) -> list[Path]:
     """Every submission's receipt; the paths in the order of `subs`, each .txt before its marked copy.
     `meanwhile()`, if given, runs in this process while the receipts are written. `pool`: one
@@ -443,7 +459,11 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
     writes the batches no worker has started yet, from the last one back."""
     receipts_dir = Path(receipts_dir)
     receipts_dir.mkdir(parents=True, exist_ok=True)
-    where = {"receipts_dir": receipts_dir, "district": district, "deadline_text": deadline_text, "tz": settings.tz}
+    rejected = {rec.unit for rec in subs if rec.status == "rejected" and rec.unit}
+    counted = {rec.unit: (rec.received_at.timestamp(), rec.file) for rec in subs
+               if rec.status == "accepted" and rec.unit in rejected}      # what a rejected form's receipt tells
+    where = {"receipts_dir": receipts_dir, "bureau": bureau, "deadline_text": deadline_text, "tz": settings.tz,
+             "counted": counted}
     to_mark = [rec for rec in subs if _to_mark(rec)]
     if pool is None and len(to_mark) < MARK_IN_POOL and len(subs) < IN_POOL:
         if meanwhile:

@@ -382,8 +382,9 @@ def _chunks(rows, size: int = 8 << 20):
 
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
-                      counted: dict[str, Received], deadline_text: str, district: str) -> Path:
-    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically."""
+                      counted: dict[str, Received], deadline_text: str, district: str, author: str = "") -> Path:
+    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically; `author`: the
+    bureau, in the book's properties."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -396,6 +397,7 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
                                             "strings_to_urls": False})
         s = _formats(book)
         title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
+        book.set_properties({"title": title, "author": author, "company": author, "comments": ""})
         strings = _Strings()
         sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
                   *_details(book, s, units, counted, strings)]

@@ -23,6 +23,7 @@ from pipeline.model import INDUSTRIES, LEVELS, Received, Row
 from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
+BUREAU = "郑州市二七区安全生产监督管理局"
 WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
 ROWS = tuple(Row(i, lv, 0, 1, 0) for i in INDUSTRIES for lv in LEVELS)
 MISMATCH = finding("TOTAL_MISMATCH", "月度报表!C14", label="一级 累计完成", value=12, expected=11)
@@ -79,7 +80,7 @@ def marking(request, monkeypatch):
 @pytest.fixture
 def rejected(tmp_path, marking):
     rec = received(clerk_form(tmp_path / "archived.xlsx"), [MISMATCH, MISSING])
-    return write_receipt(rec, tmp_path / "out", "二七区", deadline_text="2016年9月30日（星期五）23:59 前")
+    return write_receipt(rec, tmp_path / "out", BUREAU, deadline_text="2016年9月30日")
 
 
 def test_rejected_txt_says_returned_and_lists_each_message(rejected):
@@ -89,7 +90,8 @@ def test_rejected_txt_says_returned_and_lists_each_message(rejected):
     assert "2016年9月28日 10:15" in text
     assert f"1. 【错误】{MISMATCH.message}" in text
     assert f"2. 【提示】{MISSING.message}" in text
-    assert "2016年9月30日（星期五）23:59 前" in text
+    assert text.startswith(f"{BUREAU} 报表回执")
+    assert "请按上述问题改正后于2016年9月30日前重新报送。本单位2016年9月目前没有被接收的报表，汇总中暂按未报计。" in text
     assert rejected[0].name == "回执_马寨镇_2016年9月_1_马寨镇_2016年9月.txt"
     assert rejected[0].read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in rejected[0].read_bytes()
 
@@ -362,7 +364,8 @@ def test_a_pool_worker_writes_from_the_light_form_what_this_process_writes(tmp_p
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 4)]
-    where = {"district": "二七区", "deadline_text": "2016年10月31日", "tz": TZ}
+    where = {"bureau": BUREAU, "deadline_text": "2016年10月31日", "tz": TZ,
+             "counted": {"马寨镇": (WHEN.timestamp() - 3600, "马寨镇9月.xlsx")}}
     for folder in ("pool", "here"):
         (tmp_path / folder).mkdir()
     pooled = receipts._receipts_of_light([receipts._light(r) for r in subs], receipts_dir=tmp_path / "pool", **where)
@@ -373,3 +376,32 @@ def test_a_pool_worker_writes_from_the_light_form_what_this_process_writes(tmp_p
         text = (tmp_path / "pool" / name).read_text(encoding="utf-8-sig")
         assert text == (tmp_path / "here" / name).read_text(encoding="utf-8-sig")
         assert "收到时间：2016年9月28日 10:15" in text
+
+
+@pytest.mark.parametrize("hours, says", [
+    (-2, "请按上述问题改正后于2016年10月12日前重新报送。本单位2016年9月此前于2016年9月28日 08:15报送的“马寨镇9月.xlsx”"
+         "已被接收，在收到改正后的报表之前，汇总仍以该表为准。"),
+    (+2, "本报表未计入汇总。本单位2016年9月于2016年9月28日 12:15报送的“马寨镇9月.xlsx”已被接收并计入汇总，本报表无需再改。")])
+def test_a_rejected_forms_receipt_says_whether_an_accepted_one_still_counts(tmp_path, hours, says):
+    rec = received(clerk_form(tmp_path / "a.xlsx"), [MISMATCH])
+    counted = {"马寨镇": (WHEN.timestamp() + hours * 3600, "马寨镇9月.xlsx")}
+    text = txt(write_receipt(rec, tmp_path / "out", BUREAU, deadline_text="2016年10月12日", counted=counted))
+    assert says in text and f"如有疑问，请与{BUREAU}联系。" in text
+
+
+def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_path):
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH], id=1), received(form, status="accepted", id=2, file="马寨镇改.xlsx")]
+    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", SimpleNamespace(tz=TZ))
+    first = paths[0].read_text(encoding="utf-8-sig")
+    assert "“马寨镇改.xlsx”已被接收" in first and "本报表已计入2016年9月汇总" in txt(paths[-1:])
+
+
+@pytest.mark.parametrize("now, by", [
+    (datetime(2016, 9, 20, 10, 0, tzinfo=TZ), "2016-09-30"),      # the month's deadline is ahead: it
+    (datetime(2016, 10, 3, 9, 0, tzinfo=TZ), "2016-10-06"),       # Monday: three working days on
+    (datetime(2016, 10, 7, 16, 0, tzinfo=TZ), "2016-10-12"),      # Friday: past the weekend
+])
+def test_a_rejected_form_is_asked_back_by_a_date_still_ahead(now, by):
+    from pipeline.settings import load_settings
+    assert load_settings(None).resend_by("2016-09", now).isoformat() == by
