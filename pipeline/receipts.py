@@ -24,13 +24,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
 from .formbook import book_properties
-from .marked_xlsx import Problem, marked_xlsx
+from .layout import SheetLayout, layout_of
+from .marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
 from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
@@ -195,8 +196,10 @@ def _open_copy(archived: str) -> Workbook | None:
         return None    # file, the copy is rebuilt from the grid the reader did read.
 
 
-def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
-    """A workbook holding each grid value at its own coordinates; {original sheet: new title}."""
+def _rebuild(grid_rows: dict, layouts: dict | None = None) -> tuple[Workbook, dict[str, str]]:
+    """A workbook holding each grid value at its own coordinates, with the clerk's layout where the
+    file gives it (`layout.layout_of`: widths, heights, merges, borders, fonts), printed on one
+    page; {original sheet: new title}."""
     wb = Workbook()
     wb.remove(wb.active)
     titles = {}
@@ -209,11 +212,53 @@ def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
         for i, row in enumerate(rows):
             for j, value in enumerate(row):
                 _put(ws.cell(r0 + i + 1, c0 + j + 1), value)
-        for col in range(1, c0 + max((len(r) for r in rows), default=0) + 1):
-            ws.column_dimensions[get_column_letter(col)].width = 12
+        last_col = c0 + max((len(r) for r in rows), default=0)
+        look = (layouts or {}).get(name)
+        if look is None:
+            for col in range(1, last_col + 1):
+                ws.column_dimensions[get_column_letter(col)].width = 12
+        else:
+            _apply(ws, look, last_col)
+        _one_page(ws, r0 + len(rows), last_col, look)
     if not wb.sheetnames:
         wb.create_sheet("Sheet")
     return wb, titles
+
+
+def _apply(ws, look: SheetLayout, last_col: int) -> None:
+    for col in range(1, last_col + 1):
+        ws.column_dimensions[get_column_letter(col)].width = round(look.widths.get(col - 1, 8.43), 2)
+    for row, points in look.heights.items():
+        ws.row_dimensions[row + 1].height = points
+    styles: dict = {}
+    for (row, col), cell_look in look.looks.items():
+        if cell_look not in styles:
+            sides = [Side(style=b) if b else Side() for b in cell_look.borders]
+            styles[cell_look] = (Font(name=cell_look.font, size=cell_look.size, bold=cell_look.bold),
+                                 Alignment(horizontal=cell_look.horizontal, vertical=cell_look.vertical,
+                                           wrap_text=cell_look.wrap or None),
+                                 Border(left=sides[0], right=sides[1], top=sides[2], bottom=sides[3]),
+                                 PatternFill("solid", fgColor="FF" + cell_look.fill) if cell_look.fill else None)
+        font, alignment, border, fill = styles[cell_look]
+        cell = ws.cell(row + 1, col + 1)
+        cell.font, cell.alignment, cell.border = font, alignment, border
+        if fill is not None:
+            cell.fill = fill
+    for r1, c1, r2, c2 in look.merges:
+        if (r1, c1) != (r2, c2):
+            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
+
+
+def _one_page(ws, last_row: int, last_col: int, look: SheetLayout | None) -> None:
+    """A4 fitted to one page, landscape when the sheet is wider than tall (the form is)."""
+    widths = look.widths if look else {}
+    wide_mm = sum(widths.get(c, 12 if look is None else 8.43) * 1.9 for c in range(last_col))
+    high_mm = sum((look.heights.get(r, 15) if look else 15) * 25.4 / 72 for r in range(last_row))
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if wide_mm > high_mm else ws.ORIENTATION_PORTRAIT
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
 
 
 def _target(wb: Workbook, ref: str | None, titles: dict[str, str]):
@@ -242,9 +287,9 @@ def _display_width(text: str) -> int:
 
 
 def _problems(rec: Received) -> list[Problem]:
-    """The 问题清单's lines: level, code and title, cell, message."""
+    """The 问题清单's lines: level, title, cell, message, code."""
     return [Problem(LEVEL_WORDS.get(f.severity, f.severity), f.severity == ERROR,
-                    f"{f.code} {CODES[f.code].title}" if f.code in CODES else f.code, f.cell, f.message)
+                    CODES[f.code].title if f.code in CODES else "其他问题", f.cell, f.message, f.code)
             for f in rec.findings]
 
 
@@ -267,8 +312,8 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
     ws = wb.create_sheet(LIST_SHEET)
     _text(ws["A1"], _list_title(rec))
     ws["A1"].font = Font(bold=True, size=12)
-    ws.merge_cells("A1:E1")
-    for col, (head, width) in enumerate(zip(("序号", "级别", "代码", "单元格", "说明"), (6, 8, 22, 18, 90)), 1):
+    ws.merge_cells(f"A1:{get_column_letter(len(LIST_COLUMNS))}1")
+    for col, (head, width) in enumerate(LIST_COLUMNS, 1):
         ws.cell(2, col, head).font = Font(bold=True)
         ws.column_dimensions[get_column_letter(col)].width = width
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -277,7 +322,7 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
         ws.cell(r, 1, i)
         level = ws.cell(r, 2, f.level)
         level.fill = ERROR_FILL if f.error else WARNING_FILL
-        _text(ws.cell(r, 3), f.code)
+        _text(ws.cell(r, 3), f.title)
         where = ws.cell(r, 4)
         _text(where, f.cell or "（整个文件）")
         target = _target(wb, f.cell, titles)
@@ -285,11 +330,13 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
             quoted = "'" + target.parent.title.replace("'", "''") + "'"
             where.hyperlink = Hyperlink(ref=where.coordinate, location=f"{quoted}!{target.coordinate}")
             where.font = Font(color="FF0563C1", underline="single")
-        _text(ws.cell(r, 5), f.message)
-        for col in range(1, 6):
+        lines = set_lines(f.message)
+        _text(ws.cell(r, 5), "\n".join(lines))
+        _text(ws.cell(r, 6), f.code)
+        for col in range(1, len(LIST_COLUMNS) + 1):
             ws.cell(r, col).alignment = wrap
-        # Row heights are not recomputed on open (Excel, LibreOffice): give each wrapped line room.
-        ws.row_dimensions[r].height = 16 * max(1, -(-_display_width(f.message) // 88))
+        # Row heights are not recomputed on open (Excel, LibreOffice): give each line room.
+        ws.row_dimensions[r].height = 16 * len(lines)
     ws.freeze_panes = "A3"
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -310,7 +357,7 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str 
             return atomic_bytes(path, data)
         wb = _open_copy(rec.archived)
     if wb is None and grid_rows:
-        wb, titles = _rebuild(grid_rows)
+        wb, titles = _rebuild(grid_rows, layout_of(rec.archived, rec.file))
     if wb is None:
         return None
     _mark(wb, rec, titles)
