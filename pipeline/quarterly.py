@@ -123,10 +123,12 @@ def rank_rows(ranking) -> tuple[RankRow, ...]:
 
 def run_quarterly(folders: dict, quarter: str | None) -> int:
     quarter = (quarter or last_quarter(load_settings(folders["reference"]))).upper()
-    out = run_job(folders, "quarterly", quarter_months(quarter)[-1],
-                  lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units))
+    last = quarter_months(quarter)[-1]
+    out, counts = run_job(folders, "quarterly", last,
+                          lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units))
     print(f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}通报与排名：{out}")
-    return 0
+    print(f"{int(last[:4])}年{int(last[5:])}月：{counts.line()}")
+    return counts.exit_status
 
 
 def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Settings, units) -> Path:
