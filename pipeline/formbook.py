@@ -182,7 +182,7 @@ def write_form(path, unit: str, period: str, rows: Rows | None, *,
     path = Path(path)
     wb = Workbook()
     totals = build_form(wb.active, unit, period, rows, blank=blank, unit_suffix=unit_suffix)
-    book_properties(wb, path.stem, author)
+    book_properties(wb, path.stem.replace("_", " "), author)
     def write(tmp):
         wb.save(tmp)
         cache_formula_values(Path(tmp), totals)
