@@ -308,6 +308,33 @@ def test_html_says_what_the_docx_says(tmp_path, chart):
             assert line in shown
 
 
+def test_no_value_label_of_the_chart_is_crossed_by_the_target_line():
+    import matplotlib
+    import numpy as np
+
+    from pipeline.chart import TARGET, chart_figure
+    rows = tuple(dataclasses.replace(r, rate=rate, certified=round(rate * r.base))
+                 for r, rate in zip(sample_context().ranking[:4], (0.475, 0.49, 0.46, 0.30)))   # labels over 50 %
+    with matplotlib.rc_context({"font.family": [cjk_font()]}):
+        fig = chart_figure(rows, 0.5, "2016年底目标")
+        fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    ax = fig.axes[0]
+    x = round(ax.transData.transform((0.5, 0))[0])
+    red = np.array([int(TARGET[k:k + 2], 16) for k in (1, 3, 5)])
+    crossed = 0
+    for text in ax.texts:
+        box = text.get_window_extent()
+        if re.fullmatch(r"\d+\.\d%", text.get_text()) and box.x0 < x < box.x1:   # a value label
+            crossed += 1
+            top, bottom = pixels.shape[0] - round(box.y1), pixels.shape[0] - round(box.y0)
+            column = pixels[top:bottom, x]
+            assert not (np.abs(column - red).sum(axis=1) < 60).any(), text.get_text()   # no red of the line
+    assert crossed == 3                                   # 47.5 %, 49.0 %, 46.0 % reach across 50 %
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y1 < ax.get_window_extent().y0          # the legend below the plot, over no bar
+
+
 def test_chart_font_has_chinese_glyphs():
     assert "CJK" in cjk_font()
 
