@@ -21,6 +21,9 @@ from .store import atomic
 
 FONTS_CONF = Path(__file__).resolve().parent.parent / "templates" / "fonts.conf"
 TIMEOUT = 120
+# Writer's PDF export leaves out by default the blank page that a section starting on an even page
+# puts in: the 通报's 版记 page would then print on an odd page.
+WRITER_PDF = 'pdf:writer_pdf_Export:{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
 
 
 class ConversionError(RuntimeError):
@@ -44,7 +47,8 @@ def to_pdf(src: Path, out_dir: Path, timeout: float = TIMEOUT) -> Path:
     with tempfile.TemporaryDirectory(prefix="soffice-") as tmp:
         profile, work = Path(tmp) / "profile", Path(tmp) / "out"
         cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-               "--nolockcheck", "--convert-to", "pdf", "--outdir", str(work), str(src)]
+               "--nolockcheck", "--convert-to", WRITER_PDF if src.suffix.lower() == ".docx" else "pdf",
+               "--outdir", str(work), str(src)]
         # soffice is a wrapper script: on timeout kill its whole process group, not just the wrapper.
         with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True) as proc:

@@ -418,6 +418,20 @@ def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
 
 @pytest.mark.slow
 @needs_soffice
+def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_an_even_page(tmp_path, chart):
+    record = "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
+    ctx = sample_context(interview=(), data_warnings=(), rejected=(), far_below=())   # the text ends on page 6
+    shared = pdf.to_pdf(render_docx(ctx, tmp_path / "共页.docx", chart), tmp_path)
+    assert pdf.page_count(shared) == 6                                  # the 版记 fits under the chart, page 6
+    last = squeezed(pdf.pdf_text(shared, 6, 6))
+    assert last.startswith("附件2") and last.endswith(record) and "—6—" in last
+    apart = pdf.to_pdf(render_docx(ctx, tmp_path / "另页.docx", chart, record_apart=True), tmp_path)
+    assert pdf.page_count(apart) == 8                                   # made to stand apart: 7 blank, 8 the 版记
+    assert squeezed(pdf.pdf_text(apart, 7, 7)) == "" and squeezed(pdf.pdf_text(apart, 8, 8)) == record
+
+
+@pytest.mark.slow
+@needs_soffice
 def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
     ctx = sample_context()
     rows = tuple(dataclasses.replace(r, target=1.0, gap=None if r.rate is None else 1.0 - r.rate)
