@@ -171,7 +171,7 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
         else:
             found.append(finding("NO_UNIT", where))
     elif unit is None:
-        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, example=units.names[0]))
+        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, hint=units.hint(d.unit_text)))
     elif single and file_unit and file_unit != unit:
         found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
 
@@ -200,7 +200,7 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
         u = units.get(unit)
         if u and not u.active(period):
             found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
-                                 value=f"{unit}（{period} 不在其报送期内）", example=units.names[0]))
+                                 value=f"{unit}（{period} 不在其报送期内）", hint="请核对单位名称和报表月份。"))
     return unit, period, tuple(found)
 
 

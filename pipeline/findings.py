@@ -45,7 +45,7 @@ CODES: dict[str, Code] = {
         "{cell}：没有找到填报单位。请在“填报单位：”后填写本乡（镇）办事处名称，如“侯寨乡”。" + UNLOCK),
     "UNKNOWN_UNIT": Code(
         ERROR, "填报单位不在名录中", "填报单位不在单位名录中",
-        "{cell}：填报单位“{value}”不在本区单位名录中。请填写规范名称，如“{example}”。" + UNLOCK),
+        "{cell}：填报单位“{value}”不在本区单位名录中。{hint}" + UNLOCK),
     "NO_PERIOD": Code(
         ERROR, "缺少报表月份", "各处都没有报表年月",
         "{cell}：没有找到报表所属年月。请在表头填写如“2016 年 9 月”。" + UNLOCK),
@@ -126,9 +126,10 @@ CODES: dict[str, Code] = {
         "{cell}：“{label}”为 {value}，但上月（{previous_period}）累计 {previous} 加本月当月完成 {new} "
         "应为 {expected}。请核对。"),
     "CUMULATIVE_DECREASE": Code(
-        WARNING, "累计数减少", "累计完成小于上月（企业被撤销证书？）",
-        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。"
-        "如有企业被撤销达标证书请在报送时说明，否则请改正。"),
+        WARNING, "累计数减少", "累计完成小于上月：照常接收，请报送情况说明",
+        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。本报表已照常接收。"
+        "如有企业被撤销达标证书、关闭或迁出，请报送情况说明（写明企业名称和原因），作为附件随报表发送或写在邮件正文中；"
+        "如属填错，请改正后重新报送。"),
     "LATE": Code(
         WARNING, "迟报", "截止时间后收到",
         "本报表于 {value} 收到，晚于报送截止时间 {expected}。请按时报送。"),

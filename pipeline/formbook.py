@@ -12,6 +12,7 @@ openpyxl stores formulas without results, and our reader (like most) reads the s
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from pathlib import Path
@@ -151,6 +152,17 @@ def _page_setup(ws: Worksheet, last_row: int = TOTAL_ROW) -> None:
     ws.print_area = f"A1:{ws.cell(1, LAST_COL).column_letter}{last_row}"
 
 
+def book_properties(wb: Workbook, title: str, author: str | None, made: dt.datetime | None = None) -> None:
+    """A workbook's own 属性: its title, the bureau as author (openpyxl would sign it "openpyxl"),
+    the run's time, zh-CN."""
+    made = made or dt.datetime.now(dt.timezone.utc)
+    props = wb.properties
+    props.title = safety.ILLEGAL_CHARACTERS_RE.sub("", title)     # a clerk's file name may carry any
+    props.creator = props.lastModifiedBy = author or ""
+    props.created = props.modified = made.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    props.language = "zh-CN"
+
+
 def cache_formula_values(path: Path, values: dict[str, int | float], sheet_index: int = 0) -> None:
     """Give the formulas at `values`' cells of one sheet a stored result, in the saved file.
 
@@ -174,15 +186,16 @@ def cache_formula_values(path: Path, values: dict[str, int | float], sheet_index
 
 
 def write_form(path, unit: str, period: str, rows: Rows | None, *,
-               blank: bool = False, unit_suffix: bool = True, notes=()) -> Path:
+               blank: bool = False, unit_suffix: bool = True, notes=(), author: str | None = None) -> Path:
     """Write the form to `path` (.xlsx). blank=True leaves the count cells empty (合计 shows 0).
 
     unit/period "" print the seed's blanks. Used for the district's own form (unit "二七区"), with
-    `notes` ((text, alert), …) under the table.
+    `notes` ((text, alert), …) under the table; `author`: the bureau, in the book's properties.
     """
     path = Path(path)
     wb = Workbook()
     totals = build_form(wb.active, unit, period, rows, blank=blank, unit_suffix=unit_suffix, notes=notes)
+    book_properties(wb, path.stem.replace("_", " "), author)
     def write(tmp):
         wb.save(tmp)
         cache_formula_values(Path(tmp), totals)

@@ -255,6 +255,17 @@ class Ledger:
         rows = self.rows_of_ids([sid for _, sid in latest.values()])
         return {unit: (latest[unit][0], rows[latest[unit][1]]) for unit in wanted if unit in latest}
 
+    def run_statuses(self, run_id: int) -> dict[str, int]:
+        """How many of a run's submissions were accepted (counted then, even if superseded since),
+        rejected, duplicate."""
+        return dict(self.db.execute("SELECT s.status, count(*) FROM submissions s JOIN files f ON f.id = s.file_id"
+                                    " WHERE f.run_id = ? GROUP BY s.status", (run_id,)))
+
+    def counted_units(self, period: str) -> set[str]:
+        """The units with an accepted submission of `period`."""
+        return {u for (u,) in self.db.execute(
+            "SELECT DISTINCT unit FROM submissions WHERE period = ? AND status = 'accepted'", (period,))}
+
     def period_count(self, period: str) -> int:
         """How many submissions `period_submissions` gives, without reading them."""
         return self.db.execute("SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE "

@@ -130,13 +130,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
                     if code in DATA_CODES:
                         warnings[(rec.unit, CODES[code].title)] += 1
     order = {u.name: i for i, u in enumerate(units.units)}
-    rows = tuple(RankRow(
-        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
-        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
-        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
-        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
-        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
-        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
+    rows = rank_rows(ranking)
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
@@ -153,6 +147,18 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
     return ctx, ranking
 
 
+def rank_rows(ranking) -> tuple[RankRow, ...]:
+    """The frame of `aggregate.rank` as the bulletin's and the workbook's rows (NaN → None, a unit
+    that never reported 0 certified)."""
+    return tuple(RankRow(
+        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
+        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
+        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
+        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
+        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
+        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
+
+
 def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: dt.datetime | None = None) -> int:
     """The quarter's run; 2 when its 通报 would say nothing true (unless `force`: a draft that says so)."""
     settings = load_settings(folders["reference"])
@@ -165,14 +171,15 @@ def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: 
     # a quarter not over takes in the inbox for the month now running, never for one not begun
     intake_period = min(quarter_months(quarter)[-1], f"{now.year:04d}-{now.month:02d}")
     try:
-        out = run_job(folders, "quarterly", intake_period, lambda ledger, settings, units: write_quarterly(
+        out, counts = run_job(folders, "quarterly", intake_period, lambda ledger, settings, units: write_quarterly(
             ledger, folders, quarter, settings, units, early if force else None))
     except Refused as refused:
         _refuse(quarter, refused.args[0], taken_in=True)
         return 2
     drafted = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("draft")
     print(f"{_quarter_text(quarter)}通报与排名{'（草稿）' if drafted else ''}：{out}")
-    return 0
+    print(f"{int(intake_period[:4])}年{int(intake_period[5:])}月：{counts.line()}")
+    return counts.exit_status
 
 
 def _refuse(quarter: str, reasons: list[str], taken_in: bool) -> None:
@@ -200,7 +207,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
     book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表{'（草稿）' if draft else ''}.xlsx"
-    write_ranking_book(book, book.stem, ranking, ctx.summary.target)
+    write_ranking_book(book, book.stem, ctx.ranking, ctx.summary.target, author=ctx.bureau)
     files["ranking"] = book.name
     manifest = {
         "period": quarter, "kind": "quarterly", "files": files,

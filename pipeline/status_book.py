@@ -398,10 +398,11 @@ def _chunks(rows, size: int = 8 << 20):
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
                       counted: dict[str, Received], deadline_text: str, district: str,
-                      carried: dict | None = None, interim: str | None = None) -> Path:
+                      carried: dict | None = None, interim: str | None = None,
+                      author: str = "") -> Path:
     """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically. `carried`: {unit:
     (month, rows)} of the units the district's form carries; `interim`: the note of a run before the
-    month is over."""
+    month is over; `author`: the bureau, in the book's properties."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -417,6 +418,7 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         notes = [interim] if interim else []
         if carried:
             notes.append(carried_note(carried))
+        book.set_properties({"title": title, "author": author, "company": author, "comments": ""})
         strings = _Strings()
         sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, carried or {}, notes),
                   _all_files(book, s, received),

@@ -265,3 +265,12 @@ def test_header_words_and_dates_are_not_a_unit_or_a_period(tmp_path, check, line
 def test_a_date_cell_on_the_unit_line_is_a_month_only_when_it_is_one(tmp_path, check, when, period, expected):
     (sub,) = check(write_book(tmp_path / "报表.xlsx", mutated(A3="填报单位：侯寨乡", H3=when))).submissions
     assert [(f.code, f.cell) for f in sub.findings] == expected and sub.period == period
+
+@pytest.mark.parametrize("written, suggested", [("候寨乡", "是否为“侯寨乡”？"), ("马砦镇", "是否为“马寨镇”？"),
+                                                ("淮河街道", "是否为“淮河路街道”？"),
+                                                ("某某镇", "如“淮河路街道”")])
+def test_an_unknown_unit_is_told_the_nearest_name(tmp_path, check, written, suggested):
+    result = check(write_book(tmp_path / "报表.xlsx", mutated(A3=f"填报单位：{written}      2016 年 9 月")))
+    [f] = [f for f in result.submissions[0].findings if f.code == "UNKNOWN_UNIT"]
+    assert f.message.startswith(f"{S}!A3：填报单位“{written}”不在本区单位名录中。")
+    assert suggested in f.message

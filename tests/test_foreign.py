@@ -82,7 +82,7 @@ def test_monthly_run_with_the_whole_corpus_in_the_inbox(tmp_path):
     files = [p for p in corpus_files() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")]
     for k, p in enumerate(files):
         shutil.copyfile(p, f["inbox"] / f"{k:03d}_{p.name}")
-    assert run_monthly(f, "2016-09") == 0
+    assert run_monthly(f, "2016-09") == 1                 # forms were rejected
     m = json.loads((f["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
     assert len(m["submissions"]) >= len(files) - 30   # byte-identical copies count as duplicates
     assert {s["status"] for s in m["submissions"]} <= {"rejected", "duplicate"}

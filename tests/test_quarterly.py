@@ -2,6 +2,7 @@
 import json
 import random
 import sqlite3
+import subprocess
 
 import openpyxl
 import pytest
@@ -86,23 +87,52 @@ def test_bulletin_states_the_ledger_totals(quarter):
     assert f"{certified / base * 100:.1f}%" in html
 
 
-def test_ranking_workbook_has_every_component_and_a_chart(quarter):
+def test_ranking_workbook_says_what_the_bulletins_table_says(quarter):
     f, _ = quarter
     out = f["outbox"] / "2016Q3"
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     wb = openpyxl.load_workbook(out / m["files"]["ranking"])
     ws = wb["排名表"]
-    assert [c.value for c in ws[2]][:10] == ["名次", "单位", "规模以上企业数", "达标企业数", "达标率", "年度目标",
-                                            "差距", "季度新增", "按时报送（月）", "正在评审"]
-    rows = {ws.cell(r, 2).value: r for r in range(3, 3 + len(m["ranking"]))}
-    for entry in m["ranking"]:
-        r = rows[entry["unit"]]
-        assert ws.cell(r, 1).value == entry["rank"]
-        if entry["rate"] is not None:
-            assert ws.cell(r, 5).value == pytest.approx(entry["rate"])
-            below = entry["rate"] < entry["target"]
-            assert (ws.cell(r, 5).fill.fgColor.rgb == "00F8CBAD") == below
+    assert [c.value.replace("\n", "") for c in ws[2]] == [
+        "名次", "单位", "规模以上企业数", "达标企业数", "达标率", "目标", "差距（百分点）", "季度新增", "按时报送",
+        "正在评审", "备注"]
+    table = Document(out / m["files"]["docx"]).tables[0]
+    attachment = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert len(attachment) == len(m["ranking"]) == 16
+    for r, (entry, shown) in enumerate(zip(m["ranking"], attachment), start=3):
+        cells = [ws.cell(r, c) for c in range(1, 12)]
+        values = [c.value for c in cells]
+        assert values[1] == entry["unit"] == shown[1]
+        assert values[0] == (entry["rank"] if entry["rank"] is not None else "—")
+        assert str(values[3]) == shown[3]                                 # 达标企业数: 0 for a unit never heard from
+        assert values[10] == (shown[10] or None)                          # 备注: 缺报8月, 未报送, 并列
+        if entry["rate"] is None:
+            assert values[4] == "—" and values[6] == "—"
+            assert cells[0].fill.fgColor.rgb == "00D9D9D9"                 # 灰底, as the note says
+            continue
+        assert values[4] == pytest.approx(entry["rate"]) and cells[4].number_format == "0.0%"
+        assert values[6] == ("已达标" if shown[6] == "已达标" else float(shown[6]))   # 百分点
+        below = entry["rate"] < entry["target"]
+        assert (cells[4].font.color is not None and cells[4].font.color.rgb == "00C00000") == below   # 红字
+    assert (ws.cell(18, 2).value, ws.cell(18, 4).value, ws.cell(18, 11).value) == ("德化街街道", 0, "未报送")
+    assert any("红字为未达到年度目标" in (ws.cell(r, 1).value or "") for r in range(19, 24))
     assert len(ws._charts) == 1
+    assert (wb.properties.creator, wb.properties.title) == ("郑州市二七区安全生产监督管理局", out.joinpath(
+        m["files"]["ranking"]).stem)
+
+
+@pytest.mark.slow
+def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
+    from pipeline import pdf
+    f, _ = quarter
+    out = f["outbox"] / "2016Q3"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    printed = pdf.to_pdf(out / m["files"]["ranking"], tmp_path)
+    assert pdf.page_count(printed) == 1
+    info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True, check=True).stdout
+    assert "841.89 x 595.3" in info                                       # A4, landscape
+    text = pdf.pdf_text(printed, raw=False)
+    assert "各单位达标率与年度目标" in text and "德化街街道" in text        # the chart on the table's page
 
 
 def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, settings):
