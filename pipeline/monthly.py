@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from .ledger import Ledger
 from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
+from .safety import printable
 from .settings import Settings, load_settings
 from .status_book import write_status_book
-from .store import atomic_bytes, sweep
+from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
 
@@ -57,37 +59,49 @@ def _progress():
     return update
 
 
-def intake_run(folders: dict, kind: str, period: str, settings: Settings, units) -> Ledger:
+def intake_run(folders: dict, kind: str, period: str, settings: Settings, units, touched: set | None = None) -> Ledger:
     ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
     now = dt.datetime.now(settings.tz)
     run_id = ledger.start_run(kind, period, now)
-    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress())
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched)
     ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
     if taken:
         print(f"收取 {taken} 个文件，已存档并登记。")
     return ledger
 
 
-def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
-    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`."""
-    settings = load_settings(folders["reference"])
-    units = load_units(folders["reference"])
+def run_job(folders: dict, kind: str, intake_period: str, write, settings: Settings | None = None,
+            units=None) -> Path:
+    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`, then
+    the monthly outputs of every other month the intake recorded a form for (a late form for an
+    earlier month gets its receipt), saying which periods the run touched."""
+    settings = settings or load_settings(folders["reference"])
+    units = units or load_units(folders["reference"])
+    touched: set = set()
     # A run makes millions of small objects and few cycles (openpyxl's books: a handful, in a month
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
-        ledger = intake_run(folders, kind, intake_period, settings, units)
+        ledger = intake_run(folders, kind, intake_period, settings, units, touched)
         crash_point("taken_in")
         try:
-            return write(ledger, settings, units)
+            out = write(ledger, settings, units)
+            others = sorted(p for p in touched if p and (kind != "monthly" or p != intake_period))
+            for period in others:
+                write_monthly(ledger, folders, period, settings, units)
         finally:
             ledger.close()
+    if others:
+        print("本次收到的报表也涉及：" + "、".join(f"{period_text(p)}（已更新 {folders['outbox'] / p}）" for p in others))
+    return out
 
 
-def run_monthly(folders: dict, period: str | None) -> int:
-    period = period or last_month(load_settings(folders["reference"]))
+def run_monthly(folders: dict, period: str | None, settings: Settings | None = None, units=None) -> int:
+    settings = settings or load_settings(folders["reference"])
+    period = period or last_month(settings)
     out = run_job(folders, "monthly", period,
-                  lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units))
+                  lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units),
+                  settings, units)
     print(f"{period_text(period)} 月度输出：{out}")
     return 0
 
@@ -104,17 +118,36 @@ def _reference_digest(folders: dict) -> str:
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
     """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there."""
     out = folders["outbox"] / period
-    out.mkdir(parents=True, exist_ok=True)
-    receipts_dir = out / "回执"
-    for folder in (out, receipts_dir):   # what a run killed mid-write left
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_sets(out)   # what a run killed mid-write left
+    for folder in (out, out / "回执"):
         sweep(folder)
-    manifest_path = out / "manifest.json"
     digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("state") == digest:
-            print("没有新的报表，输出未改变。")
-            return out
+    old = _manifest(out)
+    if old.get("state") == digest:
+        print(f"{period_text(period)}：没有新的报表，输出未改变。")
+        return out
+    new = staging(out)   # the whole set is written here, then put in place of the old at once
+    try:
+        _write_set(ledger, new, period, settings, units, digest)
+        publish(new, out, listed_outputs(old))
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return out
+
+
+def _manifest(out: Path) -> dict:
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units, digest: str) -> None:
+    """The period's outputs, written into `out` (a fresh folder)."""
+    receipts_dir = out / "回执"
+    manifest_path = out / "manifest.json"
     district = settings["district"]["name"]
     with receipt_pool(ledger.period_count(period)) as pool:   # its workers load while the month is read
         subs = ledger.period_submissions(period, rows=False)   # all a receipt needs: the rows come meanwhile
@@ -149,7 +182,6 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
                                  pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     atomic_bytes(manifest_path, manifest_text(manifest).encode("utf-8"), sync=True)
-    return out
 
 
 class _Text(str):
@@ -188,9 +220,11 @@ def manifest_text(manifest: dict) -> str:
     return _json_text(manifest)
 
 
-def print_status(folders: dict, period: str | None) -> int:
-    settings = load_settings(folders["reference"])
-    units = load_units(folders["reference"])
+def print_status(folders: dict, period: str | None, settings: Settings | None = None, units=None) -> int:
+    """Who reported for the period, read from the ledger only: it works on a read-only archive.
+    Names are shown without control characters."""
+    settings = settings or load_settings(folders["reference"])
+    units = units or load_units(folders["reference"])
     period = period or last_month(settings)
     path = folders["archive"] / "ledger.sqlite"
     if not path.exists():
@@ -206,10 +240,10 @@ def print_status(folders: dict, period: str | None) -> int:
             rec = counted[u.name]
             state = "迟报" if rec.late else "按时"
             when = rec.received_at.strftime("%Y-%m-%d %H:%M")
-            print(f"  {u.name:　<8} {state}  {when}  {rec.file}")
+            print(printable(f"  {u.name:　<8} {state}  {when}  {rec.file}"))
         elif mine:
-            print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
+            print(printable(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}"))
         else:
-            print(f"  {u.name:　<8} 未报")
+            print(printable(f"  {u.name:　<8} 未报"))
     ledger.close()
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -10,10 +11,10 @@ from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .findings import CODES
 from .ledger import Ledger
-from .monthly import run_job
+from .monthly import _manifest, run_job
 from .ranking_book import write_ranking_book
-from .settings import Settings, load_settings
-from .store import atomic_bytes, sweep
+from .settings import Settings, doc_number_of, load_settings
+from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
@@ -46,8 +47,7 @@ def choose(ranking, settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def _doc_number(settings: Settings, quarter: str) -> str:
-    numbers = settings["bulletin"]["numbers"] or {}
-    n = numbers.get(quarter, int(quarter[-1]))
+    n = doc_number_of(settings, quarter)
     return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
 
 
@@ -115,18 +115,33 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
     return ctx, ranking
 
 
-def run_quarterly(folders: dict, quarter: str | None) -> int:
-    quarter = (quarter or last_quarter(load_settings(folders["reference"]))).upper()
+def run_quarterly(folders: dict, quarter: str | None, settings: Settings | None = None, units=None) -> int:
+    settings = settings or load_settings(folders["reference"])
+    quarter = (quarter or last_quarter(settings)).upper()
+    doc_number_of(settings, quarter, folders["reference"])   # asked for before anything is taken in
     out = run_job(folders, "quarterly", quarter_months(quarter)[-1],
-                  lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units))
+                  lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units),
+                  settings, units)
     print(f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}通报与排名：{out}")
     return 0
 
 
 def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Settings, units) -> Path:
     out = folders["outbox"] / quarter
-    out.mkdir(parents=True, exist_ok=True)
-    sweep(out)   # what a run killed mid-write left
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_sets(out)   # what a run killed mid-write left
+    sweep(out)
+    new = staging(out)   # the whole set is written here, then put in place of the old at once
+    try:
+        _write_quarter(ledger, new, quarter, settings, units)
+        publish(new, out, listed_outputs(_manifest(out)))
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, units) -> None:
     ctx, ranking = build_context(ledger, units, quarter, settings)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报"
@@ -142,4 +157,3 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
     }
     atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
-    return out

@@ -116,6 +116,8 @@ def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, set
         drop_month(f["inbox"], period, ref.names, history, rng, {u.name: u.base for u in ref.units})
         run_monthly(f, period)
     ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    numbered = {**settings["bulletin"], "numbers": {"2016Q2": 12, "2016Q3": 21}}   # each 通报 has its 文号
+    settings = type(settings)({**settings.values, "bulletin": numbered})
     q2, _ = build_context(ledger, ref, "2016Q2", settings)
     q3, _ = build_context(ledger, ref, "2016Q3", settings)
     assert "德化街街道" in q2.criticized and "德化街街道" in q3.criticized   # never reports
