@@ -24,10 +24,10 @@ def folders(args) -> dict:
 FOLDER_ZH = {"inbox": "收件箱", "archive": "存档", "outbox": "输出目录", "reference": "名录与设置目录"}
 
 
-def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = ()) -> tuple[dict, object, object]:
+def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=None) -> tuple[dict, object, object]:
     """Before a command touches anything: the folders it reads exist (a mistyped folder is not an
-    empty month), those it writes can be written, and reference/ is valid. Returns (folders,
-    settings, units); raises SetupError, having changed nothing."""
+    empty month), reference/ is valid (and `check(settings)` passes), and then the folders it writes
+    can be written. Returns (folders, settings, units); raises SetupError, having changed nothing."""
     from .reference import load_units
     from .settings import SetupError, load_settings
     from .store import cannot_write
@@ -37,6 +37,8 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = ()) -> tup
     if problems:
         raise SetupError(*problems)
     settings, units = load_settings(f["reference"]), load_units(f["reference"])
+    if check:
+        check(settings)
     for k in writable:
         if not f[k].exists():
             continue   # made when written (the outbox of a first run)
@@ -54,9 +56,13 @@ def cmd_check(args) -> int:
     from .ledger import Ledger
     from .safety import printable
     paths = [Path(p) for p in args.files]
-    missing = [p for p in paths if not p.is_file()]
+    missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"找不到文件：{printable(', '.join(map(str, missing)))}", file=sys.stderr)
+        return 2
+    odd = [p for p in paths if not p.is_file()]
+    if odd:
+        print(f"不是普通文件（文件夹、管道或设备），不能检查：{printable(', '.join(map(str, odd)))}", file=sys.stderr)
         return 2
     _, settings, units = prepared(args, ("reference",))
     history = None
@@ -85,7 +91,7 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
     out = []
     for p in paths:
         if not is_mail(p.name):
-            out.append((p, p.name))
+            out.append((p.resolve() if p.is_symlink() else p, p.name))   # a link named on the command line is followed
             continue
         attachments = read_eml(p.read_bytes()).attachments
         if not attachments:
@@ -188,10 +194,13 @@ def cmd_monthly(args) -> int:
 
 
 def cmd_quarterly(args) -> int:
-    from .quarterly import run_quarterly
+    from .quarterly import last_quarter, run_quarterly
+    from .settings import doc_number_of
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
-    f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"))
+    f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"),
+                                  lambda s: doc_number_of(s, (args.period or last_quarter(s)).upper(),
+                                                          Path(args.reference)))
     return run_quarterly(f, args.period, settings=settings, units=units)
 
 

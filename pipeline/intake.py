@@ -316,6 +316,7 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
     received, and recorded as intake would have; its inbox file, if still there with the same bytes,
     is removed. `lines` (with the log's `end`): those lines instead of the log's unrecorded ones
     (rebuild-ledger: all of them). Returns how many files were recorded."""
+    given = lines
     if lines is None:
         start = ledger.log_end()
         lines, end = read_log(archive, start)
@@ -359,7 +360,7 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
         ledger.record(entries, None, None, log_end=end if month == last else None)
         touched.update(sub.period or e["run_period"] for e in entries for sub, *_ in e["submissions"])
     finish_removals(ledger)
-    if incoming:
+    if incoming and given is None:
         print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
               file=sys.stderr)
     return len(incoming)

@@ -104,10 +104,8 @@ class Ledger:
         or missing, or gone while the archive holds files (the archive is the source of truth:
         `rebuild-ledger` makes a new one from it, with `new`)."""
         path = Path(path)
-        if not new and not path.exists() and _archived_anything(path.parent):
-            raise SetupError(f"台账 {path} 不见了，但存档 {path.parent} 中有收到过的文件。为免把已收到的报表当作未报，"
-                             f"本次没有运行。请运行 python -m pipeline rebuild-ledger --archive {path.parent}"
-                             " 从存档重建台账，再重新运行。")
+        if not new and not path.exists() and archived_anything(path.parent):
+            raise SetupError(_gone(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=60)
@@ -130,6 +128,8 @@ class Ledger:
         on a CD, a mount without write permission), where SQLite cannot make the WAL's index file;
         there the file is read as immutable (nothing else can be writing it)."""
         path = Path(path)
+        if not path.exists():
+            raise SetupError(_gone(path))
         try:
             try:
                 db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
@@ -434,6 +434,11 @@ def _checked(db: sqlite3.Connection, path: Path) -> int:
     return version
 
 
+def _gone(path: Path) -> str:
+    return (f"台账 {path} 不见了，但存档 {path.parent} 中有收到过的文件。为免把已收到的报表当作未报，本次没有运行。"
+            f"请运行 python -m pipeline rebuild-ledger --archive {path.parent} 从存档重建台账，再重新运行。")
+
+
 def damaged(path: Path, error: Exception) -> str:
     """What to tell staff about a ledger SQLite cannot read (`file is not a database`, `database disk
     image is malformed`)."""
@@ -441,7 +446,7 @@ def damaged(path: Path, error: Exception) -> str:
             f" --archive {path.parent} 从存档重建台账（损坏的台账会改名保留），再重新运行。")
 
 
-def _archived_anything(archive: Path) -> bool:
+def archived_anything(archive: Path) -> bool:
     """Whether the archive holds a received file (or the log of one): then a missing ledger is lost,
     not new."""
     with contextlib.suppress(OSError):

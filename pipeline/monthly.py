@@ -13,7 +13,7 @@ from pathlib import Path
 from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
-from .ledger import Ledger
+from .ledger import Ledger, archived_anything
 from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
@@ -177,6 +177,7 @@ def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units
                 "state": digest,
             })
             write_status_book(status, period, active, subs, counted, deadline_text, district)
+            crash_point("outputs")
 
         written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
                                  pool=pool)
@@ -227,10 +228,10 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
     units = units or load_units(folders["reference"])
     period = period or last_month(settings)
     path = folders["archive"] / "ledger.sqlite"
-    if not path.exists():
+    if not path.exists() and not archived_anything(folders["archive"]):
         print("还没有收到任何报表（存档中没有台账）。")
         return 0
-    ledger = Ledger.open_readonly(path)
+    ledger = Ledger.open_readonly(path)   # SetupError if it is gone while the archive holds files
     subs = ledger.period_submissions(period)
     counted = ledger.counted(period)
     print(f"{period_text(period)} 报送情况")

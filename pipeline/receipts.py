@@ -34,6 +34,7 @@ from .marked_xlsx import Problem, marked_xlsx
 from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, printable, set_text, sheet_title
+from .sandbox import exit_with
 from .store import atomic, atomic_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -441,7 +442,7 @@ def receipt_pool(expected: int):
         return contextlib.nullcontext()
     workers = os.cpu_count() or 1
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=_in_background)
+                               initializer=_in_background, initargs=(os.getpid(),))
     for _ in range(workers):   # a worker is started for each: it loads this module to run `_loaded`
         pool.submit(_loaded)
     return pool
@@ -451,11 +452,14 @@ def _loaded() -> None:
     pass
 
 
-def _in_background() -> None:
+def _in_background(run: int | None = None) -> None:
     """A receipt worker's start: BACKGROUND nicer, where the system lets it (a pool whose initializer
-    failed would be broken, and its receipts all written in the caller)."""
+    failed would be broken, and its receipts all written in the caller); ended with the run's
+    process `run`, even when that is killed."""
     with contextlib.suppress(OSError):
         os.nice(BACKGROUND)
+    if run:
+        exit_with(run)
 
 
 def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
