@@ -401,11 +401,25 @@ def _upgrade(db: sqlite3.Connection, archive: Path):
             if where.startswith(base) or tail:
                 moved.append((where[len(base):] if where.startswith(base) else tail[1], file_id))
         db.executemany("UPDATE files SET archived=? WHERE id=?", moved)
+        _sweep_old_parts(archive)
         db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _sweep_old_parts(archive: Path) -> None:
+    """Copies a killed run of a version before `VERSION` left half-made beside the archived files
+    (`.part-<pid>-<n>` in files/<month>/), removed once: copies are now made in archive/.part/,
+    which every run empties."""
+    with contextlib.suppress(OSError), os.scandir(archive / "files") as months:
+        for month in months:
+            if month.is_dir(follow_symlinks=False):
+                with os.scandir(month.path) as entries:
+                    for e in entries:
+                        if e.name.startswith(".part-") and e.is_file(follow_symlinks=False):
+                            os.unlink(e.path)
 
 
 def _checked(db: sqlite3.Connection, path: Path) -> int:

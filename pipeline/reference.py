@@ -157,29 +157,29 @@ def load_units(reference: Path) -> Units:
     from .settings import SetupError
     path = reference / "units.csv"
     header, lines, rows = _units_rows(path)
-    frame = pd.DataFrame({col: [row[k] if k < len(row) else "" for row in rows] if k is not None else [""] * len(rows)
-                          for col, k in ((c, header.get(c)) for c in COLUMNS)}, index=lines, dtype=object)
-    problems = []
-    counts = []
-    for line, unit, text in zip(lines, frame["单位"], frame["规模以上企业数"]):
-        count = _count(text)
-        if count is None:
-            problems.append(f"{path} 第 {line} 行（{unit.strip() or '单位为空'}）：规模以上企业数“{text.strip()}”不是整数。"
-                            "请填阿拉伯数字，如 38；没有规模以上企业的填 0。")
-        counts.append(0 if count is None else count)
-    frame["规模以上企业数"] = counts
+    columns = {col: [row[k] if k < len(row) else "" for row in rows] if k is not None else [""] * len(rows)
+               for col, k in ((c, header.get(c)) for c in COLUMNS)}
+    names = columns["单位"] = [name.strip() for name in columns["单位"]]
+    counts = list(map(_count, columns["规模以上企业数"]))
+    problems = [f"{path} 第 {line} 行（{unit or '单位为空'}）：规模以上企业数“{text.strip()}”不是整数。"
+                "请填阿拉伯数字，如 38；没有规模以上企业的填 0。"
+                for line, unit, text, count in zip(lines, names, columns["规模以上企业数"], counts) if count is None]
+    columns["规模以上企业数"] = [0 if count is None else count for count in counts]
     for col in ("起始", "截止"):
-        frame[col] = [_month(text) for text in frame[col]]
-    frame["单位"] = [name.strip() for name in frame["单位"]]
+        columns[col] = [_month(text) if text else "" for text in columns[col]]
+    aliases = [_aliases(text) for text in columns["别名"]]
+    frame = pd.DataFrame(columns, index=lines)
     try:
-        frame = UnitsTable.validate(frame, lazy=True)
+        UnitsTable.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        problems += _schema_problems(path, frame, errors.failure_cases)
-    problems += _period_order(path, frame) + _shared_spellings(path, frame)
+        problems += _schema_problems(path, lines, names, errors.failure_cases)
+    problems += _period_order(path, lines, names, columns["起始"], columns["截止"])
+    problems += _shared_spellings(path, lines, names, aliases)
     if problems:
         raise SetupError(*sorted(set(problems), key=_line_number))
     with no_gc():   # a country's 40,000 units and their aliases: no cycles to look for
-        return units_from_frame(frame)
+        return Units(tuple(map(_new_unit, zip(names, columns["规模以上企业数"], _periods(columns["起始"]),
+                                              _periods(columns["截止"]), aliases))))
 
 
 def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
@@ -208,7 +208,7 @@ def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
     reader = csv.reader(io.StringIO(text))
     rows, lines, first = [], [], None
     for row in reader:
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue
         if first is None:
             first = [cell.strip() for cell in row]
@@ -243,6 +243,8 @@ def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
 def _count(text: str) -> int | None:
     """规模以上企业数 as a whole number: blank is 0 (a unit with none: listed, not ranked); `十`, `3.5`
     and the like are not numbers."""
+    if text.isascii() and text.isdigit():   # nearly every count
+        return int(text)
     text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         return 0
@@ -265,18 +267,16 @@ _SAYS = {"单位": "“单位”为空，或与第 {other} 行重复（每个单
          "截止": "截止“{value}”不是年月，应写成如 2017-12（或留空）"}
 
 
-def _schema_problems(path: Path, frame, failures) -> list[str]:
+def _schema_problems(path: Path, lines: list[int], names: list[str], failures) -> list[str]:
     """Pandera's failure cases (lazy validation: every one) as lines a person can act on."""
     out = []
-    names = frame["单位"].tolist()
-    lines = frame.index.tolist()
-    first_line = {}
+    first_line, unit_of = {}, dict(zip(lines, names))
     for line, name in zip(lines, names):
         first_line.setdefault(name, line)
     for column, check, value, line in failures[["column", "check", "failure_case", "index"]].itertuples(index=False):
         if column not in _SAYS or line is None:
             continue
-        unit = frame.at[line, "单位"] if line in frame.index else ""
+        unit = unit_of.get(line, "")
         if column == "单位" and check == "field_uniqueness":
             other = first_line[value]
             if other == line:
@@ -290,27 +290,30 @@ def _schema_problems(path: Path, frame, failures) -> list[str]:
     return out
 
 
-def _period_order(path: Path, frame) -> list[str]:
+def _period_order(path: Path, lines: list[int], names: list[str], starts: list[str], ends: list[str]) -> list[str]:
     return [f"{path} 第 {line} 行（{unit}）：起始 {start} 晚于截止 {end}，请核对。"
-            for line, unit, start, end in zip(frame.index, frame["单位"], frame["起始"], frame["截止"])
-            if isinstance(start, str) and isinstance(end, str) and start and end and start > end]
+            for line, unit, start, end in zip(lines, names, starts, ends) if start and end and start > end]
 
 
-def _shared_spellings(path: Path, frame) -> list[str]:
+def _shared_spellings(path: Path, lines: list[int], names: list[str], aliases: list[tuple[str, ...]]) -> list[str]:
     """A spelling (a name or an alias, folded as names are compared) that two units use: it could not
-    say which unit a form is from."""
-    owner: dict[str, tuple[int, str, str]] = {}
-    out = []
-    entries = [(line, unit, unit, "名称") for line, unit in zip(frame.index, frame["单位"])]
-    for line, unit, text in zip(frame.index, frame["单位"], frame["别名"]):
-        entries += [(line, unit, a, "别名") for a in _aliases(text)]
-    for (line, unit, spelling, kind), key in zip(entries, _folded([e[2] for e in entries])):
+    say which unit a form is from. Looked at one by one only when some folded spelling occurs twice
+    (a unit's alias that repeats its own name, say): a country's 120,000 spellings otherwise cost one
+    fold and one set."""
+    owners = list(range(len(names))) + [k for k, got in enumerate(aliases) for _ in got]
+    spellings = names + [a for got in aliases for a in got]
+    keys = _folded(spellings)
+    if len(set(keys)) == len(keys):
+        return []
+    out, owner = [], {}
+    kinds = ["名称"] * len(names) + ["别名"] * (len(spellings) - len(names))
+    for key, k, spelling, kind in zip(keys, owners, spellings, kinds):
         if not key:
             continue
-        seen = owner.setdefault(key, (line, unit, kind))
-        if seen[1] != unit and (kind, seen[2]) != ("名称", "名称"):   # two rows of one name: said as a duplicate
-            out.append(f"{path} 第 {line} 行（{unit}）的{kind}“{spelling}”也是第 {seen[0]} 行“{seen[1]}”的{seen[2]}："
-                       "同一个写法只能指一个单位，请删去其中一处。")
+        seen = owner.setdefault(key, (k, kind))
+        if seen[0] != k and (kind, seen[1]) != ("名称", "名称"):   # two rows of one name: said as a duplicate
+            out.append(f"{path} 第 {lines[k]} 行（{names[k]}）的{kind}“{spelling}”也是第 {lines[seen[0]]} 行"
+                       f"“{names[seen[0]]}”的{seen[1]}：同一个写法只能指一个单位，请删去其中一处。")
     return out
 
 

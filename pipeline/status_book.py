@@ -63,19 +63,23 @@ def problems(rec: Received | None) -> str:
     return f"{titles}（错误 {errors} 项，提示 {warnings} 项）"
 
 
-def explanation(rec: Received | None) -> str:
+def explanation(rec: Received | None, chars: int = 300) -> str:
     """What came with a form to explain it: the other files attached to its e-mail (情况说明.docx),
-    and the e-mail's text; '' when nothing did."""
+    and the first `chars` characters of the e-mail's text; '' when nothing did."""
     if rec is None or not (rec.attachments or rec.note):
         return ""
     parts = [f"附件：{'、'.join(rec.attachments)}（已存档）"] if rec.attachments else []
     if rec.note:
         text = " ".join(rec.note.split())
-        parts.append(f"邮件正文：{text[:NOTE_CHARS]}{'……' if len(text) > NOTE_CHARS else ''}")
+        parts.append(f"邮件正文：{text[:chars]}{'……' if len(text) > chars else ''}")
     return "；".join(parts)
 
 
-NOTE_CHARS = 300   # of an e-mail's text shown in a cell
+def _lines_high(text: str, points: float = 20) -> float | None:
+    """A row's height for `text` wrapped in a column 60 wide (LibreOffice does not fit a row to its
+    wrapped text when opening the book): None for one line (the sheet's own height)."""
+    lines = -(-_display_width(text) // 58) if text else 1
+    return None if lines <= 1 else max(points, 15 * lines + 4)
 
 
 def _plain(value: str) -> bool:
@@ -225,8 +229,9 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
         status, rec = unit_status(unit, own, counted)
         tally[status] += 1
         times = len({(r.file, r.sha256, r.received_at) for r in own})
+        said = explanation(rec, 100)
         sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
-                     problems(rec), times, explanation(rec)], styles[status], height=20)
+                     problems(rec), times, said], styles[status], height=_lines_high(said) or 20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
     sheet.widths[0] = 6
@@ -240,9 +245,10 @@ def _all_files(book, s, received: list[Received]) -> _Sheet:
     sheet.header(FILES_HEADS)
     styles = ("center", "cell", "cell", "cell", "cell", "center", "center", "cell", "cell")
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
+        said = explanation(rec)
         sheet.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
-                     STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec),
-                     explanation(rec)], styles)
+                     STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec), said],
+                    styles, height=_lines_high(said, 15) if said else None)
     sheet.ws.freeze_panes(1, 0)
     sheet.finish(0, len(FILES_HEADS))
     return sheet

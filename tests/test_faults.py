@@ -113,6 +113,23 @@ def _sql(db, statement):
         con.commit()
 
 
+def test_a_ledger_of_the_version_before_is_upgraded_once_to_relative_paths_and_old_half_copies_go(month, tmp_path):
+    f = month
+    db = f["archive"] / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as con:   # as the version before wrote it: absolute paths
+        con.execute("UPDATE files SET archived = ? || '/' || archived", (str(tmp_path / "where" / "it" / "was"),))
+        con.execute("PRAGMA user_version = 0")
+        con.commit()
+    half = f["archive"] / "files" / "2016-09" / ".part-4242-0"
+    half.write_bytes(b"half a copy")
+    drop(f, "铭功路街道")
+    assert cli(f, "monthly", "--period", "2016-09").returncode == 0
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        assert con.execute("PRAGMA user_version").fetchone() == (1,)
+        assert {a[:14] for (a,) in con.execute("SELECT archived FROM files")} == {"files/2016-09/", "files/2016-10/"}
+    assert not half.exists() and cli(f, "verify").returncode == 0
+
+
 def test_a_rebuild_without_the_received_log_takes_times_from_the_files_and_the_mail(month):
     f = month
     before = summary(f)
