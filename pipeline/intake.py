@@ -35,6 +35,7 @@ from .model import Submission
 from .reference import Units
 from .safety import printable
 from .settings import Settings
+from .sniff import human
 from .store import NotRegular, folder_for, open_regular, put, sweep_parts
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
@@ -172,7 +173,13 @@ def received(inbox: Path, settings: Settings, left: list | None = None) -> list[
     the settle time: unchanged in size and mtime, it is taken; changed, it waits for the next run."""
     tz, found = settings.tz, []
     odd: list = []
-    scanned = _steady(_inbox(inbox, odd), float(settings.limits.get("settle_seconds", 0)), odd)
+    scanned = _inbox(inbox, odd)
+    most = settings.limits.get("inbox_bytes")
+    if most and any(f[2] > most for f in scanned):   # never read, hashed nor copied: by its size alone
+        odd += [(f[0], f"有 {human(f[2])}，超过收件箱单个文件的上限 {human(most)}（limits.inbox_bytes）")
+                for f in scanned if f[2] > most]
+        scanned = [f for f in scanned if f[2] <= most]
+    scanned = _steady(scanned, float(settings.limits.get("settle_seconds", 0)), odd)
     for p, mtime, _size, _ns in scanned:
         if is_mail(p):
             try:
@@ -222,6 +229,9 @@ def note_left(left: list[tuple[str, str]]) -> None:
     for path, why in left:
         if why == STILL_WRITING:
             print(printable(f"收件箱中的“{path}”{why}，本次没有收取，下次运行时再收。"), file=sys.stderr)
+        elif why.startswith("有 "):
+            print(printable(f"收件箱中的“{path}”{why}，没有读取也没有收取。请与报送单位联系后把它移出收件箱。"),
+                  file=sys.stderr)
         else:
             print(printable(f"收件箱中的“{path}”{why}，没有收取，也不会读取它指向的内容。请把报表文件本身放入收件箱，"
                             "并删去这一项。"), file=sys.stderr)

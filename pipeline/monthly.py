@@ -93,6 +93,8 @@ def run_job(folders: dict, kind: str, intake_period: str, write, settings: Setti
             ledger.close()
     if others:
         print("本次收到的报表也涉及：" + "、".join(f"{period_text(p)}（已更新 {folders['outbox'] / p}）" for p in others))
+    elif touched:
+        print(f"本次收到的报表涉及：{'、'.join(period_text(p) for p in sorted(p for p in touched if p))}")
     return out
 
 

@@ -43,6 +43,8 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
     },
     "limits": {
         "file_bytes": (20_000_000, "单个文件的字节上限"),
+        "inbox_bytes": (200_000_000, "收件箱中大于此字节数的文件不读取、不存档，留在原处并提示（报表不会这么大；"
+                                     "介于 file_bytes 与此值之间的文件照常收取，回执说明过大）"),
         "uncompressed_bytes": (200_000_000, "xlsx/ods 压缩包各成员解压后合计字节上限"),
         "member_bytes": (100_000_000, "单个压缩成员解压后字节上限"),
         "cells": (2_000_000, "单个文件声明或实际的单元格数上限"),

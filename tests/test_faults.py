@@ -211,6 +211,8 @@ def test_symlinks_fifos_and_devices_are_never_followed_read_or_archived(tmp_path
     (f["inbox"] / "淮河路街道_2016年9月.xlsx").symlink_to(huge)
     (f["inbox"] / "文件夹").symlink_to("/etc")
     os.mkfifo(f["inbox"] / "解放路街道_2016年9月.xlsx")
+    with open(f["inbox"] / "一马路街道_2016年9月.xlsx", "wb") as out:
+        out.truncate(60 * 2**30)   # a regular file of 60 GB (sparse): refused by its size, never hashed
     devices = []
     with contextlib.suppress(PermissionError, OSError):
         os.mknod(f["inbox"] / "铭功路街道_2016年9月.xlsx", 0o600 | 0o020000, os.makedev(1, 3))   # like /dev/null
@@ -220,7 +222,8 @@ def test_symlinks_fifos_and_devices_are_never_followed_read_or_archived(tmp_path
     assert [s["unit"] for s in manifest(f)["submissions"]] == ["侯寨乡"]
     left = sorted(x.name for x in f["inbox"].iterdir())
     assert left == sorted(["马寨镇_2016年9月.xlsx", "淮河路街道_2016年9月.xlsx", "文件夹", "解放路街道_2016年9月.xlsx",
-                           *devices])
+                           "一马路街道_2016年9月.xlsx", *devices])
+    assert "一马路街道_2016年9月.xlsx”有 64.4 GB，超过收件箱单个文件的上限 200 MB（limits.inbox_bytes），没有读取" in p.stderr
     assert p.stderr.count("是符号链接（快捷方式），没有收取") == 3
     assert p.stderr.count("不是普通文件（管道、设备或套接字），没有收取") == 1 + len(devices)
     archived = [x for x in (f["archive"] / "files").rglob("*")]
