@@ -15,6 +15,7 @@ import operator
 import os
 import re
 import sqlite3
+import uuid
 from pathlib import Path
 
 from .findings import Finding
@@ -118,6 +119,8 @@ class Ledger:
                 _upgrade(db, path.parent)
             db.executescript(INDEXES)
             db.executescript(ROWS_VIEW)
+            # which ledger this is: a rebuilt one gets a new id, so every period's outputs are made again
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
         except sqlite3.DatabaseError as error:
             raise SetupError(damaged(path, error)) from None
         return cls(db, path)
@@ -351,7 +354,8 @@ class Ledger:
             "SELECT count(*), coalesce(max(s.id), 0) FROM submissions s JOIN files f ON f.id=s.file_id"
             " WHERE " + _OF_PERIOD, (period, period)).fetchone()
         prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
-        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}"
+        made = self.db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}" + (f"-{made[0][:8]}" if made else "")
 
 
 def counts_json(rows) -> str | None:
