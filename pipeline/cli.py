@@ -330,14 +330,29 @@ def main(argv=None) -> int:
         for line in error.lines:
             print(f"  {printable(line)}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.OperationalError) as error:
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and _fault(error):
+            return _interrupted(_fault(error))
+        text = str(error)
+        if "malformed" not in text and "not a database" not in text:
+            raise
+        from .ledger import damaged
+        from .safety import printable
+        ledger = Path(getattr(args, "archive", "archive")) / "ledger.sqlite"
+        print(printable("运行中断，已登记的都在存档中，不会丢失：" + damaged(ledger, error)), file=sys.stderr)
+        return 2
+    except OSError as error:
         reason = _fault(error)
         if reason is None:
             raise
-        from .safety import printable
-        print(printable(f"运行中断：{reason}。没有登记的文件仍在收件箱中，已登记的都在存档中，不会丢失；各期输出仍是上一套"
-                        "完整的。请腾出磁盘空间或改正文件夹权限后重新运行，会从中断处接着做。"), file=sys.stderr)
-        return 2
+        return _interrupted(reason)
+
+
+def _interrupted(reason: str) -> int:
+    from .safety import printable
+    print(printable(f"运行中断：{reason}。没有登记的文件仍在收件箱中，已登记的都在存档中，不会丢失；各期输出仍是上一套"
+                    "完整的。请腾出磁盘空间或改正文件夹权限后重新运行，会从中断处接着做。"), file=sys.stderr)
+    return 2
 
 
 def _fault(error: Exception) -> str | None:

@@ -76,7 +76,8 @@ def verify(folders: dict, settings: Settings, units) -> int:
         problems.append(f"收件记录 {LOG} 中有 {len(lines)} 个文件台账中还没有（上次运行中途停止，或台账的 -wal 文件丢失）："
                         "下一次运行 monthly 时会补登。")
     known = {where for (where,) in ledger.db.execute("SELECT archived FROM files")}
-    orphans = [rel for rel in _archived_files(archive) if rel not in known]
+    orphans = [rel for rel in _archived_files(archive)   # not those whose original the next run takes (linked)
+               if rel not in known and os.stat(archive / rel).st_nlink == 1]
     ledger.close()
     if orphans:
         problems.append(f"存档中有 {len(orphans)} 个文件台账中没有记录（如 {orphans[0]}）：多为中途停止的运行留下，"
@@ -170,7 +171,10 @@ def _unlogged(archive: Path, lines: list[dict], settings: Settings) -> list[dict
     """Log lines for the archived files the log does not name: each e-mail with the files it brought
     (found by their hash), then every other file, received at its modification time."""
     named = {line["archived"] for line in lines}
-    rest = [rel for rel in _archived_files(archive) if rel not in named]
+    # Not named, and still hard-linked from elsewhere: archived by a run that stopped before recording it,
+    # its original still in the inbox. The next run takes that one (and removes it); recorded here, it
+    # would come in again as a duplicate.
+    rest = [rel for rel in _archived_files(archive) if rel not in named and os.stat(archive / rel).st_nlink == 1]
     if not rest:
         return []
     tz = settings.tz

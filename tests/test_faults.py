@@ -80,11 +80,12 @@ def month(tmp_path):
 
 @pytest.mark.parametrize("harm, says", [
     (lambda db: db.write_bytes(b"not a database at all" * 200), "已损坏，无法读取（file is not a database）"),
+    (lambda db: _garble(db), "已损坏，无法读取（database disk image is malformed）"),
     (lambda db: _sql(db, "ALTER TABLE submissions RENAME COLUMN counts TO numbers"), "submissions 表缺少 counts 列"),
     (lambda db: _sql(db, "ALTER TABLE files DROP COLUMN size"), "files 表缺少 size 列"),
     (lambda db: _sql(db, "PRAGMA user_version = 9"), "由较新版本的本系统写入（台账版本 9"),
     (lambda db: [p.unlink() for p in db.parent.glob("ledger.sqlite*")], "台账 {db} 不见了"),
-], ids=["damaged", "column-renamed", "column-missing", "newer", "deleted"])
+], ids=["damaged", "malformed", "column-renamed", "column-missing", "newer", "deleted"])
 def test_a_ledger_that_cannot_be_trusted_is_refused_and_rebuilt_from_the_archive(month, harm, says):
     f = month
     before = summary(f)
@@ -106,6 +107,13 @@ def test_a_ledger_that_cannot_be_trusted_is_refused_and_rebuilt_from_the_archive
     assert cli(f, "monthly", "--period", "2016-09").returncode == 0
     assert (f["outbox"] / "2016-09" / "manifest.json").stat().st_mtime_ns != made   # made again from the new ledger
     assert summary(f) == before                                       # exactly the month as it was
+
+
+def _garble(db):
+    """Every page after the first two overwritten: the ledger opens (its schema is on page 1), and fails
+    as it is read."""
+    data = db.read_bytes()
+    db.write_bytes(data[:2 * 4096] + b"\xff" * (len(data) - 2 * 4096))
 
 
 def _sql(db, statement):
