@@ -1,6 +1,8 @@
 """`python -m pipeline COMMAND`: one function per command, the folder flags defined once.
 
-Exit status: 0 all accepted / done, 1 some submission rejected, 2 bad usage.
+Exit status: 0 all accepted / done, 1 some submission rejected (`verify`: differences found), 2 the
+command could not run: bad usage, a problem in reference/ or with a folder or the ledger (refused
+before anything was touched), or a fault midway (a full disk, a read-only folder), each said in Chinese.
 """
 from __future__ import annotations
 
