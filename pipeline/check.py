@@ -17,8 +17,10 @@ from .extract import Context, Examined, Failed, Found, examine, sha256_of
 from .findings import Finding, finding
 from .model import FileResult, Submission
 from .reference import Units
+from .safety import printable
 from .sandbox import Pool
 from .settings import Settings
+from .store import NotRegular
 from .validate import validate
 
 _FAILURES = {
@@ -99,17 +101,26 @@ def examine_chunks(chunks, settings: Settings, pool: Pool, progress=None):
         k, i = item[0]
         if outcome.ok:
             held[k][i] = outcome.result
+        elif outcome.detail.startswith("NotRegular"):   # no longer a regular file (a FIFO, a symlink): not read
+            held[k][i] = Examined(item[3] or "", None, False, None, Failed("UNREADABLE", "不是普通文件"))
         else:
             if outcome.reason == "panic" and not outcome.detail.startswith("PanicException"):
                 # Not the file's fault: our own bug. Say so loudly; the clerk still gets a verdict.
-                print(f"内部错误：读取 {item[2]} 时：{outcome.detail}", file=sys.stderr)
+                print(printable(f"内部错误：读取 {item[2]} 时：{outcome.detail}"), file=sys.stderr)
             failed = _FAILURES.get(outcome.reason, _FAILURES["crash"])(limits)
-            held[k][i] = Examined(item[3] or sha256_of(item[1]), None, False, None, failed)
+            held[k][i] = Examined(item[3] or _sha_or_blank(item[1]), None, False, None, failed)
         n += 1
         if progress:
             progress(n)
         yield from complete()
     yield from complete()   # chunks with no file to examine, at the end
+
+
+def _sha_or_blank(path: str) -> str:
+    try:
+        return sha256_of(path)
+    except NotRegular:
+        return ""
 
 
 def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None) -> list[FileResult]:

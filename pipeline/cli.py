@@ -1,12 +1,16 @@
 """`python -m pipeline COMMAND`: one function per command, the folder flags defined once.
 
-Exit status: 0 all accepted / done, 1 some submission rejected, 2 bad usage.
+Exit status: 0 all accepted / done, 1 some submission rejected (`verify`: differences found), 2 the
+command could not run: bad usage, a problem in reference/ or with a folder or the ledger (refused
+before anything was touched), or a fault midway (a full disk, a read-only folder), each said in Chinese.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -20,25 +24,60 @@ def folders(args) -> dict:
     return {k: Path(getattr(args, k)) for k in ("inbox", "archive", "outbox", "reference")}
 
 
+FOLDER_ZH = {"inbox": "收件箱", "archive": "存档", "outbox": "输出目录", "reference": "名录与设置目录"}
+
+
+def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=None) -> tuple[dict, object, object]:
+    """Before a command touches anything: the folders it reads exist (a mistyped folder is not an
+    empty month), reference/ is valid (and `check(settings)` passes), and then the folders it writes
+    can be written. Returns (folders, settings, units); raises SetupError, having changed nothing."""
+    from .reference import load_units
+    from .settings import SetupError, load_settings
+    from .store import cannot_write
+    f = folders(args)
+    problems = [f"{FOLDER_ZH[k]} {f[k]} 不存在{'（不是文件夹）' if f[k].exists() else ''}。请检查 --{k} 的路径"
+                f"{'，或先建立这个文件夹' if k != 'reference' else ''}。" for k in need if not f[k].is_dir()]
+    if problems:
+        raise SetupError(*problems)
+    settings, units = load_settings(f["reference"]), load_units(f["reference"])
+    if check:
+        check(settings)
+    for k in writable:
+        if not f[k].exists():
+            continue   # made when written (the outbox of a first run)
+        why = cannot_write(f[k])
+        if why:
+            problems.append(f"{FOLDER_ZH[k]} {f[k]} 不能写入（{why}）。收件箱中的文件都没有动；"
+                            "请腾出磁盘空间或改正文件夹的权限后重新运行。")
+    if problems:
+        raise SetupError(*problems)
+    return f, settings, units
+
+
 def cmd_check(args) -> int:
     from .check import check_files
     from .ledger import Ledger
-    from .reference import load_units
-    from .settings import load_settings
+    from .safety import printable
 
     missing = [p for p in map(Path, args.files) if not p.exists()]
     if missing:
-        print(f"找不到文件：{', '.join(map(str, missing))}", file=sys.stderr)
+        print(f"找不到文件：{printable(', '.join(map(str, missing)))}", file=sys.stderr)
         return 2
     paths = files_to_check(map(Path, args.files))
     if not paths:
-        print(f"{', '.join(args.files)} 中没有报表文件（.xlsx .xlsm .xls .ods 或邮件 .eml）。", file=sys.stderr)
+        print(printable(f"{', '.join(args.files)} 中没有报表文件（.xlsx .xlsm .xls .ods 或邮件 .eml）。"), file=sys.stderr)
         return 2
-    settings = load_settings(Path(args.reference))
-    units = load_units(Path(args.reference))
+    odd = [p for p in paths if not p.is_file()]
+    if odd:
+        print(f"不是普通文件（管道或设备），不能检查：{printable(', '.join(map(str, odd)))}", file=sys.stderr)
+        return 2
+    _, settings, units = prepared(args, ("reference",))
     history = None
-    ledger_path = Path(args.archive) / "ledger.sqlite"
-    if ledger_path.exists():
+    archive = Path(args.archive)
+    ledger_path = archive / "ledger.sqlite"
+    if not archive.is_dir():
+        print(f"存档 {archive} 不存在：不与上月累计数比较。", file=sys.stderr)
+    elif ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
         history = ledger.previous_rows
     with tempfile.TemporaryDirectory() as scratch:
@@ -72,7 +111,7 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
     out = []
     for p in paths:
         if not is_mail(p.name):
-            out.append((p, p.name))
+            out.append((p.resolve() if p.is_symlink() else p, p.name))   # a link named on the command line is followed
             continue
         attachments = read_eml(p.read_bytes()).attachments
         if not attachments:
@@ -86,7 +125,13 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
 
 
 def describe(result) -> str:
-    """A file's verdict for a person, in Chinese."""
+    """A file's verdict for a person, in Chinese: names and messages shown without control
+    characters (a name in a file or an e-mail cannot move the cursor or forge a line)."""
+    from .safety import printable
+    return "\n".join(map(printable, _describe(result)))
+
+
+def _describe(result) -> list[str]:
     lines = [f"文件：{result.file}"]
     for s in result.submissions:
         where = f"工作表“{s.sheet}”" if s.sheet else "整个文件"
@@ -97,7 +142,7 @@ def describe(result) -> str:
             lines.append(f"    [{mark} {f.code}] {f.message}")
         if s.status == "accepted" and not s.findings:
             lines.append("    未发现问题。")
-    return "\n".join(lines)
+    return lines
 
 
 def cmd_docs(args) -> int:
@@ -124,22 +169,41 @@ def cmd_codes(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from .settings import load_settings, settings_markdown
+    from .settings import settings_markdown
     if args.markdown:
         sys.stdout.write(settings_markdown())
     else:
-        print(json.dumps(load_settings(Path(args.reference)).values, ensure_ascii=False, indent=1))
+        _, settings, _ = prepared(args, ("reference",))
+        print(json.dumps(settings.values, ensure_ascii=False, indent=1))
     return 0
 
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-QUARTER = re.compile(r"^\d{4}[Qq][1-4]$")
+MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+QUARTER = re.compile(r"([0-9]{4})[Qq][1-4]")
+FIRST_YEAR = 2000   # no form of this kind is older; a later year than next year is a typing slip
 
 
 def bad_period(given: str | None, pattern, example: str) -> bool:
-    if given is None or pattern.match(given):
+    """Whether `--period` is not a period (a month `2016-09`, a quarter `2016Q3`) of a plausible year;
+    says why on stderr. What the period may be for each command (a month not yet begun) is the
+    command's to decide."""
+    import datetime as dt
+    import unicodedata
+    if given is None:
         return False
-    print(f"期间“{given}”的写法不对，应为 {example}。", file=sys.stderr)
+    got = pattern.fullmatch(given)
+    year = int(got[1]) if got else None
+    if got and FIRST_YEAR <= year <= dt.date.today().year + 1:
+        return False
+    from .safety import printable
+    shown = printable(given)
+    if got:
+        why = f"年份 {year} 不在 {FIRST_YEAR}–{dt.date.today().year + 1} 年之间"
+    elif unicodedata.normalize("NFKC", given) != given:
+        why = "其中有全角字符，请用英文输入法输入"
+    else:
+        why = "写法不对"
+    print(f"期间“{shown}”{why}，应写成如 {example}。", file=sys.stderr)
     return True
 
 
@@ -147,33 +211,54 @@ def cmd_monthly(args) -> int:
     from .monthly import run_monthly
     if bad_period(args.period, MONTH, "2016-09"):
         return 2
-    return run_monthly(folders(args), args.period)
+    f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"))
+    return run_monthly(f, args.period, settings=settings, units=units)
 
 
 def cmd_quarterly(args) -> int:
-    from .quarterly import run_quarterly
+    from .quarterly import early_reasons, last_quarter, run_quarterly
+    from .settings import doc_number_of
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
-    return run_quarterly(folders(args), args.period, force=args.force)
+
+    def number_given(s):   # a 文号 is asked for before anything is touched (a draft may leave it blank)
+        quarter = (args.period or last_quarter(s)).upper()
+        if not early_reasons(quarter, s, dt.datetime.now(s.tz)):
+            doc_number_of(s, quarter, Path(args.reference))
+    f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"), number_given)
+    return run_quarterly(f, args.period, force=args.force, settings=settings, units=units)
 
 
 def cmd_status(args) -> int:
     from .monthly import print_status
     if bad_period(args.period, MONTH, "2016-09"):
         return 2
-    return print_status(folders(args), args.period)
+    f, settings, units = prepared(args, ("archive", "reference"))
+    return print_status(f, args.period, settings=settings, units=units)
 
 
 def cmd_template(args) -> int:
-    from .reference import load_units
-    from .settings import load_settings
     from .template import make_templates
-    ref = Path(args.reference)
-    period = args.period or _next_month(load_settings(ref))
-    out = Path(args.outbox) / "templates"
-    paths = make_templates(load_units(ref).names_for(period), period, out, load_settings(ref))
+    if bad_period(args.period, MONTH, "2016-10"):
+        return 2
+    f, settings, units = prepared(args, ("reference",), ("outbox",))
+    period = args.period or _next_month(settings)
+    out = f["outbox"] / "templates"
+    paths = make_templates(units.names_for(period), period, out, settings)
     print(f"已生成 {len(paths)} 份 {period} 空白报表：{out / period}")
     return 0
+
+
+def cmd_verify(args) -> int:
+    from .verify import verify
+    f, settings, units = prepared(args, ("archive", "reference"))
+    return verify(f, settings, units)
+
+
+def cmd_rebuild(args) -> int:
+    from .verify import rebuild_ledger
+    f, settings, units = prepared(args, ("archive", "reference"), ("archive",))
+    return rebuild_ledger(f, settings, units)
 
 
 def _next_month(settings) -> str:
@@ -291,6 +376,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--period", metavar="月份", help=PERIOD_HELP["template"])
     c.set_defaults(func=cmd_template)
 
+    c = sub.add_parser("verify", parents=[common], help="核对存档与台账：每个文件都在、哈希相符、数字与重新读取的相同",
+                       description="核对存档与台账：每个文件都在、哈希相符、数字与重新读取的相同")
+    c.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("rebuild-ledger", parents=[common], help="只根据存档重建台账（原台账改名保留）",
+                       description="只根据存档重建台账（原台账改名保留）")
+    c.set_defaults(func=cmd_rebuild)
+
     c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程",
                        description="用内置样例跑一遍 2016 年第三季度的月度与季度流程")
     c.add_argument("--dir", default=str(ROOT / "demo"), metavar="目录", help="演示用的目录")
@@ -334,5 +427,53 @@ def _cli_markdown() -> str:
 
 
 def main(argv=None) -> int:
+    from .settings import SetupError
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SetupError as error:
+        from .safety import printable
+        count = "" if len(error.lines) == 1 else f"（{len(error.lines)} 处问题）"
+        print(f"无法运行，没有改动任何文件{count}：", file=sys.stderr)
+        for line in error.lines:
+            print(f"  {printable(line)}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError) and _fault(error):
+            return _interrupted(_fault(error))
+        text = str(error)
+        if "malformed" not in text and "not a database" not in text:
+            raise
+        from .ledger import damaged
+        from .safety import printable
+        ledger = Path(getattr(args, "archive", "archive")) / "ledger.sqlite"
+        print(printable("运行中断，已登记的都在存档中，不会丢失：" + damaged(ledger, error)), file=sys.stderr)
+        return 2
+    except OSError as error:
+        reason = _fault(error)
+        if reason is None:
+            raise
+        return _interrupted(reason)
+
+
+def _interrupted(reason: str) -> int:
+    from .safety import printable
+    print(printable(f"运行中断：{reason}。没有登记的文件仍在收件箱中，已登记的都在存档中，不会丢失；各期输出仍是上一套"
+                    "完整的。请腾出磁盘空间或改正文件夹权限后重新运行，会从中断处接着做。"), file=sys.stderr)
+    return 2
+
+
+def _fault(error: Exception) -> str | None:
+    """A fault of the machine a run cannot go on from (a full disk, a read-only folder), in a few
+    words with where it happened; None for anything else (a bug: its traceback is wanted)."""
+    from .store import WHY, why
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error)
+        if "disk is full" in text or "disk I/O error" in text:
+            return "磁盘已满或无法写入（台账）"
+        if "readonly" in text:
+            return "台账所在的文件夹只读"
+        return None
+    if error.errno not in WHY:
+        return None
+    return f"{why(error)}（{error.filename}）" if error.filename else why(error)

@@ -22,7 +22,7 @@ from .locate import find_period, locate
 from .read import Grid, TooManyCells, read_grids
 from .reference import Units
 from .sniff import sniff
-from .store import put
+from .store import open_regular, put
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ def _grids(source: str | bytes, max_cells: int) -> list[Grid] | Failed:
 
 
 def sha256_of(path: str) -> str:
-    with open(path, "rb") as f:
+    """The file's sha256; NotRegular (from store) for what is not a regular file."""
+    fd, _st = open_regular(path)
+    with open(fd, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
@@ -98,15 +100,22 @@ def examine(context: Context, item: tuple) -> Generator[None, None, Examined]:
     than one large file's sheets at a time."""
     _, path, name, sha, folder = item
     limits = context.limits
-    fd = os.open(path, os.O_RDONLY)   # not open(): no file object for one read (~10 µs a file)
+    fd, st = open_regular(path)   # not open(): no file object for one read (~10 µs a file); no symlink, no FIFO
     try:
-        size = os.fstat(fd).st_size
+        size = st.st_size
         small = size <= limits["file_bytes"]
         data = b"".join(iter(functools.partial(os.read, fd, size + 1), b"")) if small else None   # to its end
+        if not sha:
+            sha = hashlib.sha256(data).hexdigest() if small else hashlib.file_digest(open(fd, "rb", closefd=False),
+                                                                                       "sha256").hexdigest()
+        stored = None
+        if folder:
+            try:
+                stored = (*put(folder, name, sha, size, path, data, fd, (st.st_dev, st.st_ino)), size)
+            except OSError:
+                pass   # archived again by intake, which stops the run if it cannot (a full disk)
     finally:
         os.close(fd)
-    sha = sha or (hashlib.sha256(data).hexdigest() if small else sha256_of(path))
-    stored = (*put(folder, name, sha, size, path, data), size) if folder else None
     stepped = size <= STEP_BYTES
     if stepped:
         yield

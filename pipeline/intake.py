@@ -19,19 +19,24 @@ import datetime as dt
 import hashlib
 import os
 import signal
+import stat
+import sys
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import checking_pool, conclude, examine_chunks
+from .check import check_files, checking_pool, conclude, examine_chunks
 from .findings import finding
-from .ledger import Ledger, counts_json
+from .ledger import Ledger, append_log, counts_json, log_lines, read_log
 from .mail import is_mail, read_eml
 from .model import Submission
 from .reference import Units
+from .safety import printable
 from .settings import Settings
-from .store import folder_for, put
+from .sniff import human
+from .store import NotRegular, folder_for, open_regular, put, sweep_parts
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
 LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
@@ -47,6 +52,9 @@ class Incoming:
     source: str             # inbox file name (the e-mail for attachments)
     inbox: str | None       # inbox path to remove once recorded (None for attachments)
     empty_mail: bool = False  # an e-mail that brought no spreadsheet
+    kind: str | None = None   # "other": an attachment that is not a workbook (archived and listed, not checked)
+    attached: bool = False    # came with the e-mail before it
+    note: str | None = None   # an e-mail's text
 
 
 def crash_point(name: str):
@@ -84,11 +92,12 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
     Returns (final path, sha256, size, temporary name or None)."""
     folder = _folder(archive, received_at, made)
     if not isinstance(source, bytes):
-        with open(source, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
+        fd, st = open_regular(str(source))   # NotRegular for a symlink, FIFO or device: never archived
+        with open(fd, "rb", buffering=0) as f:
+            size = st.st_size
             digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
             sha = digest.hexdigest()
-        target, tmp = put(folder, name, sha, size, str(source))
+            target, tmp = put(folder, name, sha, size, str(source), fd=fd, inode=(st.st_dev, st.st_ino))
     else:
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
         target, tmp = put(folder, name, sha, size, data=source)
@@ -118,41 +127,114 @@ def _commit(archive: Path, staged: list):
 
 
 def finish_removals(ledger: Ledger):
-    """Step 4 of an interrupted run: remove inbox files recorded but not yet removed."""
+    """Step 4 of an interrupted run: remove inbox files recorded but not yet removed (the same path
+    holding the same bytes only)."""
     pending = ledger.pending_removals()
     for _, inbox_path, sha in pending:
-        p = Path(inbox_path)
-        if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == sha:
-            p.unlink()
+        try:
+            fd, _st = open_regular(inbox_path)
+        except OSError:   # gone, or no longer a regular file
+            continue
+        with open(fd, "rb") as f:
+            same = hashlib.file_digest(f, "sha256").hexdigest() == sha
+        if same:
+            _remove(inbox_path)
     ledger.mark_removed([row for row, _, _ in pending])
 
 
-def _inbox(inbox: Path) -> list[tuple[str, float]]:
-    """Every wanted file under the inbox, its path as text (a Path object each would cost as much as
-    the rest of the scan), with its modification time (one stat a file)."""
+ODD = {"symlink": "是符号链接（快捷方式）", "other": "不是普通文件（管道、设备或套接字）"}
+
+
+def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, int]]:
+    """Every wanted regular file under the inbox, its path as text (a Path object each would cost as
+    much as the rest of the scan), with its modification time, size and mtime in ns (one stat a
+    file). Symlinks are not followed (into a folder or to a file), nor is anything but a regular
+    file read: each is put in `odd` as (path, what it is), and left where it is."""
     out, folders = [], [str(inbox)] if inbox.is_dir() else []
     while folders:
         with os.scandir(folders.pop()) as entries:
             for e in entries:
                 if e.is_dir(follow_symlinks=False):
                     folders.append(e.path)
-                elif wanted(e.name) and e.is_file():
-                    out.append((e.path, e.stat().st_mtime))
+                elif e.is_file(follow_symlinks=False):
+                    if wanted(e.name):
+                        st = e.stat(follow_symlinks=False)
+                        out.append((e.path, st.st_mtime, st.st_size, st.st_mtime_ns))
+                elif odd is not None and not e.name.startswith(("~$", ".~lock", "._")):
+                    odd.append((e.path, ODD["symlink" if e.is_symlink() else "other"]))
     return out
 
 
-def received(inbox: Path, settings: Settings) -> list[tuple]:
-    """(received at, inbox path as text, e-mail or None) for every inbox file, in order of receipt."""
+def received(inbox: Path, settings: Settings, left: list | None = None) -> list[tuple]:
+    """(received at, inbox path as text, e-mail or None) for every inbox file ready to be taken, in
+    order of receipt. What is not ready goes in `left` as (path, why): a symlink, FIFO or device; a
+    file modified within the last `limits.settle_seconds` that is still changing (a copy from a USB
+    stick, a mail client saving an attachment). Such a recent file is looked at again once, after
+    the settle time: unchanged in size and mtime, it is taken; changed, it waits for the next run."""
     tz, found = settings.tz, []
-    for p, mtime in _inbox(inbox):
+    odd: list = []
+    scanned = _inbox(inbox, odd)
+    most = settings.limits.get("inbox_bytes")
+    if most and any(f[2] > most for f in scanned):   # never read, hashed nor copied: by its size alone
+        odd += [(f[0], f"有 {human(f[2])}，超过收件箱单个文件的上限 {human(most)}（limits.inbox_bytes）")
+                for f in scanned if f[2] > most]
+        scanned = [f for f in scanned if f[2] <= most]
+    scanned = _steady(scanned, float(settings.limits.get("settle_seconds", 0)), odd)
+    for p, mtime, _size, _ns in scanned:
         if is_mail(p):
-            mail = read_eml(Path(p).read_bytes())
+            try:
+                fd, _st = open_regular(p)
+            except NotRegular:
+                odd.append((p, ODD["other"]))
+                continue
+            with open(fd, "rb") as f:
+                mail = read_eml(f.read())
             at = mail.date.astimezone(tz) if mail.date else dt.datetime.fromtimestamp(mtime, tz)
             found.append((at.timestamp(), p, at, mail))
         else:
             found.append((mtime, p, None, None))
+    if left is not None:
+        left += odd
     found.sort()   # by time and path (never the same): numbers compare several times faster than datetimes
     return [(at or dt.datetime.fromtimestamp(t, tz), p, mail) for t, p, at, mail in found]
+
+
+STILL_WRITING = "正在写入（大小或修改时间仍在变化）"
+
+
+def _steady(scanned: list[tuple], settle: float, odd: list) -> list[tuple]:
+    """The scanned files without those still being written. Only files modified within the last
+    `settle` seconds (or stamped in the future) are looked at again, after one wait for them all:
+    any other file costs nothing more than its scan."""
+    now = time.time()
+    recent = [f for f in scanned if f[1] > now - settle]
+    if not recent:
+        return scanned
+    time.sleep(max(0.0, min(settle, max(f[1] for f in recent) + settle - now)))
+    changed = set()
+    for p, _mtime, size, ns in recent:
+        try:
+            st = os.stat(p, follow_symlinks=False)
+        except FileNotFoundError:
+            changed.add(p)
+            continue
+        if (st.st_size, st.st_mtime_ns) != (size, ns) or not stat.S_ISREG(st.st_mode):
+            changed.add(p)
+            odd.append((p, STILL_WRITING))
+    return [f for f in scanned if f[0] not in changed]
+
+
+def note_left(left: list[tuple[str, str]]) -> None:
+    """Tell the operator what was left in the inbox, and why (names shown without control characters)."""
+    for path, why in left:
+        if why == STILL_WRITING:
+            print(printable(f"收件箱中的“{path}”{why}，本次没有收取，下次运行时再收。"), file=sys.stderr)
+        elif why.startswith("有 "):
+            print(printable(f"收件箱中的“{path}”{why}，没有读取也没有收取。请与报送单位联系后把它移出收件箱。"),
+                  file=sys.stderr)
+        else:
+            print(printable(f"收件箱中的“{path}”{why}，没有收取，也不会读取它指向的内容。请把报表文件本身放入收件箱，"
+                            "并删去这一项。"), file=sys.stderr)
 
 
 def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
@@ -160,11 +242,15 @@ def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, stag
     mail_name = os.path.basename(p)
     staged.append(_stage(archive, p, mail_name, at, made))
     out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
-                    empty_mail=not mail.attachments)]
+                    empty_mail=not mail.attachments, kind="eml", note=mail.body or None)]
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
         staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, attached=True))
+    for a in mail.others:   # 情况说明.docx and the like: kept and listed, not checked
+        staged.append(_stage(archive, a.data, a.name, at, made))
+        out.append(Incoming(staged[-1][0], a.name, at, staged[-1][1], staged[-1][2], mail_name, None, kind="other",
+                            attached=True))
     return out
 
 
@@ -173,17 +259,25 @@ FIRST = 250
 
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
-            run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
+            run_period: str | None, now: dt.datetime | None = None, progress=None, touched: set | None = None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
     examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
-    the writer thread. Returns how many inbox files were taken in."""
+    the writer thread. Returns how many inbox files were taken in; `touched` gets the period of
+    every submission recorded (the run writes the outputs of each)."""
+    touched = set() if touched is None else touched
     finish_removals(ledger)
+    sweep_parts(folders["archive"])   # what a killed run left half-copied
+    reconcile(folders["archive"], ledger, units, settings, touched)
     pool = checking_pool(units, settings, now)
+    left: list = []
     with ThreadPoolExecutor(1) as starter:
         started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
-        found = received(folders["inbox"], settings)   # the workers start meanwhile
-        if started is not None:
-            started.result()
+        try:
+            found = received(folders["inbox"], settings, left)   # the workers start meanwhile
+        finally:
+            if started is not None:
+                started.result()
+    note_left(left)
     if not found:
         pool.close()
         return 0
@@ -214,7 +308,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
                                              (staged, mails, to_check, examined), first_of, twins, settings, run_id,
-                                             run_period))
+                                             run_period, touched))
             for job in writing:
                 job.result()
         finally:
@@ -222,6 +316,64 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     if progress:
         progress(total, total)
     return len(found)
+
+
+def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, touched: set,
+              lines: list[dict] | None = None, end: int | None = None) -> int:
+    """Record what the archive's received log holds and the ledger does not: the files of a run
+    killed after they were archived and before they were recorded, or of transactions lost with
+    the ledger's -wal file. Each is checked again from its archived copy, as of the month it was
+    received, and recorded as intake would have; its inbox file, if still there with the same bytes,
+    is removed. `lines` (with the log's `end`): those lines instead of the log's unrecorded ones
+    (rebuild-ledger: all of them). Returns how many files were recorded."""
+    given = lines
+    if lines is None:
+        start = ledger.log_end()
+        lines, end = read_log(archive, start)
+        if end == start:
+            return 0
+    tz, incoming, skip_attached = settings.tz, [], False
+    for line in lines:
+        path = line["archived"] if os.path.isabs(line["archived"]) else os.path.join(archive, line["archived"])
+        if line.get("attached") and skip_attached:
+            continue
+        try:
+            whole = os.stat(path).st_size == line["size"]
+        except OSError:
+            whole = False
+        if line.get("kind") == "eml":
+            skip_attached = not whole
+        if not whole:   # never reached the disk whole (a power cut before the sync): its inbox file is taken again
+            continue
+        at = dt.datetime.fromisoformat(line["received_at"]).astimezone(tz)
+        incoming.append((line.get("run_period"), Incoming(
+            path, line["name"], at, line["sha256"], line["size"], line["source"], line.get("inbox"),
+            empty_mail=bool(line.get("empty")), kind=line.get("kind"), attached=bool(line.get("attached")),
+            note=line.get("note"))))
+    groups: dict[str, list] = {}
+    for run_period, inc in incoming:
+        groups.setdefault(inc.received_at.strftime("%Y-%m"), []).append((run_period, inc))
+    months = sorted(groups)
+    last = months[-1] if months else None
+    for month in months or [None]:
+        group = groups.get(month, [])
+        known = ledger.files_by_sha(inc.sha256 for _, inc in group)
+        check = list({inc.sha256: inc for _, inc in group if inc.kind is None and inc.sha256 not in known}.values())
+        results = check_files([(Path(inc.path), inc.name) for inc in check], units, settings,
+                              now=max((inc.received_at for inc in check), default=None),
+                              history=ledger.previous_rows) if check else []
+        by_sha = {inc.sha256: result for inc, result in zip(check, results)}
+        entries = _entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
+                           settings, {}, {})
+        for (run_period, _), entry in zip(group, entries):
+            entry["run_period"] = run_period
+        ledger.record(entries, None, None, log_end=end if month == last else None)
+        touched.update(sub.period or e["run_period"] for e in entries for sub, *_ in e["submissions"])
+    finish_removals(ledger)
+    if incoming and given is None:
+        print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
+              file=sys.stderr)
+    return len(incoming)
 
 
 def _chunk_sizes(n: int) -> list[int]:
@@ -238,24 +390,28 @@ def _chunk_sizes(n: int) -> list[int]:
 
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
-                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None):
+                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
+                         touched: set):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
-    left them), the ledger entries, the chunk's archive synced, recorded, and its inbox files removed."""
+    left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
+    recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
     results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
     entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
+    end = append_log(archive, log_lines(entries, archive, run_period))
     _commit(archive, staged)
     crash_point("archived")
-    rows = book.record(entries, run_id, run_period)
+    rows = book.record(entries, run_id, run_period, end)
+    touched.update(sub.period or run_period for e in entries for sub, *_ in e["submissions"])
     crash_point("recorded")
     book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and _remove(i.inbox)])
 
 
 def _files_in(found: list[tuple]) -> int:
     """What `received` found counts as files to take in: each e-mail with its attachments."""
-    return sum(1 + len(mail.attachments) if mail else 1 for _, _, mail in found)
+    return sum(1 + len(mail.attachments) + len(mail.others) if mail else 1 for _, _, mail in found)
 
 
 def _anything_in(inbox: Path) -> bool:
@@ -281,7 +437,7 @@ def _prepare_chunk(part: list[tuple], archive: Path, made: dict, ledger: Ledger,
     is examined: (path, name, sha or None, archive folder or None, received at, key))."""
     staged: list = []
     mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
-    attachments = [inc for got in mails.values() for inc in got[1:]]
+    attachments = [inc for got in mails.values() for inc in got[1:] if inc.kind is None]   # workbooks only
     known = ledger.files_by_sha(inc.sha256 for inc in attachments)
     readable = {target: tmp or target for target, _sha, _size, tmp in staged}   # renamed after the sync
     seen: set = set()
@@ -306,14 +462,22 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
     for (path, name, _sha, folder, at, _key), result in zip(to_check, results):
         if folder is None:
             continue
-        if result.stored is None:   # the worker failed on it
-            staged.append(_stage(archive, path, name, at, made))
+        if result.stored is None:   # the worker failed on it (or could not archive it)
+            try:
+                staged.append(_stage(archive, path, name, at, made) if result.sha256 else None)
+            except NotRegular:
+                staged.append(None)
+            if staged[-1] is None:   # no longer a regular file: left in the inbox, not recorded
+                staged.pop()
+                note_left([(path, ODD["other"])])
+                continue
         else:
             target, tmp, size = result.stored
             staged.append((target, result.sha256, size, tmp))
         plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, path)
-    incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain[p],))]
-    mailed = [bool(i.inbox) and is_mail(i.name) for i in incoming]
+    incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain.get(p),))
+                if inc is not None]
+    mailed = [inc.kind == "eml" for inc in incoming]
     by_sha: dict = {}
     for inc in incoming:
         result = result_of.get(inc.inbox or inc.path)
@@ -331,12 +495,17 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
     for inc, mail in zip(incoming, mailed):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
-                 "duplicate_of": None, "submissions": []}
+                 "duplicate_of": None, "submissions": [], "attached": inc.attached, "note": inc.note,
+                 "empty": inc.empty_mail}
         if mail:
             entry["kind"] = "eml"
             if inc.empty_mail:  # the sender still hears what happened
                 none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
                 entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False, None)]
+            entries.append(entry)
+            continue
+        if inc.kind == "other":   # kept and listed with the e-mail's forms; nothing to check
+            entry["kind"] = "other"
             entries.append(entry)
             continue
         prior = known.get(inc.sha256)

@@ -46,6 +46,8 @@ class Mail:
     attachments: tuple[Attachment, ...]
     skipped: tuple[str, ...] = ()     # attachments that are not spreadsheets, by name
     reason: str | None = None         # why nothing could be taken from a broken e-mail
+    others: tuple[Attachment, ...] = ()   # those attachments (情况说明.docx, a scanned letter): archived, listed
+    body: str = ""                    # the message's own text (plain text, else its HTML's text), trimmed
 
 
 def is_mail(name: str) -> bool:
@@ -61,33 +63,65 @@ def read_eml(data: bytes) -> Mail:
         date = _date(message)
     except PARSE_ERRORS as error:
         return Mail("", "", None, (), reason=f"邮件无法解析（{type(error).__name__}）")
-    attachments, skipped, problems = [], [], []
-    _collect(message, attachments, skipped, problems)
+    attachments, others, texts, problems = [], [], [], []
+    _collect(message, attachments, others, texts, problems)
     reason = None
     if not attachments:
         reason = "；".join(problems) if problems else "邮件中没有电子表格附件"
-    return Mail(subject, sender, date, tuple(attachments), tuple(skipped), reason)
+    return Mail(subject, sender, date, tuple(attachments), tuple(a.name for a in others), reason, tuple(others),
+                _body(texts))
 
 
-def _collect(message: EmailMessage, attachments: list, skipped: list, problems: list) -> None:
+BODY_CHARS = 2000   # of an e-mail's text kept beside its forms
+
+
+def _body(texts: list[tuple[str, str]]) -> str:
+    """The message's text: its first plain-text part, else its first HTML part without the tags;
+    blank lines and quoted replies dropped, at most BODY_CHARS."""
+    plain = [t for kind, t in texts if kind == "plain"] or [re.sub(r"<[^>]*>", " ", t) for kind, t in texts]
+    if not plain:
+        return ""
+    import html
+    lines = [" ".join(line.split()) for line in html.unescape(plain[0]).splitlines()]
+    text = "\n".join(line for line in lines if line and not line.startswith(">"))
+    return text[:BODY_CHARS]
+
+
+def _collect(message: EmailMessage, attachments: list, others: list, texts: list, problems: list) -> None:
     for part in message.walk():  # walk() also enters forwarded messages (message/rfc822)
         try:
             if part.is_multipart():
                 continue
             data = part.get_payload(decode=True)
             name = _filename(part)
+            if name is None and part.get_content_maintype() == "text" and part.get_content_subtype() in ("plain", "html"):
+                texts.append((part.get_content_subtype(), _text_of(part, data)))
+                continue
             if not data or (name is None and part.get_content_maintype() == "text"):
                 continue
             kind = _spreadsheet_kind(name or "", data)
             if kind is None:
                 if name:
-                    skipped.append(name)
+                    others.append(Attachment(name, data))
                 continue
             if not name:
                 name = f"附件{len(attachments) + 1}{SUFFIX_FOR_KIND.get(kind, '')}"
             attachments.append(Attachment(name, data))
         except PARSE_ERRORS as error:
             problems.append(f"一个附件无法解析（{type(error).__name__}）")
+
+
+def _text_of(part: EmailMessage, data: bytes | None) -> str:
+    """A text part's text, GBK labelled gb2312 read as GB18030, a wrong label read as best it can."""
+    if not data:
+        return ""
+    charset = (part.get_content_charset() or "utf-8").lower()
+    for candidate in (CHARSET_ALIASES.get(charset, charset), "utf-8", "gb18030"):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", "replace")
 
 
 def _spreadsheet_kind(name: str, data: bytes) -> str | None:

@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from .model import cell_index
-from .safety import FORMULA_START, cell_text
+from .safety import FORMULA_START, cell_text, sheet_title
 from .sniff import inflated, plain_directory
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -188,6 +188,7 @@ class _Book:
                 self.sheets[sheet.get("name")] = _part("xl", target)
         if LIST_SHEET.casefold() in {s.get("name", "").casefold() for s in self.book.iter(_m("sheet"))}:
             raise _Declined("the workbook has a 问题清单 already")
+        self.titles = self._valid_titles()                # name as the clerk's file has it -> name in the copy
         styles = [t for k, t in rels.values() if k == "styles"]
         if len(styles) != 1:
             raise _Declined("no styles")
@@ -197,7 +198,69 @@ class _Book:
         self.fonts: dict[str, int] = {}
         self.xfs: dict[tuple, int] = {}
 
+    def _valid_titles(self) -> dict[str, str]:
+        """Sheet names Excel refuses (`9月:报表`, over 31 characters, `History`: written by WPS,
+        LibreOffice or a program) renamed in the copy, so that Excel opens it; the defined names
+        (print areas) that refer to them follow. Findings keep the names as the file has them."""
+        names = [s.get("name", "") for s in self.book.iter(_m("sheet"))]
+        taken = {LIST_SHEET.casefold()}
+        titles = {name: sheet_title(name, taken) for name in names}
+        renamed = {old: new for old, new in titles.items() if old != new}
+        if not renamed:
+            return titles
+        for sheet in self.book.iter(_m("sheet")):
+            sheet.set("name", titles[sheet.get("name", "")])
+        for defined in self.book.iter(_m("definedName")):
+            text = defined.text or ""
+            for old, new in renamed.items():
+                text = text.replace(_quoted(old) + "!", _quoted(new) + "!").replace(old + "!", _quoted(new) + "!")
+            defined.text = text
+        return titles
+
     # --- styles ------------------------------------------------------------------------------------
+
+    def quoted_style(self, style: int) -> int:
+        """The cell format `style` with Excel's quote prefix: text that looks like a formula (=, +, -, @)
+        stays text when the clerk edits the cell."""
+        key = ("quote", style)
+        if key not in self.xfs:
+            xfs = self.styles.find(_m("cellXfs"))
+            if xfs is None or style >= len(xfs):
+                raise _Declined("cell format out of range")
+            if xfs[style].get("quotePrefix") in ("1", "true"):
+                self.xfs[key] = style
+            else:
+                xf = copy.deepcopy(xfs[style])
+                xf.set("quotePrefix", "1")
+                self.xfs[key] = self._add("cellXfs", xf)
+        return self.xfs[key]
+
+    def quote_texts(self) -> None:
+        """Every text cell of the clerk's sheets that starts like a formula given the quote prefix (a
+        formula's text result made plain text by `values_only`, or a shared string). Shared strings
+        are looked at only when one starts so: nearly never."""
+        strings = self.parts.get("xl/sharedStrings.xml", b"")
+        starts = tuple(ch.encode() for ch in FORMULA_START)
+        looks = set()
+        if re.search(rb"<t(?:\s[^>]*)?>(?:" + b"|".join(re.escape(x) for x in starts) + rb")", strings):
+            for k, si in enumerate(_xml(strings).iter(_m("si"))):
+                if "".join(t.text or "" for t in si.iter(_m("t"))).startswith(FORMULA_START):
+                    looks.add(str(k))
+        for part in set(self.sheets.values()):
+            if not looks and part not in self.trees:
+                continue
+            for cell in self.tree(part).iter(_m("c")):
+                kind = cell.get("t")
+                if kind == "s" and looks:
+                    value = cell.find(_m("v"))
+                    text_like = value is not None and (value.text or "").strip() in looks
+                elif kind == "inlineStr":
+                    text_like = "".join(t.text or "" for t in cell.iter(_m("t"))).startswith(FORMULA_START)
+                else:
+                    continue
+                if text_like:
+                    cell.set("s", str(self.quoted_style(int(cell.get("s", "0")))))
+
 
     def _add(self, group: str, element) -> int:
         parent = self.styles.find(_m(group))
@@ -339,6 +402,7 @@ class _Book:
             new.update(self._comments(self.sheets[sheet], k, marks))
         for part in set(self.sheets.values()):
             self.values_only(part)
+        self.quote_texts()
         new.update(self._list_sheet(title, problems, targets))
         self._drop("xl/calcChain.xml")
         changed = {part: _bytes(root) for part, root in self.trees.items()}
@@ -424,7 +488,7 @@ class _Book:
             if where:
                 sheet, coord = where
                 link = "link"
-                links.append(f'<hyperlink ref="D{r}" location={quoteattr(_quoted(sheet) + "!" + coord)}/>')
+                links.append(f'<hyperlink ref="D{r}" location={quoteattr(_quoted(self.titles[sheet]) + "!" + coord)}/>')
             rows.append(f'<row r="{r}" ht="{16 * len(lines)}" customHeight="1"><c r="A{r}" s="{self.list_style()}"><v>{i}</v></c>'
                         f'{text(f"B{r}", p.level, fill=p.error)}{text(f"C{r}", p.title)}'
                         f'{text(f"D{r}", p.cell or "（整个文件）", font=link)}{text(f"E{r}", chr(10).join(lines))}'

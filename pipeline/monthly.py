@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,14 @@ from pathlib import Path
 from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in, wanted
-from .ledger import Ledger
+from .ledger import Ledger, archived_anything
 from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
+from .safety import printable
 from .settings import Settings, load_settings
 from .status_book import carried_note, write_status_book
-from .store import atomic_bytes, sweep
+from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
 
@@ -78,11 +80,12 @@ class RunCounts:
         return 1 if self.rejected else 0
 
 
-def intake_run(folders: dict, kind: str, period: str, settings: Settings, units) -> tuple[Ledger, RunCounts]:
+def intake_run(folders: dict, kind: str, period: str, settings: Settings, units,
+               touched: set | None = None) -> tuple[Ledger, RunCounts]:
     ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
     now = dt.datetime.now(settings.tz)
     run_id = ledger.start_run(kind, period, now)
-    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress())
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched)
     ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
     if taken:
         print(f"收取 {taken} 个文件，已存档并登记。")
@@ -93,27 +96,42 @@ def intake_run(folders: dict, kind: str, period: str, settings: Settings, units)
     return ledger, counts
 
 
-def run_job(folders: dict, kind: str, intake_period: str, write) -> tuple[Path, RunCounts]:
-    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`;
-    what that returns, and what the intake took in."""
-    settings = load_settings(folders["reference"])
-    units = load_units(folders["reference"])
+def run_job(folders: dict, kind: str, intake_period: str, write, settings: Settings | None = None,
+            units=None, now: dt.datetime | None = None) -> tuple[Path, RunCounts]:
+    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`, then
+    the monthly outputs of every other month the intake recorded a form for (a late form for an
+    earlier month gets its receipt), saying which periods the run touched. Returns what `write`
+    returned and what the intake took in."""
+    settings = settings or load_settings(folders["reference"])
+    units = units or load_units(folders["reference"])
+    now = now or dt.datetime.now(settings.tz)
+    current = f"{now.year:04d}-{now.month:02d}"
+    touched: set = set()
     # A run makes millions of small objects and few cycles (openpyxl's books: a handful, in a month
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
-        ledger, counts = intake_run(folders, kind, intake_period, settings, units)
+        ledger, counts = intake_run(folders, kind, intake_period, settings, units, touched)
         crash_point("taken_in")
         try:
-            return write(ledger, settings, units), counts
+            out = write(ledger, settings, units)
+            others = sorted(p for p in touched if p and (kind != "monthly" or p != intake_period))
+            for period in others:   # a month not over yet (or a mistyped later one) gets interim outputs
+                write_monthly(ledger, folders, period, settings, units, interim=now if period >= current else None)
         finally:
             ledger.close()
+    if others:
+        print("本次收到的报表也涉及：" + "、".join(f"{period_text(p)}（已更新 {folders['outbox'] / p}）" for p in others))
+    elif touched:
+        print(f"本次收到的报表涉及：{'、'.join(period_text(p) for p in sorted(p for p in touched if p))}")
+    return out, counts
 
 
-def run_monthly(folders: dict, period: str | None, now: dt.datetime | None = None) -> int:
+def run_monthly(folders: dict, period: str | None, settings: Settings | None = None, units=None,
+                now: dt.datetime | None = None) -> int:
     """The month's run. A month that has not begun is refused (2); the month now running gives an
     interim set of outputs, each saying so; `now` is the run's time (the clock's, unless a test says)."""
-    settings = load_settings(folders["reference"])
+    settings = settings or load_settings(folders["reference"])
     now = now or dt.datetime.now(settings.tz)
     period = period or last_month(settings, now)
     current = f"{now.year:04d}-{now.month:02d}"
@@ -123,7 +141,7 @@ def run_monthly(folders: dict, period: str | None, now: dt.datetime | None = Non
         return 2
     interim = now if period == current else None
     out, counts = run_job(folders, "monthly", period, lambda ledger, settings, units: write_monthly(
-        ledger, folders, period, settings, units, interim=interim))
+        ledger, folders, period, settings, units, interim=interim), settings, units, now)
     print(f"{period_text(period)} {'中期' if interim else '月度'}输出：{out}")
     print(f"{period_text(period)}：{counts.line()}")
     return counts.exit_status
@@ -149,17 +167,37 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     `interim`: the time of a run before the month is over, which the district's form, 报送情况 and
     the manifest say."""
     out = folders["outbox"] / period
-    out.mkdir(parents=True, exist_ok=True)
-    receipts_dir = out / "回执"
-    for folder in (out, receipts_dir):   # what a run killed mid-write left
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_sets(out)   # what a run killed mid-write left
+    for folder in (out, out / "回执"):
         sweep(folder)
-    manifest_path = out / "manifest.json"
     digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}" + ("-interim" if interim else "")
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("state") == digest:
-            print("没有新的报表，输出未改变。")
-            return out
+    old = _manifest(out)
+    if old.get("state") == digest:
+        print(f"{period_text(period)}：没有新的报表，输出未改变。")
+        return out
+    new = staging(out)   # the whole set is written here, then put in place of the old at once
+    try:
+        _write_set(ledger, new, period, settings, units, digest, interim)
+        publish(new, out, listed_outputs(old))
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return out
+
+
+def _manifest(out: Path) -> dict:
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units, digest: str,
+               interim: dt.datetime | None) -> None:
+    """The period's outputs, written into `out` (a fresh folder)."""
+    receipts_dir = out / "回执"
+    manifest_path = out / "manifest.json"
     district = settings["district"]["name"]
     with receipt_pool(ledger.period_count(period)) as pool:   # its workers load while the month is read
         subs = ledger.period_submissions(period, rows=False)   # all a receipt needs: the rows come meanwhile
@@ -201,12 +239,12 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             if interim:
                 manifest["interim"] = interim.isoformat(timespec="seconds")
             write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note, bureau)
+            crash_point("outputs")
 
         written = write_receipts(subs, receipts_dir, bureau, f"{resend.year}年{resend.month}月{resend.day}日", settings,
                                  meanwhile=meanwhile, pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     atomic_bytes(manifest_path, manifest_text(manifest).encode("utf-8"), sync=True)
-    return out
 
 
 class _Text(str):
@@ -245,18 +283,20 @@ def manifest_text(manifest: dict) -> str:
     return _json_text(manifest)
 
 
-def print_status(folders: dict, period: str | None) -> int:
-    """Each unit's state for the month, the month's totals, and the files still waiting in the inbox."""
-    settings = load_settings(folders["reference"])
-    units = load_units(folders["reference"])
+def print_status(folders: dict, period: str | None, settings: Settings | None = None, units=None) -> int:
+    """Each unit's state for the month, the month's totals, and the files still waiting in the inbox;
+    read from the ledger only, so it works on a read-only archive. Names are shown without control
+    characters."""
+    settings = settings or load_settings(folders["reference"])
+    units = units or load_units(folders["reference"])
     period = period or last_month(settings)
     path = folders["archive"] / "ledger.sqlite"
     states = {"按时": 0, "迟报": 0, "退回": 0, "未报": 0}
-    if not path.exists():
+    if not path.exists() and not archived_anything(folders["archive"]):
         print("还没有收到任何报表（存档中没有台账）。")
         states["未报"] = len(units.active(period))
     else:
-        ledger = Ledger.open_readonly(path)
+        ledger = Ledger.open_readonly(path)   # SetupError if it is gone while the archive holds files
         subs = ledger.period_submissions(period)
         counted = ledger.counted(period)
         print(f"{period_text(period)} 报送情况")
@@ -265,13 +305,13 @@ def print_status(folders: dict, period: str | None) -> int:
             if u.name in counted:
                 rec = counted[u.name]
                 state = "迟报" if rec.late else "按时"
-                print(f"  {u.name:　<8} {state}  {rec.received_at:%Y-%m-%d %H:%M}  {rec.file}")
+                print(printable(f"  {u.name:　<8} {state}  {rec.received_at:%Y-%m-%d %H:%M}  {rec.file}"))
             elif mine:
                 state = "退回"
-                print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
+                print(printable(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}"))
             else:
                 state = "未报"
-                print(f"  {u.name:　<8} 未报")
+                print(printable(f"  {u.name:　<8} 未报"))
             states[state] += 1
         ledger.close()
     print(f"合计 {sum(states.values())} 个单位：" + "，".join(f"{k} {v}" for k, v in states.items()))
@@ -280,7 +320,7 @@ def print_status(folders: dict, period: str | None) -> int:
     if waiting:
         print(f"收件箱中还有 {len(waiting)} 个文件等待收取（下次运行 monthly 或 quarterly 时收取）：")
         for name in waiting:
-            print(f"  {name}")
+            print(printable(f"  {name}"))
     else:
         print("收件箱中没有等待收取的文件。")
     return 0

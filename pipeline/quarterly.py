@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,10 +16,10 @@ from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .findings import CODES
 from .ledger import Ledger
-from .monthly import run_job
+from .monthly import _manifest, run_job
 from .ranking_book import write_ranking_book
-from .settings import Settings, load_settings
-from .store import atomic_bytes, sweep
+from .settings import Settings, doc_number_of, load_settings
+from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
@@ -51,9 +52,10 @@ def choose(ranking, settings: Settings) -> tuple[list[str], list[str]]:
     return praised, silent + lowest
 
 
-def _doc_number(settings: Settings, quarter: str) -> str:
+def _doc_number(settings: Settings, quarter: str, draft: str = "") -> str:
+    """The 通报's 文号; a draft whose number staff have not given yet shows a blank for it."""
     numbers = settings["bulletin"]["numbers"] or {}
-    n = numbers.get(quarter, int(quarter[-1]))
+    n = "__" if draft and quarter not in numbers else doc_number_of(settings, quarter)
     return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
 
 
@@ -134,7 +136,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
-        doc_number=_doc_number(settings, quarter), issued=_issued(settings), summary=summary,
+        doc_number=_doc_number(settings, quarter, draft), issued=_issued(settings), summary=summary,
         ranking=rows, praised=tuple(praised), criticized=tuple(criticized),
         interview=tuple(u for u in criticized if u in prev_criticized),
         not_reported=tuple(r.unit for r in rows if r.status == "未报送"),
@@ -159,20 +161,23 @@ def rank_rows(ranking) -> tuple[RankRow, ...]:
         status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
 
 
-def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: dt.datetime | None = None) -> int:
+def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: dt.datetime | None = None,
+                  settings: Settings | None = None, units=None) -> int:
     """The quarter's run; 2 when its 通报 would say nothing true (unless `force`: a draft that says so)."""
-    settings = load_settings(folders["reference"])
+    settings = settings or load_settings(folders["reference"])
     now = now or dt.datetime.now(settings.tz)
     quarter = (quarter or last_quarter(settings, now)).upper()
     early = early_reasons(quarter, settings, now)
     if early and not force:
         _refuse(quarter, early, taken_in=False)
         return 2
+    if not early:   # asked for before anything is taken in (a draft may leave it blank)
+        doc_number_of(settings, quarter, folders["reference"])
     # a quarter not over takes in the inbox for the month now running, never for one not begun
     intake_period = min(quarter_months(quarter)[-1], f"{now.year:04d}-{now.month:02d}")
     try:
         out, counts = run_job(folders, "quarterly", intake_period, lambda ledger, settings, units: write_quarterly(
-            ledger, folders, quarter, settings, units, early if force else None))
+            ledger, folders, quarter, settings, units, early if force else None), settings, units, now)
     except Refused as refused:
         _refuse(quarter, refused.args[0], taken_in=True)
         return 2
@@ -196,12 +201,21 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     if reasons and force is None:
         raise Refused(reasons)
     out = folders["outbox"] / quarter
-    out.mkdir(parents=True, exist_ok=True)
-    sweep(out)   # what a run killed mid-write left
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_sets(out)   # what a run killed mid-write left
+    sweep(out)
     draft = "；".join(reasons)
-    if not draft:
-        for stale in out.glob("*（草稿）*"):   # a draft made before the quarter was over: this replaces it
-            stale.unlink()
+    new = staging(out)   # the whole set is written here, then put in place of the old at once (a draft
+    try:                 # made before the quarter was over is listed in the old manifest: it goes)
+        _write_quarter(ledger, new, quarter, settings, units, draft)
+        publish(new, out, listed_outputs(_manifest(out)))
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, units, draft: str) -> None:
     ctx, ranking = build_context(ledger, units, quarter, settings, draft)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
@@ -219,4 +233,3 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     if draft:
         manifest["draft"] = draft
     atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
-    return out

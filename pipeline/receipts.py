@@ -13,6 +13,7 @@ import functools
 import multiprocessing
 import os
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from .layout import SheetLayout, layout_of
 from .marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
 from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
-from .safety import ILLEGAL_CHARACTERS_RE, set_text
+from .safety import ILLEGAL_CHARACTERS_RE, printable, set_text, sheet_title
+from .sandbox import exit_with
 from .store import atomic, atomic_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -115,6 +117,8 @@ class ReceiptContext:
     warnings: int
     marked: str | None                   # name of the marked copy, if any
     closing: str
+    received_by: str = ""                # what the received time is: the e-mail's Date, or the file's mtime
+    attachments: tuple[str, ...] = ()    # other files that came with it (情况说明.docx), archived
 
 
 def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: ZoneInfo) -> str:
@@ -202,11 +206,9 @@ def _rebuild(grid_rows: dict, layouts: dict | None = None) -> tuple[Workbook, di
     page; {original sheet: new title}."""
     wb = Workbook()
     wb.remove(wb.active)
-    titles = {}
+    titles, taken = {}, {LIST_SHEET.casefold()}
     for name, (r0, c0, rows) in grid_rows.items():
-        title = re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Sheet"
-        while title in wb.sheetnames:
-            title = title[:28] + f"_{len(titles)}"
+        title = sheet_title(name, taken)
         ws = wb.create_sheet(title)
         titles[name] = title
         for i, row in enumerate(rows):
@@ -356,6 +358,12 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str 
         if data is not None:
             return atomic_bytes(path, data)
         wb = _open_copy(rec.archived)
+        if wb is not None:   # openpyxl keeps a name over 31 characters, which Excel refuses
+            taken = {LIST_SHEET.casefold()}
+            for ws in wb.worksheets:
+                title = sheet_title(ws.title, taken)
+                if title != ws.title:
+                    titles[ws.title], ws.title = title, title
     if wb is None and grid_rows:
         wb, titles = _rebuild(grid_rows, layout_of(rec.archived, rec.file))
     if wb is None:
@@ -392,7 +400,13 @@ def _context(rec: Received, bureau: str, deadline_text: str, tz: ZoneInfo, marke
         errors=sum(f.severity == ERROR for f in rec.findings),
         warnings=sum(f.severity != ERROR for f in rec.findings),
         marked=marked.name if marked else None,
-        closing=_closing(rec, bureau, deadline_text, counted, tz))
+        closing=_closing(rec, bureau, deadline_text, counted, tz),
+        received_by=RECEIVED_BY[rec.by_mail], attachments=tuple(_plain(a) for a in rec.attachments))
+
+
+
+# What a receipt's received time is (README, 收到时间), said beside it so that a unit can dispute a 迟报.
+RECEIVED_BY = {True: "以邮件的发送时间为准", False: "以文件的最后修改时间为准"}
 
 
 def _txt(ctx: ReceiptContext) -> bytes:
@@ -430,7 +444,7 @@ def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadl
     instructions -> 182,000)."""
     folder = os.fspath(receipts_dir)
     stems = [receipt_stem(rec) for rec in batch]
-    marked = [_marked_copy(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows(rec), bureau) if _to_mark(rec)
+    marked = [_marked_or_none(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows, bureau) if _to_mark(rec)
               else None for rec, stem in zip(batch, stems)]
     contexts = [_context(rec, bureau, deadline_text, tz, m, counted or {}) for rec, m in zip(batch, marked)]
     bodies = [_txt(ctx) for ctx in contexts]
@@ -440,19 +454,34 @@ def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadl
     return {rec.id: [txt, m.name] if m else [txt] for rec, txt, m in zip(batch, txts, marked)}
 
 
+def _marked_or_none(rec: Received, path: Path, grid_rows, bureau: str = "") -> Path | None:
+    """The marked copy; None, said to the operator, when the archived file has gone missing: that
+    costs its marked copy (the receipt is written all the same), not the month's outputs."""
+    try:
+        grid = grid_rows(rec)
+    except FileNotFoundError:
+        grid = None
+    if grid is None and not os.path.exists(rec.archived):
+        print(printable(f"存档文件 {rec.archived}（“{rec.file}”）不见了：其回执照常生成，但没有标注副本。"
+                        "请运行 python -m pipeline verify 核对存档。"), file=sys.stderr)
+        return None
+    return _marked_copy(rec, path, grid, bureau)
+
+
 def _light(rec: Received) -> tuple:
     """What a receipt needs of a submission, as a plain tuple: no rows (no receipt shows them), and
     a tuple pickles several times faster than the dataclass. The time goes as a timestamp: an aware
     datetime pickles its own time zone object, ~6 µs each."""
     return (rec.id, rec.file, rec.archived, rec.sha256, rec.received_at.timestamp(), rec.sheet, rec.unit,
-            rec.period, rec.status, rec.late, rec.findings)
+            rec.period, rec.status, rec.late, rec.findings, rec.attachments, rec.by_mail)
 
 
 def _receipts_of_light(batch: list[tuple], **where) -> dict[int, list[str]]:
     """`_receipts_of` in a pool worker: submissions as `_light` tuples, file names back. A receipt
     shows its time in the district's zone, as the time is made again here."""
     tz = where["tz"]
-    recs = [new_received(*t[:4], datetime.fromtimestamp(t[4], tz), *t[5:10], (), t[10]) for t in batch]
+    recs = [new_received(*t[:4], datetime.fromtimestamp(t[4], tz), *t[5:10], (), t[10], t[11], None, t[12])
+            for t in batch]
     return _receipt_names(recs, **where)
 
 
@@ -477,7 +506,7 @@ def receipt_pool(expected: int):
         return contextlib.nullcontext()
     workers = os.cpu_count() or 1
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=_in_background)
+                               initializer=_in_background, initargs=(os.getpid(),))
     for _ in range(workers):   # a worker is started for each: it loads this module to run `_loaded`
         pool.submit(_loaded)
     return pool
@@ -487,11 +516,14 @@ def _loaded() -> None:
     pass
 
 
-def _in_background() -> None:
+def _in_background(run: int | None = None) -> None:
     """A receipt worker's start: BACKGROUND nicer, where the system lets it (a pool whose initializer
-    failed would be broken, and its receipts all written in the caller)."""
+    failed would be broken, and its receipts all written in the caller); ended with the run's
+    process `run`, even when that is killed."""
     with contextlib.suppress(OSError):
         os.nice(BACKGROUND)
+    if run:
+        exit_with(run)
 
 
 def write_receipts(subs: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,

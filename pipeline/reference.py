@@ -6,6 +6,7 @@ import functools
 import itertools
 import operator
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -161,15 +162,191 @@ _ENDINGS = {last: tuple((suffix, "街道" if suffix.startswith("街道") else ""
                         if suffix.endswith(last) and suffix != "街道") for last in "处办府"}
 
 
+COLUMNS = ("单位", "别名", "规模以上企业数", "起始", "截止")
+REQUIRED = ("单位", "规模以上企业数")   # 别名, 起始 and 截止 may be left out (a city's list of districts has none)
+HEADER_HELP = "表头应为：单位,别名,规模以上企业数,起始,截止（别名、起始、截止三列可以省去）"
+# A month as Excel on Chinese Windows saves what was typed as 2016-01: 2016/1/1, 2016年1月, 2016-1 …
+_MONTH_LIKE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*(?:月|[-/.][0-9]{1,2}(?:日)?)?")
+
+
 def load_units(reference: Path) -> Units:
+    """The units of `reference/units.csv`, every line checked first: SetupError (from settings)
+    lists each problem with its line and the fix, and nothing is run on a list that has one."""
     import pandas as pd  # here, not at the top: workers unpickle Units without loading pandas
+    import pandera.pandas as pa
 
     from schemas.units import UnitsTable
-    frame = pd.read_csv(reference / "units.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    frame["规模以上企业数"] = pd.to_numeric(frame["规模以上企业数"].str.strip().replace("", "0"))
-    frame = UnitsTable.validate(frame)
+
+    from .settings import SetupError
+    path = reference / "units.csv"
+    header, lines, rows = _units_rows(path)
+    columns = {col: [row[k] if k < len(row) else "" for row in rows] if k is not None else [""] * len(rows)
+               for col, k in ((c, header.get(c)) for c in COLUMNS)}
+    names = columns["单位"] = [name.strip() for name in columns["单位"]]
+    counts = list(map(_count, columns["规模以上企业数"]))
+    problems = [f"{path} 第 {line} 行（{unit or '单位为空'}）：规模以上企业数“{text.strip()}”不是整数。"
+                "请填阿拉伯数字，如 38；没有规模以上企业的填 0。"
+                for line, unit, text, count in zip(lines, names, columns["规模以上企业数"], counts) if count is None]
+    columns["规模以上企业数"] = [0 if count is None else count for count in counts]
+    for col in ("起始", "截止"):
+        columns[col] = [_month(text) if text else "" for text in columns[col]]
+    aliases = [_aliases(text) for text in columns["别名"]]
+    frame = pd.DataFrame(columns, index=lines)
+    try:
+        UnitsTable.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        problems += _schema_problems(path, lines, names, errors.failure_cases)
+    problems += _period_order(path, lines, names, columns["起始"], columns["截止"])
+    problems += _shared_spellings(path, lines, names, aliases)
+    if problems:
+        raise SetupError(*sorted(set(problems), key=_line_number))
     with no_gc():   # a country's 40,000 units and their aliases: no cycles to look for
-        return units_from_frame(frame)
+        return Units(tuple(map(_new_unit, zip(names, columns["规模以上企业数"], _periods(columns["起始"]),
+                                              _periods(columns["截止"]), aliases))))
+
+
+def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
+    """units.csv read as text (UTF-8 with or without a BOM, or GBK as Excel saves it on Chinese
+    Windows): its header ({column: index}), and each unit's line number and cells. Blank lines (and
+    rows of empty cells Excel leaves) are skipped."""
+    import csv
+    import io
+
+    from .settings import SetupError
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SetupError(f"{path} 不存在：没有单位名录，无法判断谁应报送。请建立该文件（可在 Excel 中编辑后"
+                         f"另存为 CSV），第一行为表头。{HEADER_HELP}。") from None
+    except IsADirectoryError:
+        raise SetupError(f"{path} 是一个文件夹，不是单位名录文件。") from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SetupError(f"{path} 不是 UTF-8 或 GBK 编码的文本，无法读取。请在 Excel 中另存为“CSV UTF-8（逗号分隔）”。")
+    reader = csv.reader(io.StringIO(text))
+    rows, lines, first = [], [], None
+    for row in reader:
+        if not "".join(row).strip():
+            continue
+        if first is None:
+            first = [cell.strip() for cell in row]
+            continue
+        rows.append(row)
+        lines.append(reader.line_num)
+    if first is None:
+        raise SetupError(f"{path} 是空文件。{HEADER_HELP}，以下每行一个单位。")
+    header = {name: k for k, name in reversed(list(enumerate(first))) if name}
+    problems = []
+    unknown = [name for name in first if name and name not in COLUMNS]
+    for col in REQUIRED:
+        if col not in header:
+            close = difflib.get_close_matches(col, unknown, n=1, cutoff=0.3)
+            guess = f"，是不是把“{col}”写成了“{close[0]}”" if close else ""
+            problems.append(f"{path} 第 1 行（表头）没有“{col}”列{guess}（现有：{'、'.join(n for n in first if n)}）。"
+                            f"{HEADER_HELP}。")
+    for name in unknown:
+        close = difflib.get_close_matches(name, [c for c in COLUMNS if c not in header], n=1, cutoff=0.6)
+        if close:
+            problems.append(f"{path} 第 1 行（表头）：“{name}”不是名录的列名，是不是“{close[0]}”？{HEADER_HELP}。")
+    if len(set(first) - {""}) != len([n for n in first if n]):
+        twice = sorted({n for n in first if n and first.count(n) > 1})
+        problems.append(f"{path} 第 1 行（表头）：“{'、'.join(twice)}”列出现了两次。{HEADER_HELP}。")
+    if problems:
+        raise SetupError(*problems)
+    if not rows:
+        raise SetupError(f"{path} 只有表头，没有任何单位。请从第 2 行起每行填写一个单位（单位名称和规模以上企业数）。")
+    return header, lines, rows
+
+
+def _count(text: str) -> int | None:
+    """规模以上企业数 as a whole number: blank is 0 (a unit with none: listed, not ranked); `十`, `3.5`
+    and the like are not numbers."""
+    if text.isascii() and text.isdigit():   # nearly every count
+        return int(text)
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text:
+        return 0
+    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
+
+
+def _month(text: str) -> str:
+    """起始/截止 as `2016-01`: what Excel makes of a typed 2016-01 (2016/1/1, 2016年1月) read back as
+    that month; anything else kept as typed, for the schema to refuse."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    got = _MONTH_LIKE.fullmatch(text)
+    if got and 1 <= int(got[2]) <= 12:
+        return f"{got[1]}-{int(got[2]):02d}"
+    return text
+
+
+_SAYS = {"单位": "“单位”为空，或与第 {other} 行重复（每个单位只写一行，其他写法放在“别名”列）",
+         "规模以上企业数": "规模以上企业数“{value}”小于 0，应为 0 或正整数",
+         "起始": "起始“{value}”不是年月，应写成如 2016-01（或留空）",
+         "截止": "截止“{value}”不是年月，应写成如 2017-12（或留空）"}
+
+
+def _schema_problems(path: Path, lines: list[int], names: list[str], failures) -> list[str]:
+    """Pandera's failure cases (lazy validation: every one) as lines a person can act on."""
+    out = []
+    first_line, unit_of = {}, dict(zip(lines, names))
+    for line, name in zip(lines, names):
+        first_line.setdefault(name, line)
+    for column, check, value, line in failures[["column", "check", "failure_case", "index"]].itertuples(index=False):
+        if column not in _SAYS or line is None:
+            continue
+        unit = unit_of.get(line, "")
+        if column == "单位" and check == "field_uniqueness":
+            other = first_line[value]
+            if other == line:
+                continue   # said of the later line
+            text = f"单位“{value}”与第 {other} 行重复。每个单位只写一行，其他写法放在“别名”列（用分号隔开）"
+        elif column == "单位":
+            text = "“单位”为空，请填写单位名称，或删去这一行"
+        else:
+            text = _SAYS[column].format(value=value, other="")
+        out.append(f"{path} 第 {line} 行{f'（{unit}）' if unit and column != '单位' else ''}：{text}。")
+    return out
+
+
+def _period_order(path: Path, lines: list[int], names: list[str], starts: list[str], ends: list[str]) -> list[str]:
+    return [f"{path} 第 {line} 行（{unit}）：起始 {start} 晚于截止 {end}，请核对。"
+            for line, unit, start, end in zip(lines, names, starts, ends) if start and end and start > end]
+
+
+def _shared_spellings(path: Path, lines: list[int], names: list[str], aliases: list[tuple[str, ...]]) -> list[str]:
+    """A spelling (a name or an alias, folded as names are compared) that two units use: it could not
+    say which unit a form is from. Looked at one by one only when some folded spelling occurs twice
+    (a unit's alias that repeats its own name, say): a country's 120,000 spellings otherwise cost one
+    fold and one set."""
+    owners = list(range(len(names))) + [k for k, got in enumerate(aliases) for _ in got]
+    spellings = names + [a for got in aliases for a in got]
+    keys = _folded(spellings)
+    if len(set(keys)) == len(keys):
+        return []
+    out, owner = [], {}
+    kinds = ["名称"] * len(names) + ["别名"] * (len(spellings) - len(names))
+    for key, k, spelling, kind in zip(keys, owners, spellings, kinds):
+        if not key:
+            continue
+        seen = owner.setdefault(key, (k, kind))
+        if seen[0] != k and (kind, seen[1]) != ("名称", "名称"):   # two rows of one name: said as a duplicate
+            out.append(f"{path} 第 {lines[k]} 行（{names[k]}）的{kind}“{spelling}”也是第 {lines[seen[0]]} 行"
+                       f"“{names[seen[0]]}”的{seen[1]}：同一个写法只能指一个单位，请删去其中一处。")
+    return out
+
+
+def _aliases(text: str) -> tuple[str, ...]:
+    return tuple(filter(None, map(str.strip, text.replace("；", ";").split(";")))) if text else ()
+
+
+def _line_number(message: str) -> int:
+    got = re.search(r"第 ([0-9]+) 行", message)
+    return int(got[1]) if got else 0
 
 
 def units_from_frame(frame) -> Units:
@@ -177,8 +354,7 @@ def units_from_frame(frame) -> Units:
     blank = [""] * len(frame)
     name, alias, base, start, end = (frame[k].tolist() if k in frame else blank
                                      for k in ("单位", "别名", "规模以上企业数", "起始", "截止"))
-    aliases = [tuple(filter(None, map(str.strip, text.replace("；", ";").split(";")))) if text else ()
-               for text in alias]
+    aliases = [_aliases(text) for text in alias]
     return Units(tuple(map(_new_unit, zip(map(str.strip, name), map(int, base), _periods(start), _periods(end),
                                           aliases))))
 

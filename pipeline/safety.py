@@ -64,6 +64,39 @@ def set_text(cell, value) -> None:
         cell.quotePrefix = True
 
 
+_NOT_IN_TITLES = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A worksheet name Excel accepts, as close to `name` as it can be: none of [ ] : * ? / \\, at most
+    31 characters, not blank, not starting or ending with an apostrophe, not "History" (Excel's own),
+    not one of `taken` (compared as Excel does, ignoring case). The chosen name is added to `taken`."""
+    title = _NOT_IN_TITLES.sub("_", str(name)).strip("'")[:31].strip() or "Sheet"
+    if title.casefold() == "history":
+        title += "_"
+    base, k = title, 1
+    while title.casefold() in taken:
+        k += 1
+        title = f"{base[:31 - len(str(k)) - 1]}_{k}"
+    taken.add(title.casefold())
+    return title
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control and format characters (ESC sequences that move the cursor or
+    repaint the screen, line breaks that start a forged line, bidi overrides that reverse a name)
+    shown as escapes such as `\\x1b`, never sent as they are."""
+    text = str(text)
+    if text.isprintable():   # nearly every name: no character to look at
+        return text
+    return "".join(c if c.isprintable() or c == " " or unicodedata.category(c) == "Zs" else _escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
 def within(root: Path, candidate: Path) -> bool:
     """Whether candidate, with symlinks and ".." resolved, lies inside root."""
     try:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
     "district": {
@@ -35,18 +37,22 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
         "praise": (3, "通报表扬的单位数（达标率为 0 的单位不表扬）"),
         "criticize": (3, "通报批评的单位数（仅限未达目标的单位）"),
         "doc_number": ("二七安监管〔{year}〕{n}号", "发文字号格式"),
-        "numbers": ({}, "各季度通报文号的序号，如 { \"2016Q3\" = 21 }；未设时为季度序号"),
+        "numbers": ({}, "各季度通报文号的序号，如 { \"2016Q3\" = 21 }；没有写明序号的季度不生成通报（不猜文号）"),
         "date": ("", "成文日期 YYYY-MM-DD；空为运行当天"),
         "copy_to": ("区安委会办公室", "版记中的抄送机关"),
         "issuer": ("郑州市二七区安全生产监督管理局办公室", "版记中的印发机关"),
     },
     "limits": {
         "file_bytes": (20_000_000, "单个文件的字节上限"),
+        "inbox_bytes": (200_000_000, "收件箱中大于此字节数的文件不读取、不存档，留在原处并提示（报表不会这么大；"
+                                     "介于 file_bytes 与此值之间的文件照常收取，回执说明过大）"),
         "uncompressed_bytes": (200_000_000, "xlsx/ods 压缩包各成员解压后合计字节上限"),
         "member_bytes": (100_000_000, "单个压缩成员解压后字节上限"),
         "cells": (2_000_000, "单个文件声明或实际的单元格数上限"),
         "seconds_per_file": (20, "读取单个文件的时限（秒），超时的文件判为无法读取"),
         "memory_mb_per_file": (1024, "读取单个文件的内存上限（MB）"),
+        "settle_seconds": (2, "收件箱中最近这么多秒内修改过的文件，等它大小和修改时间不再变化才收取"
+                              "（还在复制或保存的文件留待下次运行）"),
     },
 }
 
@@ -96,33 +102,229 @@ class Settings:
         return float(targets[str(max(later))]) if later else None
 
 
+class SetupError(Exception):
+    """Something staff must fix before a command can run (reference data, settings, folders, the
+    ledger): one or more Chinese lines, each naming the file (and line) and the fix. The command
+    prints them and exits 2, having changed nothing."""
+
+    def __init__(self, *lines: str):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
 def _coerce(default, raw: str):
+    """An environment variable's text as the setting's type, where it reads as one (else the text,
+    which the checks below refuse with a message)."""
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        return raw
+    if isinstance(default, dict):
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
     return raw
 
 
 def load_settings(reference: Path | None) -> Settings:
+    """The settings of `reference/settings.toml` over the defaults, then the environment's; every
+    value checked. Raises SetupError listing every problem (the line, and what to write)."""
     from_file: dict = {}
+    text = ""
     path = reference / "settings.toml" if reference else None
     if path and path.exists():
-        from_file = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = _read_text(path)
+        try:
+            from_file = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise SetupError(_syntax_message(path, text, error)) from None
+    problems = _unknown(path, text, from_file)
     values: dict = {}
     for section, keys in SETTINGS.items():
-        given = {str(k): v for k, v in from_file.get(section, {}).items()}
+        given = from_file.get(section, {})
+        given = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
         merged = {key: given.get(key, default) for key, (default, _help) in keys.items()}
+        where = {key: _where(path, text, section, key) for key in given}
         if section == "targets":
             merged.update(given)  # any further year staff add
         for key, (default, _help) in keys.items():
-            env = os.environ.get(f"PIPELINE_{section}_{key}".upper())
+            name = f"PIPELINE_{section}_{key}".upper()
+            env = os.environ.get(name)
             if env is not None:
                 merged[key] = _coerce(default, env)
+                where[key] = f"环境变量 {name}"
+        for key, value in merged.items():
+            problem = _problem(section, key, value)
+            if problem:
+                problems.append(f"{where.get(key, f'[{section}] {key}')}：{problem}")
         values[section] = merged
+    if problems:
+        raise SetupError(*problems)
     return Settings(values)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:   # saved by Notepad on Chinese Windows (GBK, no BOM)
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise SetupError(f"{path}：不是 UTF-8 或 GBK 文本，无法读取。请用记事本打开，另存为 UTF-8 编码。") from None
+
+
+def _syntax_message(path: Path, text: str, error: tomllib.TOMLDecodeError) -> str:
+    """TOMLDecodeError says `... (at line 34, column 10)`: the line, in Chinese, with what it holds."""
+    found = re.search(r"at line (\d+), column (\d+)", str(error))
+    if not found:
+        return f"{path}：格式有误，无法读取（{error}）。请对照 docs/settings.md 改正。"
+    line, column = int(found[1]), int(found[2])
+    lines = text.splitlines()
+    shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    what = str(error)[:found.start()].strip(" (")
+    return (f"{path} 第 {line} 行第 {column} 列格式有误（{what}）：“{shown}”。请检查：文字要加英文双引号，"
+            f"节名写在一行的英文方括号里，同一节、同一项只写一次。")
+
+
+def _unknown(path: Path | None, text: str, from_file: dict) -> list[str]:
+    """A section or key no setting has (a misspelt one would leave the setting at its default)."""
+    out = []
+    for section, keys in from_file.items():
+        if section not in SETTINGS:
+            out.append(f"{_where(path, text, section)}：没有“[{section}]”这一节{_did_you_mean(section, SETTINGS)}"
+                       f"。各节见 docs/settings.md。")
+            continue
+        if not isinstance(keys, dict):
+            out.append(f"{_where(path, text, section)}：“{section}”应是一节（[{section}]），不是一个值。")
+            continue
+        if section == "targets":
+            continue
+        for key in keys:
+            if key not in SETTINGS[section]:
+                out.append(f"{_where(path, text, section, key)}：[{section}] 节没有“{key}”这一项"
+                           f"{_did_you_mean(key, SETTINGS[section])}。各项见 docs/settings.md。")
+    return out
+
+
+def _did_you_mean(word: str, known) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"，是不是“{close[0]}”" if close else ""
+
+
+def _where(path: Path | None, text: str, section: str, key: str | None = None) -> str:
+    """`reference/settings.toml 第 18 行`: the line of `[section]`, or of `key` inside it."""
+    current, header = None, re.compile(r"\s*\[\s*([^\]]+?)\s*\]")
+    for n, line in enumerate(text.splitlines(), 1):
+        got = header.match(line)
+        if got:
+            current = got[1].strip('"')
+            if key is None and current == section:
+                return f"{path} 第 {n} 行"
+            continue
+        if key is not None and current == section and re.match(rf'\s*"?{re.escape(key)}"?\s*=', line):
+            return f"{path} 第 {n} 行"
+    return f"{path}（[{section}]{' ' + key if key else ''}）"
+
+
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+_QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
+
+
+def _problem(section: str, key: str, value) -> str | None:
+    """What is wrong with one setting's value, and what to write instead; None if it is fine."""
+    default = SETTINGS[section][key][0] if key in SETTINGS[section] else 0.5
+    if section == "targets":
+        if not re.fullmatch(r"[0-9]{4}", key):
+            return f"“{key}”不是年份。每行写一个年份和比例，如 2019 = 1.0"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            return f"目标“{value}”应是 0 到 1 之间的小数（0.5 表示 50%），如 {key} = 0.7"
+        return None
+    if section == "limits":
+        least = 0 if key == "settle_seconds" else 1e-9
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+            return f"“{value}”应是大于{'等于' if least == 0 else ''} 0 的数，如 {key} = {default}"
+        return None
+    if key in ("praise", "criticize"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"“{value}”应是 0 或正整数（用阿拉伯数字），如 {key} = 3"
+        return None
+    if key == "numbers":
+        if not isinstance(value, dict):
+            return '应写成 numbers = { "2016Q3" = 21, "2016Q4" = 30 }'
+        for quarter, n in value.items():
+            if not _QUARTER.fullmatch(quarter):
+                return f"“{quarter}”不是季度，应写成如 \"2016Q3\""
+            if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+                return f"{quarter} 的文号序号“{n}”应是正整数，如 \"{quarter}\" = 21"
+        return None
+    if key == "day":
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if text != "end" and not (isinstance(text, str) and text.isascii() and text.isdigit() and 1 <= int(text) <= 28):
+            return f"“{value}”不是可用的截止日：写 \"end\"（月末），或 1 到 28 之间的日期，如 day = 25"
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"“{value}”应是 true 或 false，如 {key} = {str(default).lower()}"
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"“{value}”应是 0 或正整数（用阿拉伯数字），如 {key} = {default}"
+        return None
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return f"“{value}”应是大于等于 0 的数，如 {key} = {default}"
+        return None
+    if isinstance(default, list):
+        return None if isinstance(value, list) else f"“{value}”应写成方括号中的列表，如 {key} = {default}"
+    if not isinstance(value, str):
+        return f"“{value}”应是加英文双引号的文字，如 {key} = \"{default}\""
+    if key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"没有名为“{value}”的时区。中国大陆写 timezone = \"Asia/Shanghai\""
+    elif key == "time":
+        if not _TIME.fullmatch(value):
+            return f"“{value}”不是时刻，应写成 24 小时制的 \"时:分:秒\"，如 time = \"23:59:59\""
+    elif key == "date":
+        if value and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) or value and not _is_date(value):
+            return f"“{value}”不是日期，应写成 \"年-月-日\"，如 date = \"2016-10-10\"；留空（\"\"）为运行当天"
+    elif key == "doc_number":
+        try:
+            value.format(year=2016, n=1)
+        except (KeyError, IndexError, ValueError):
+            return f"“{value}”中只能用 {{year}}（年份）和 {{n}}（序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
+        if "{n}" not in value:
+            return f"“{value}”中没有 {{n}}（文号序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
+    elif not value.strip() and key in ("name", "bureau"):
+        return f"不能为空，如 {key} = \"{default}\""
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def doc_number_of(settings: Settings, quarter: str, path: Path | None = None) -> int:
+    """The 文号's number of a quarter's 通报, as staff set it; SetupError when it is not set (a 文号
+    is the bureau's to give: none is guessed)."""
+    numbers = settings["bulletin"]["numbers"] or {}
+    if quarter not in numbers:
+        where = path / "settings.toml" if path else "settings.toml"
+        listed = "、".join(sorted(numbers)) or "（还没有）"
+        raise SetupError(f"{where}：[bulletin] numbers 中没有 {quarter} 通报的文号序号（已有：{listed}）。"
+                         f"请向办公室要到文号后加上，如 numbers = {{ \"{quarter}\" = 序号 }}，再运行。")
+    return numbers[quarter]
 
 
 def settings_markdown() -> str:

@@ -28,13 +28,13 @@ from .findings import CODES, ERROR
 from .marked_xlsx import MAIN
 from .model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
 from .receipts import _display_width, period_text, time_text
-from .safety import MAX_CELL_CHARS, cell_text
+from .safety import FORMULA_START, MAX_CELL_CHARS, cell_text
 from .store import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
-COLUMNS = "ABCDEFGH"
+COLUMNS = "ABCDEFGHIJ"
 SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
 # escaped itself; control characters (those XML can hold) as such escapes; & < > as entities.
@@ -62,6 +62,25 @@ def problems(rec: Received | None) -> str:
     errors = sum(f.severity == ERROR for f in rec.findings)
     warnings = len(rec.findings) - errors
     return f"{titles}（错误 {errors} 项，提示 {warnings} 项）"
+
+
+def explanation(rec: Received | None, chars: int = 300) -> str:
+    """What came with a form to explain it: the other files attached to its e-mail (情况说明.docx),
+    and the first `chars` characters of the e-mail's text; '' when nothing did."""
+    if rec is None or not (rec.attachments or rec.note):
+        return ""
+    parts = [f"附件：{'、'.join(rec.attachments)}（已存档）"] if rec.attachments else []
+    if rec.note:
+        text = " ".join(rec.note.split())
+        parts.append(f"邮件正文：{text[:chars]}{'……' if len(text) > chars else ''}")
+    return "；".join(parts)
+
+
+def _lines_high(text: str, points: float = 20) -> float | None:
+    """A row's height for `text` wrapped in a column 60 wide (LibreOffice does not fit a row to its
+    wrapped text when opening the book): None for one line (the sheet's own height)."""
+    lines = -(-_display_width(text) // 58) if text else 1
+    return None if lines <= 1 else max(points, 15 * lines + 4)
 
 
 def _plain(value: str) -> bool:
@@ -105,6 +124,7 @@ class _Sheet:
         self._attributes: dict[tuple, tuple] = {}   # the styles of a row's cells -> their s="…"
         self._texts: dict[str, tuple[bool, str]] = {}
         self._wrap = f' s="{styles["wrap"]}"'
+        self._quoted = {f' s="{styles[name]}"': f' s="{styles[name + QUOTED]}"' for name in styles if not name.endswith(QUOTED)}
 
     def write(self, values: list, styles: tuple[str, ...], height: float | None = None):
         """One row; `styles` names each column's format. Long text wraps (in a format without fill)."""
@@ -124,7 +144,10 @@ class _Sheet:
                 if text is None:
                     text = self._text(value)
                 wraps, inline = text
-                cells.append(f'<c{self._wrap if wraps else a} t="inlineStr">{inline}</c>')
+                a = self._wrap if wraps else a
+                if value[:1] in _FORMULA_START:   # text that looks like a formula: Excel's quote prefix
+                    a = self._quoted[a]
+                cells.append(f'<c{a} t="inlineStr">{inline}</c>')
             else:
                 cells.append(f"<c{a}><v>{value}</v></c>")
         self.rows.append(f'<row r="{self.row}"{_height(height) if height else ""}>{"".join(cells)}</row>')
@@ -182,11 +205,16 @@ def _formats(book) -> dict[str, str]:
         f["center" + colour] = {**base, "align": "center", "bg_color": colour}
     f.update({"bold": {"bold": True, "font_name": "宋体"}, "wrap": {**base, "text_wrap": True},
               "remark": {"font_name": "宋体", "text_wrap": True, "valign": "top"}})
+    f.update({name + QUOTED: {**props, "quote_prefix": True} for name, props in f.items()})
     return {name: str(book.add_format(props)._get_xf_index()) for name, props in f.items()}
 
 
-OVERVIEW_HEADS = ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数"]
-FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题"]
+QUOTED = "'"   # a format's twin with Excel's quote prefix: its name and this
+_FORMULA_START = frozenset(FORMULA_START)
+
+
+OVERVIEW_HEADS = ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数", "随附说明"]
+FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "处理结果", "迟报", "问题", "随附说明"]
 DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
 
 
@@ -196,7 +224,7 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
     sheet.merged(title, "title", height=28)
     sheet.merged(f"报送截止时间：{deadline_text}", "note")
     sheet.header(OVERVIEW_HEADS)
-    styles = {status: ("center", "cell", "center" + colour, "cell", "cell", "cell", "center")
+    styles = {status: ("center", "cell", "center" + colour, "cell", "cell", "cell", "center", "cell")
               for status, colour in STATUS_COLOURS.items()}
     tally = dict.fromkeys(STATUS_COLOURS, 0)
     for n, unit in enumerate(units, 1):
@@ -207,8 +235,9 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
         said = problems(rec)
         if unit in carried:
             said = "；".join(filter(None, (said, f"全区月报沿用{period_text(carried[unit][0])}的数字")))
+        sent_with = explanation(rec, 100)
         sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
-                     said, times], styles[status], height=20)
+                     said, times, sent_with], styles[status], height=_lines_high(sent_with) or 20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
     width = sum(sheet.widths.get(c, 6) for c in range(len(OVERVIEW_HEADS)))   # as finish() will set them
@@ -223,12 +252,14 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
 def _all_files(book, s, received: list[Received]) -> _Sheet:
     sheet = _Sheet(book, "全部文件", s, len(FILES_HEADS))
     sheet.header(FILES_HEADS)
-    styles = ("center", "cell", "cell", "cell", "cell", "center", "center", "cell")
+    styles = ("center", "cell", "cell", "cell", "cell", "center", "center", "cell", "cell")
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
+        said = explanation(rec)
         sheet.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
-                     STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec)], styles)
+                     STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec), said],
+                    styles, height=_lines_high(said, 15) if said else None)
     sheet.ws.freeze_panes(1, 0)
-    sheet.finish(0, 8)
+    sheet.finish(0, len(FILES_HEADS))
     return sheet
 
 
@@ -246,7 +277,8 @@ def _details(book, s, units: list[str], counted: dict[str, Received], strings: _
         sheet.header(DETAIL_HEADS)
         if part:
             sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in part[:500]))
-        sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1, strings))
+        sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1, strings,
+                                                              s["cell" + QUOTED]))
         sheet.row += 24 * len(part)
         sheet.ws.freeze_panes(1, 0)
         sheet.finish(0, 6)
@@ -296,7 +328,8 @@ STRINGS_REL = ('<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org
                'sharedStrings" Target="sharedStrings.xml"/>')
 
 
-def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int, strings: _Strings):
+def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int, strings: _Strings,
+                 quoted: str = ""):
     """The <row> elements of 明细 from row r on, a unit's 24 at a time, their texts in `strings`. What is
     alike in many rows is made once: a row's cells after the unit's are the same in every unit with
     the same counts in that row, so they are made once and kept, and a unit's rows are joined around
@@ -306,7 +339,7 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
     rank = {ind: i for i, ind in enumerate(INDUSTRIES)}
 
     def text(value: str) -> str:
-        return strings.cell(value, style)
+        return strings.cell(value, quoted if quoted and value[:1] in _FORMULA_START else style)
 
     labels = {(ind, lvl): (text(ind), text(name)) for ind in INDUSTRIES for lvl, name in LEVEL_NAMES.items()}
     s = f' s="{style}"'

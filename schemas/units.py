@@ -2,7 +2,7 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-PERIOD = r"^(\d{4}-(0[1-9]|1[0-2]))?$"
+PERIOD = r"^([0-9]{4}-(0[1-9]|1[0-2]))?$"
 
 
 class UnitsTable(pa.DataFrameModel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import openpyxl
@@ -11,6 +12,10 @@ from pipeline.check import check_files
 from pipeline.model import INDUSTRIES, LEVELS
 from pipeline.reference import load_units
 from pipeline.settings import load_settings
+
+# Files written by a test are taken at once (a run otherwise waits `limits.settle_seconds` for a file
+# modified just now, to see that it is no longer being written): tests of that wait set it themselves.
+os.environ.setdefault("PIPELINE_LIMITS_SETTLE_SECONDS", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"

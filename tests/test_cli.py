@@ -153,7 +153,8 @@ def test_check_a_folder_checks_the_workbooks_in_it(tmp_path):
 
 def test_a_run_ends_with_its_counts_and_exits_1_when_it_rejected_a_form(tmp_path):
     f = {k: tmp_path / k for k in ("inbox", "archive", "outbox")}
-    f["inbox"].mkdir()
+    for folder in f.values():
+        folder.mkdir()
     for name, cells in (("侯寨乡_2016年9月.xlsx", form_cells()), ("马寨镇_2016年9月.xlsx", {**form_cells("马寨镇"), "C14": 99})):
         os.utime(write_book(f["inbox"] / name, cells), (1474300000, 1474300000))
     same = f["inbox"] / "侯寨乡_2016年9月_again.xlsx"

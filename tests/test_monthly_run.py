@@ -211,6 +211,7 @@ def run_cli(f, period, crash=None):
     if crash:
         env["PIPELINE_CRASH_AT"] = crash
     args = [sys.executable, "-m", "pipeline", "monthly", "--period", period]
+    f["archive"].mkdir(exist_ok=True)   # the command refuses an archive that does not exist
     for k in ("inbox", "archive", "outbox", "reference"):
         args += [f"--{k}", str(f[k])]
     return subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)

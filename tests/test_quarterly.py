@@ -146,6 +146,8 @@ def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, set
         drop_month(f["inbox"], period, ref.names, history, rng, {u.name: u.base for u in ref.units})
         run_monthly(f, period)
     ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    numbered = {**settings["bulletin"], "numbers": {"2016Q2": 12, "2016Q3": 21}}   # each 通报 has its 文号
+    settings = type(settings)({**settings.values, "bulletin": numbered})
     q2, _ = build_context(ledger, ref, "2016Q2", settings)
     q3, _ = build_context(ledger, ref, "2016Q3", settings)
     assert "德化街街道" in q2.criticized and "德化街街道" in q3.criticized   # never reports
@@ -226,7 +228,9 @@ def test_forced_a_quarter_not_over_is_a_draft_that_says_so(tmp_path, monkeypatch
     assert paragraphs[0] == "草稿　不得印发" and m["draft"] in paragraphs[1]
     assert "草稿　不得印发" in (out / m["files"]["html"]).read_text(encoding="utf-8")
     assert "（草稿）" in openpyxl.load_workbook(out / m["files"]["ranking"])["排名表"]["A1"].value
-    # the quarter over, the real 通报 replaces the draft
+    assert "二七安监管〔2016〕__号" in paragraphs       # no 文号 given yet: a draft leaves it blank
+    # the quarter over and its 文号 given, the real 通报 replaces the draft
+    monkeypatch.setenv("PIPELINE_BULLETIN_NUMBERS", '{ "2016Q4" = 30 }')
     assert run_quarterly(f, "2016Q4", now=at(2017, 1, 5, 9, 0)) == 0
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert "draft" not in m and not list(out.glob("*草稿*"))

@@ -59,7 +59,7 @@ def test_sheets_and_title(book):
 
 def test_one_row_per_unit_with_status_and_colour(book):
     ws = book[0]["报送情况"]
-    assert [c.value for c in ws[3]] == ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数"]
+    assert [c.value for c in ws[3]] == ["序号", "单位", "状态", "收到时间", "文件名", "问题", "提交次数", "随附说明"]
     table = [[c.value for c in row] for row in ws.iter_rows(min_row=4, max_row=7)]
     assert [(r[0], r[1], r[2], r[3], r[4], r[6]) for r in table] == [
         (1, "侯寨乡", "按时", "2016年9月28日 10:15", "侯寨乡_9月.xlsx", 2),
