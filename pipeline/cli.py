@@ -24,6 +24,8 @@ def cmd_check(args) -> int:
     from .check import check_files
     from .ledger import Ledger
     from .reference import load_units
+    from .register import find_register, read_register
+    from .register_run import reconciler
     from .settings import load_settings
 
     paths = [Path(p) for p in args.files]
@@ -38,8 +40,10 @@ def cmd_check(args) -> int:
     if ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
         history = ledger.previous_rows
+    register = find_register(Path(args.reference), settings)   # read, not imported: check touches no folder
+    reconcile = reconciler(read_register(register, units, settings)) if register else None
     with tempfile.TemporaryDirectory() as scratch:
-        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history)
+        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, reconcile=reconcile)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
@@ -151,11 +155,40 @@ def cmd_template(args) -> int:
     from .settings import load_settings
     from .template import make_templates
     ref = Path(args.reference)
+    if args.register:
+        return _register_template(args)
     period = args.period or _next_month(load_settings(ref))
     out = Path(args.outbox) / "templates"
     paths = make_templates(load_units(ref).names_for(period), period, out, load_settings(ref))
     print(f"已生成 {len(paths)} 份 {period} 空白报表：{out / period}")
     return 0
+
+
+def _register_template(args) -> int:
+    from .reference import load_units
+    from .register_template import FILE_NAME, write_register_template
+    from .settings import load_settings
+    ref = Path(args.reference)
+    out = Path(args.outbox) / "templates"
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_register_template(out / FILE_NAME, load_units(ref).names, load_settings(ref)["district"]["bureau"])
+    stem = load_settings(ref)["register"]["file"]
+    print(f"已生成空白企业台账：{path}\n填好后另存为 {ref / stem}.xlsx。")
+    return 0
+
+
+def cmd_register(args) -> int:
+    import datetime as dt
+
+    from .register_run import run_register
+    day = None
+    if args.date:
+        try:
+            day = dt.date.fromisoformat(args.date)
+        except ValueError:
+            print(f"日期“{args.date}”的写法不对，应为 2016-09-30。", file=sys.stderr)
+            return 2
+    return run_register(folders(args), day)
 
 
 def _next_month(settings) -> str:
@@ -194,7 +227,12 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")
     c.add_argument("--period", help="2016-10；缺省为下个月")
+    c.add_argument("--register", action="store_true", help="改为生成带下拉列表的空白企业台账")
     c.set_defaults(func=cmd_template)
+
+    c = sub.add_parser("register", parents=[common], help="检查并存档企业台账，生成工作清单（证书到期、回访、分级监管等）")
+    c.add_argument("--date", help="清单日期 2016-09-30；缺省为今天")
+    c.set_defaults(func=cmd_register)
 
     c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程")
     c.add_argument("--dir", default=str(ROOT / "demo"), help="演示用的目录")

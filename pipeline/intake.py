@@ -173,10 +173,10 @@ FIRST = 250
 
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
-            run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
+            run_period: str | None, now: dt.datetime | None = None, progress=None, reconcile=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
     examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
-    the writer thread. Returns how many inbox files were taken in."""
+    the writer thread. Returns how many inbox files were taken in. `reconcile`: as `check.conclude`'s."""
     finish_removals(ledger)
     pool = checking_pool(units, settings, now)
     with ThreadPoolExecutor(1) as starter:
@@ -214,7 +214,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
                                              (staged, mails, to_check, examined), first_of, twins, settings, run_id,
-                                             run_period))
+                                             run_period, reconcile))
             for job in writing:
                 job.result()
         finally:
@@ -238,12 +238,13 @@ def _chunk_sizes(n: int) -> list[int]:
 
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
-                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None):
+                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
+                         reconcile=None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
     left them), the ledger entries, the chunk's archive synced, recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
-    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
+    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=reconcile)
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
     entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
     _commit(archive, staged)

@@ -40,6 +40,23 @@ CREATE TABLE IF NOT EXISTS findings (
   submission_id INTEGER NOT NULL REFERENCES submissions(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
 CREATE INDEX IF NOT EXISTS findings_sub ON findings(submission_id);
+-- the enterprise register (ENTERPRISES.md §1): each import, the rows it could use, its revisits and findings
+-- (pipeline/register_ledger.py writes and reads them); dates as ISO text
+CREATE TABLE IF NOT EXISTS register_imports (
+  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, units_sha256 TEXT NOT NULL, name TEXT NOT NULL,
+  archived TEXT NOT NULL, imported_at TEXT NOT NULL, rows INTEGER NOT NULL, excluded INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS register_rows (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), row INTEGER NOT NULL, code TEXT NOT NULL,
+  name TEXT, unit TEXT, industry TEXT, scale TEXT, status TEXT, grade TEXT, cert_no TEXT, issued TEXT,
+  expires TEXT, withdrawn TEXT, reviewer TEXT, inspected TEXT, revisited TEXT, high_risk TEXT);
+CREATE INDEX IF NOT EXISTS register_rows_import ON register_rows(import_id);
+CREATE TABLE IF NOT EXISTS register_revisits (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), row INTEGER NOT NULL, code TEXT NOT NULL,
+  date TEXT, result TEXT, problem TEXT);
+CREATE INDEX IF NOT EXISTS register_revisits_import ON register_revisits(import_id);
+CREATE TABLE IF NOT EXISTS register_findings (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), code TEXT NOT NULL, severity TEXT NOT NULL,
+  cell TEXT, message TEXT NOT NULL, value TEXT);
 """
 
 # The form's 24 rows of a submission are kept in one JSON column, `submissions.counts`: 72 numbers,

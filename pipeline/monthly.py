@@ -16,6 +16,8 @@ from .ledger import Ledger
 from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
+from .register import find_register
+from .register_run import import_register, reconciler, register_in_use, unreconciled_note
 from .settings import Settings, load_settings
 from .status_book import write_status_book
 from .store import atomic_bytes, sweep
@@ -61,7 +63,9 @@ def intake_run(folders: dict, kind: str, period: str, settings: Settings, units)
     ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
     now = dt.datetime.now(settings.tz)
     run_id = ledger.start_run(kind, period, now)
-    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress())
+    register = import_register(folders, ledger, settings, units, now)   # the forms are reconciled against it
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(),
+                    reconcile=reconciler(register))
     ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
     if taken:
         print(f"收取 {taken} 个文件，已存档并登记。")
@@ -98,6 +102,9 @@ def _reference_digest(folders: dict) -> str:
         p = folders["reference"] / name
         if p.exists():
             h.update(p.read_bytes())
+    register = find_register(folders["reference"], load_settings(folders["reference"]))
+    if register is not None:   # the status book says which units it could not reconcile
+        h.update(register.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -143,7 +150,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
                 "totals": [r.as_json() for r in totals],
                 "state": digest,
             })
-            write_status_book(status, period, active, subs, counted, deadline_text, district)
+            write_status_book(status, period, active, subs, counted, deadline_text, district,
+                              note=unreconciled_note(register_in_use(folders, ledger, settings), active))
 
         written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
                                  pool=pool)

@@ -10,6 +10,7 @@ from openpyxl.chart.text import RichText
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
 from openpyxl.drawing.text import Font as DrawingFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 
 from .safety import set_text
 from .store import atomic
@@ -36,14 +37,44 @@ def _note(row) -> str:
     return "；".join(parts)
 
 
+REGISTER_HEADERS = ("基数来源", "台账达标企业数", "台账达标率")
+REGISTER_NOTE = ("规模以上企业数：企业台账中有该单位企业的，取台账中未关闭的规模以上企业数，否则取单位名录（基数来源）；"
+                 "台账达标率 = 台账中季度末证书有效的规模以上企业数 ÷ 规模以上企业数，供核对，不参与排名。")
+
+
+def _register_columns(ws, units: list[str], register: dict) -> None:
+    """Beside the ranking (ENTERPRISES.md §4): where each base came from, and the register's own
+    certified above-scale enterprises and 达标率."""
+    first = len(HEADERS) + 1
+    for k, (head, width) in enumerate(zip(REGISTER_HEADERS, (10, 10, 9))):
+        cell = ws.cell(2, first + k, head)
+        cell.font = Font(name="黑体", bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = BOX
+        ws.column_dimensions[get_column_letter(first + k)].width = width
+    for r, unit in enumerate(units, start=3):
+        row = register.get(unit)
+        values = (row.base_source, row.register_certified, row.register_rate) if row else ("", None, None)
+        for k, value in enumerate(values):
+            cell = ws.cell(r, first + k)
+            if k == 0:
+                set_text(cell, value)
+            else:
+                cell.value = value
+            cell.border = BOX
+            cell.alignment = Alignment(horizontal="center")
+        ws.cell(r, first + 2).number_format = "0.0%"
+
+
 def _font(size=1000, bold=False) -> RichText:
     props = CharacterProperties(latin=DrawingFont(typeface="Noto Sans CJK SC"),
                                 ea=DrawingFont(typeface="黑体"), sz=size, b=bold)
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
-def write_ranking_book(path: Path, title: str, ranking, target: float) -> Path:
-    """`ranking` is the frame of `aggregate.rank`, in order."""
+def write_ranking_book(path: Path, title: str, ranking, target: float, register: dict | None = None) -> Path:
+    """`ranking` is the frame of `aggregate.rank`, in order; `register`, when the enterprise register
+    was used: unit -> its RankRow, whose base source and register's own rate stand beside the row."""
     wb = Workbook()
     ws = wb.active
     ws.title = "排名表"
@@ -79,12 +110,15 @@ def write_ranking_book(path: Path, title: str, ranking, target: float) -> Path:
             ws.cell(r, 5).fill = RED
             ws.cell(r, 7).fill = RED
     last = ws.max_row
+    if register:
+        _register_columns(ws, list(ranking["unit"]), register)
     ws.append([])
     ws.append(["说明：达标率 = 达标企业数（各行业各级别累计完成之和，取季度末月）÷ 规模以上企业数；"
-               "名次依次按达标率、季度新增、按时报送月数从高到低，三项相同者并列；红色为未达年度目标。"])
+               "名次依次按达标率、季度新增、按时报送月数从高到低，三项相同者并列；红色为未达年度目标。"
+               + (REGISTER_NOTE if register else "")])
     ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(HEADERS))
     ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True)
-    ws.row_dimensions[ws.max_row].height = 32
+    ws.row_dimensions[ws.max_row].height = 48 if register else 32
     ws.freeze_panes = "C3"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4

@@ -47,6 +47,17 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
         "seconds_per_file": (20, "读取单个文件的时限（秒），超时的文件判为无法读取"),
         "memory_mb_per_file": (1024, "读取单个文件的内存上限（MB）"),
     },
+    "register": {
+        "file": ("enterprises", "企业台账的文件名（reference 目录下，不含扩展名；依次找 .xlsx .xlsm .xls .ods）"),
+        "expiry_warning_months": (6, "证书到期清单：有效期至在多少个月内的证书列入（已过期的也列入）"),
+        "revisit_months": (12, "回访到期清单：达标企业最近一次回访距今超过多少个月即列入（从未回访的也列入）"),
+        "interval_a": (12, "分级监管 A 类（一级、二级达标有效）的检查周期（月）"),
+        "interval_b": (6, "分级监管 B 类（三级达标有效）的检查周期（月）"),
+        "interval_c": (3, "分级监管 C 类（正在评审、创建中）的检查周期（月）"),
+        "interval_d": (1, "分级监管 D 类（未开展、已摘牌、证书过期：重点监管）的检查周期（月）"),
+        "file_bytes": (100_000_000, "企业台账文件的字节上限"),
+        "cells": (5_000_000, "企业台账的单元格数上限（十万家企业约 150 万格）"),
+    },
 }
 
 

@@ -188,7 +188,8 @@ FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "�
 DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
 
 
-def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict) -> _Sheet:
+def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict,
+              note: str | None = None) -> _Sheet:
     sheet = _Sheet(book, "报送情况", s, len(OVERVIEW_HEADS))
     sheet.merged(title, "title", height=28)
     sheet.merged(f"报送截止时间：{deadline_text}", "note")
@@ -205,6 +206,8 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
                      problems(rec), times], styles[status], height=20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
+    if note:   # which units the enterprise register could not reconcile
+        sheet.merged(note, "note")
     sheet.widths[0] = 6
     sheet.ws.freeze_panes(3, 0)
     sheet.finish(2)
@@ -382,8 +385,9 @@ def _chunks(rows, size: int = 8 << 20):
 
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
-                      counted: dict[str, Received], deadline_text: str, district: str) -> Path:
-    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically."""
+                      counted: dict[str, Received], deadline_text: str, district: str, note: str | None = None) -> Path:
+    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically; `note`, a line
+    below the summary (the units not reconciled with the enterprise register)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -397,7 +401,7 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         s = _formats(book)
         title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
         strings = _Strings()
-        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
+        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, note), _all_files(book, s, received),
                   *_details(book, s, units, counted, strings)]
         book.close()
         _splice(layout.getvalue(), tmp, sheets, strings)
