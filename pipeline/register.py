@@ -192,25 +192,23 @@ def find_table(grids, labels: dict[str, tuple[str, ...]], needed: tuple[str, ...
 
 
 # ---------------------------------------------------------------- cells to typed columns
-def _frame(table: Table, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The table's rows below the header as they are (index: the row's number in the workbook), a
-    column for each label (all empty where the table has none); rows with nothing in them dropped."""
+def _frame(table: Table, columns: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table's rows below the header as read, and each cell's text ('' where empty); index: the
+    row's number in the workbook, a column for each label (all empty where the table has none). Rows
+    with nothing in them are dropped."""
     grid = table.grid
     r0, c0 = grid.origin
     body = grid.rows[table.header - r0 + 1:]
-    width = max((len(r) for r in body), default=0)
-    raw = pd.DataFrame(body, columns=range(c0, c0 + width), dtype=object) if body else pd.DataFrame()
-    raw.index = range(table.header + 2, table.header + 2 + len(body))
-    out = pd.DataFrame({c: raw[table.columns[c]] if table.columns.get(c) in raw else pd.Series(None, index=raw.index,
-                                                                                                dtype=object)
-                        for c in columns}, index=raw.index)
-    if out.empty:
-        return out
-    return out[out.map(_blank).pipe(lambda b: ~b.all(axis=1))]
-
-
-def _blank(v) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
+    index = pd.RangeIndex(table.header + 2, table.header + 2 + len(body))
+    raw, given = {}, {}
+    for c in columns:
+        j = table.columns.get(c)
+        values = [row[j - c0] if j is not None and j - c0 < len(row) else "" for row in body]
+        raw[c] = pd.Series(values, index=index, dtype=object)
+        given[c] = pd.Series([v.strip() if v.__class__ is str else _text(v) for v in values], index=index, dtype=object)
+    raw, given = pd.DataFrame(raw, index=index), pd.DataFrame(given, index=index)
+    kept = (given != "").any(axis=1) if len(given) else pd.Series(dtype=bool)
+    return raw[kept], given[kept]
 
 
 def _text(v) -> str:
@@ -226,10 +224,6 @@ def _text(v) -> str:
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
-
-
-def _given(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.map(_text) if not frame.empty else frame.astype(object)
 
 
 def _looked_up(texts: pd.Series, lookup) -> pd.Series:
@@ -282,6 +276,23 @@ def code_problem(code: str) -> str:
         return "不是有效的统一社会信用代码"
 
 
+_WELL_FORMED = r"^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"   # what stdnum's format check accepts
+
+
+def _code_problems(codes: pd.Series) -> pd.Series:
+    """`code_problem` of each code: a well-formed code asks python-stdnum only for its check
+    character (one call, where validating asks twice); the others for what is wrong."""
+    formed = codes.str.match(_WELL_FORMED)
+    out = pd.Series("", index=codes.index, dtype=object)
+    good = codes[formed]
+    wrong = [c[-1] != uscc.calc_check_digit(c[:17]) for c in good]
+    bad = good[wrong]
+    out[bad.index] = [code_problem(c) for c in bad]
+    rest = codes[~formed & (codes != "")]
+    out[rest.index] = [code_problem(c) for c in rest]
+    return out
+
+
 def _risks(text: str) -> str:
     items = [RISK_WORDS.get(p, p) for p in re.split(r"[;；,，、/\s]+", norm(text) if text else "") if p]
     return ";".join(dict.fromkeys(i for i in items if i not in NONE_WORDS))
@@ -294,7 +305,7 @@ def typed_enterprises(raw: pd.DataFrame, given: pd.DataFrame, units: Units) -> t
     number = raw["统一社会信用代码"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     codes = given["统一社会信用代码"].map(_code)
     t["统一社会信用代码"] = codes.where(codes != "", None).astype(object)
-    problems = codes.map(lambda c: code_problem(c) if c else "")
+    problems = _code_problems(codes)
     problems = problems.where(~number, "被保存成了数字（18 位代码存成数字后几位会丢失），请把该列设为“文本”后重新输入")
     t["企业名称"] = given["企业名称"].map(lambda s: re.sub(r"\s+", " ", s) or None).astype(object)
     t["所属单位"] = _looked_up(given["所属单位"], units.resolve)
@@ -414,8 +425,7 @@ def check_grids(grids, name: str, sha: str, units: Units, today: pd.Timestamp) -
     if missing:
         where = f"工作表“{sheet}”第 {table.header + 1} 行的表头中缺少" + "、".join(f"“{c}”" for c in missing) + "列"
         return _unusable(name, sha, finding("REG_NO_TABLE", f"{sheet}!A{table.header + 1}", file=name, detail=where))
-    raw = _frame(table, tuple(LABELS))
-    given = _given(raw)
+    raw, given = _frame(table, tuple(LABELS))
     typed, problems = typed_enterprises(raw, given, units)
     example = units.names[0] if units.names else ""
     revisits, more = _revisits(grids, name, set(typed["统一社会信用代码"].dropna()), today)
@@ -435,8 +445,7 @@ def _revisits(grids, name: str, known: set, today: pd.Timestamp) -> tuple[pd.Dat
                        ("统一社会信用代码", "回访日期", "结果"), REVISIT_SHEET)
     if table is None:
         return _empty(REVISIT_COLUMNS), []
-    raw = _frame(table, tuple(REVISIT_LABELS))
-    given = _given(raw)
+    raw, given = _frame(table, tuple(REVISIT_LABELS))
     typed = typed_revisits(raw, given)
     cases = failures(revisit_rows(typed, given, known, today), typed)
     found = findings_of(cases, table.grid.sheet, table, typed, given, today)
