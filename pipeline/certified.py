@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .findings import Finding, finding
@@ -98,7 +99,9 @@ class Reconciler:
             ok = certified(self.register, day)
             gone = withdrawn_at(self.register)
             groups = e.assign(level=e["grade"].map(GRADE_LEVEL)).groupby(["unit", "industry", "level"]).indices
-            reviewing = e[(e["status"] == "正在评审") & ~ok].groupby(["unit", "industry"]).indices
+            under_review = ((e["status"] == "正在评审") & ~ok).to_numpy()
+            where = np.flatnonzero(under_review)   # `indices` gives places in the rows grouped: these are theirs
+            reviewing = {k: where[v] for k, v in e[under_review].groupby(["unit", "industry"]).indices.items()}
             self._months[period] = (day, certified_counts(self.register, day), ok.to_numpy(), gone, groups,
                                     reviewing)
         return self._months[period]
