@@ -46,7 +46,7 @@ def _register_columns(ws, units: list[str], register: dict) -> None:
     """Beside the ranking (ENTERPRISES.md §4): where each base came from, and the register's own
     certified above-scale enterprises and 达标率."""
     first = len(HEADERS) + 1
-    for k, (head, width) in enumerate(zip(REGISTER_HEADERS, (10, 10, 9))):
+    for k, (head, width) in enumerate(zip(REGISTER_HEADERS, (10, 15, 12))):
         cell = ws.cell(2, first + k, head)
         cell.font = Font(name="黑体", bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)

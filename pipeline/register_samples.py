@@ -145,6 +145,10 @@ def _revisited(e: Enterprise, rng: random.Random, as_of: dt.date) -> tuple[Enter
 def as_known(enterprises: list[Enterprise], revisits: list[Revisit], day: dt.date) -> tuple[list[Enterprise], list[Revisit]]:
     """The register as staff had it at `day`: what happened later not yet in it."""
     out = []
+    later: dict[str, list[Revisit]] = {}
+    for r in revisits:
+        if r.date > day:
+            later.setdefault(r.code, []).append(r)
     for e in enterprises:
         if e.status == "已关闭" and e.closed and e.closed > day:
             e = replace(e, status="创建中")
@@ -155,7 +159,7 @@ def as_known(enterprises: list[Enterprise], revisits: list[Revisit], day: dt.dat
             e = replace(e, status="创建中")
         if e.withdrawn and e.withdrawn > day:
             e = replace(e, status="已达标", withdrawn=None)
-        late = [r for r in revisits if r.code == e.code and r.date > day]
+        late = later.get(e.code, [])
         if e.status == "已摘牌" and e.withdrawn is None and late and any(r.result == "摘牌" for r in late):
             e = replace(e, status="已达标")
         if e.inspected and e.inspected > day:

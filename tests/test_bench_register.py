@@ -17,7 +17,7 @@ def test_register_bench_reports_the_target(tmp_path):
     report = (tmp_path / "last_register_report.txt").read_text(encoding="utf-8")
     assert report.strip() in done.stdout
     assert re.search(r"^register +企业台账 enterprises\.xlsx：共 \d+ 行，使用 \d+ 家，10 行有错误暂不使用", report, re.M)
-    assert re.search(r"^lists +证书到期 \d+ 家，回访到期 \d+ 家，分级监管 \d+ 家", report, re.M)
+    assert re.search(r"^lists +证书到期 \d+ 家，回访到期 \d+ 家，分级监管 \d+ 家，.*变更 [1-9]\d* 条", report, re.M)
     assert re.search(r"^target +n/a +100,000 enterprises checked and all lists written in <= 30 s \(this run: 600\)$",
                      report, re.M)
-    assert [p.name for p in cache.iterdir()] == ["register-600-v1"]   # the run's folders removed
+    assert [p.name for p in cache.iterdir()] == ["register-600-v2"]   # the run's folders removed

@@ -142,3 +142,23 @@ def test_the_base_comes_from_the_register_where_it_has_the_unit(register, units)
     back, sources = with_register_bases(units.units, None, day)
     assert [u.base for u in back] == [u.base for u in units.units]
     assert set(sources.values()) == {"单位名录"}
+
+
+def test_the_check_command_reconciles_with_the_reference_folders_register(tmp_path, capsys):
+    import json
+    import shutil
+
+    from pipeline.cli import main
+
+    from conftest import REFERENCE
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    for name in ("units.csv", "settings.toml"):
+        shutil.copyfile(REFERENCE / name, ref / name)
+    write_register(ref / "enterprises.xlsx", [row(1), row(2)])
+    book = write_book(tmp_path / "侯寨乡_2016年9月.xlsx", form_cells(rows=form({("机械", 3): 1})))
+    assert main(["check", "--json", f"--reference={ref}", f"--archive={tmp_path / 'archive'}", str(book)]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [(f["code"], f["severity"], f["cell"]) for f in got["submissions"][0]["findings"]] == \
+        [("RECONCILE_MISMATCH", "warning", "月度报表!I7")]
+    assert not (tmp_path / "archive").exists()      # check touches no folder: the register is read, not imported
