@@ -32,6 +32,7 @@ from .settings import Settings
 from .sniff import sniff
 
 SHEET, REVISIT_SHEET = "企业台账", "回访记录"
+WHOLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE", "REG_NO_TABLE"}   # findings that leave the whole register unused
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 HIGH_RISK = ("临时用电", "有限空间", "动火", "起重吊装", "主要设备设施")
 
@@ -91,6 +92,11 @@ class Register:
     findings: tuple[Finding, ...]
     rows: int                       # enterprise rows in the workbook
     excluded: int                   # of them left out by an error
+
+    @property
+    def usable(self) -> bool:
+        """Whether the workbook could be read as a register at all (it may still have no enterprise)."""
+        return not any(f.code in WHOLE for f in self.findings)
 
     @property
     def units(self) -> set[str]:
@@ -154,8 +160,13 @@ def _unusable(name: str, sha: str, f: Finding) -> Register:
     return Register(name, sha, _empty(ENTERPRISE_COLUMNS), _empty(REVISIT_COLUMNS), (f,), 0, 0)
 
 
+_DATES = {"issued", "expires", "withdrawn", "inspected", "revisited", "date"}
+
+
 def _empty(columns) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    """A frame of no rows with the columns' types, as a register read whole has them."""
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c in _DATES else "int64" if c == "row" else object)
+                         for c in columns})
 
 
 # ---------------------------------------------------------------- finding the table

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .findings import Finding
 from .ledger import Ledger
-from .register import ENTERPRISE_COLUMNS, REVISIT_COLUMNS, Register
+from .register import ENTERPRISE_COLUMNS, REVISIT_COLUMNS, WHOLE, Register
 from .store import folder_for, put
 
 DATES = ("issued", "expires", "withdrawn", "inspected", "revisited")
@@ -119,6 +119,16 @@ def load_import(ledger: Ledger, import_id: int) -> Register:
     return Register(head[0], head[1], enterprises, revisits, findings, head[2], head[3])
 
 
+def import_on(ledger: Ledger, day: dt.date, tz) -> int | None:
+    """The import in force on `day` (at its end, in the district's time zone `tz`): what the register
+    said that day."""
+    end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
+    for import_id, at in ledger.db.execute("SELECT id, imported_at FROM register_imports ORDER BY id DESC"):
+        if dt.datetime.fromisoformat(at) <= end:
+            return import_id
+    return None
+
+
 def import_in_use(ledger: Ledger, sha: str, units_sha: str) -> int | None:
     """The last import of this register checked against these units, if there is one."""
     got = ledger.db.execute("SELECT id FROM register_imports WHERE sha256=? AND units_sha256=? ORDER BY id DESC"
@@ -127,7 +137,12 @@ def import_in_use(ledger: Ledger, sha: str, units_sha: str) -> int | None:
 
 
 def previous_import(ledger: Ledger, import_id: int) -> int | None:
-    got = ledger.db.execute("SELECT max(id) FROM register_imports WHERE id < ?", (import_id,)).fetchone()
+    """The last import before `import_id` of a register that could be read (one that could not lists
+    no enterprise, but removed none)."""
+    whole = ",".join("?" * len(WHOLE))
+    got = ledger.db.execute(
+        "SELECT max(id) FROM register_imports i WHERE id < ? AND NOT EXISTS (SELECT 1 FROM register_findings f"
+        f" WHERE f.import_id = i.id AND f.code IN ({whole}))", (import_id, *sorted(WHOLE))).fetchone()
     return got[0] if got else None
 
 

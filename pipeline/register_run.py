@@ -85,7 +85,8 @@ def run_register(folders: dict, day: dt.date | None = None, now: dt.datetime | N
             current = import_in_use(ledger, register.sha256, units_digest(folders["reference"]))
             before = previous_import(ledger, current)
             when = {i["id"]: i["imported_at"] for i in imports(ledger)}
-            diff = changes(load_import(ledger, before), register) if before else None
+            # an unreadable register is not one whose enterprises were all removed
+            diff = changes(load_import(ledger, before), register) if before and register.usable else None
         finally:
             ledger.close()
     order = units.names
@@ -99,7 +100,8 @@ def run_register(folders: dict, day: dt.date | None = None, now: dt.datetime | N
             f"企业台账：{register.file}（{when[current][:16].replace('T', ' ')} 导入；共 {register.rows} 行，"
             f"使用 {len(register.enterprises)} 家，{register.excluded} 行有错误暂不使用；问题 {len(register.findings)} 条，"
             "见“台账问题”页）",
-            (f"“变更”页：与 {when[before][:16].replace('T', ' ')} 导入的台账相比的变化。" if before
+            ("“变更”页：台账无法使用，没有与上一次导入比较。" if not register.usable else
+             f"“变更”页：与 {when[before][:16].replace('T', ' ')} 导入的台账相比的变化。" if before
              else "“变更”页：这是第一次导入台账，没有可比较的上一次导入。"),
             "下表为各单位企业数和各清单的企业数（已关闭企业不计）。"]
     r, iv = settings["register"], Intervals.of(settings)

@@ -13,7 +13,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.ledger import Ledger
 from pipeline.register import read_register
-from pipeline.register_ledger import imports, load_import
+from pipeline.register_ledger import import_on, imports, load_import
 from pipeline.register_lists import work_lists
 from pipeline.register_run import run_register
 
@@ -127,7 +127,10 @@ def test_the_work_lists_workbook_and_each_import(tmp_path, capsys):
     for i, data in zip(got, (first, second)):   # the register's bytes kept as they were, in the archive
         assert i["archived"].startswith(str(tmp_path / "archive" / "files"))
         assert open(i["archived"], "rb").read() == data
-    before = load_import(ledger, got[0]["id"])                # what the register said on the first import
+    assert import_on(ledger, NOW.date() - dt.timedelta(days=1), NOW.tzinfo) is None
+    assert import_on(ledger, NOW.date(), NOW.tzinfo) == got[0]["id"]
+    assert import_on(ledger, later.date(), NOW.tzinfo) == got[1]["id"]
+    before = load_import(ledger, import_on(ledger, NOW.date(), NOW.tzinfo))   # what the register said that day
     assert len(before.enterprises) == 11 and len(before.revisits) == 3
     assert before.enterprises.loc[before.enterprises["code"] == code(4), "status"].item() == "正在评审"
     ledger.close()
@@ -169,9 +172,32 @@ def test_the_register_command(tmp_path, capsys):
     assert main(["register", "--date", "2016-09-30", *flags]) == 1           # a row left out
     out = capsys.readouterr().out
     assert "[错误 REG_UNKNOWN_UNIT] 企业台账!C13" in out
+    (ref / "enterprises.xlsx").write_bytes(b"not a workbook")                # unusable: said, and nothing used
+    assert main(["register", "--date", "2016-09-30", *flags]) == 1
+    assert "[错误 UNREADABLE]" in capsys.readouterr().out
     write_register(ref / "enterprises.xlsx", ROWS)
     assert main(["register", "--date", "2016-09-30", *flags]) == 0
     assert (tmp_path / "outbox" / "register" / "2016-09-30").is_dir()
     db = sqlite3.connect(tmp_path / "archive" / "ledger.sqlite")
-    assert db.execute("SELECT count(*), sum(excluded) FROM register_imports").fetchone() == (2, 1)
-    assert pd.read_sql("SELECT code FROM register_findings", db)["code"].tolist() == ["REG_UNKNOWN_UNIT"]
+    assert db.execute("SELECT count(*), sum(excluded) FROM register_imports").fetchone() == (3, 1)
+    assert pd.read_sql("SELECT code FROM register_findings", db)["code"].tolist() == ["REG_UNKNOWN_UNIT", "UNREADABLE"]
+
+
+def test_an_unreadable_register_between_two_is_not_a_removal_of_everyone(tmp_path):
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    for name in ("units.csv", "settings.toml"):
+        shutil.copyfile(REFERENCE / name, ref / name)
+    folders = {k: tmp_path / k for k in ("inbox", "archive", "outbox")} | {"reference": ref}
+    write_register(ref / "enterprises.xlsx", ROWS, REVISITS)
+    assert run_register(folders, D, now=NOW) == 0
+    (ref / "enterprises.xlsx").write_bytes(b"not a workbook")
+    assert run_register(folders, D, now=NOW + dt.timedelta(hours=1)) == 1
+    book = tmp_path / "outbox" / "register" / "2016-09-30" / "二七区_企业台账工作清单_2016-09-30.xlsx"
+    got = openpyxl.load_workbook(book)
+    assert got["变更"]["A2"].value == "（无）" and got["台账问题"]["D2"].value == "UNREADABLE"
+    assert "台账无法使用" in got["汇总"]["A4"].value
+    write_register(ref / "enterprises.xlsx", ROWS[:-1], REVISITS)    # 11子公司 removed: compared with the first
+    assert run_register(folders, D, now=NOW + dt.timedelta(hours=2)) == 0
+    changes = [r for r in openpyxl.load_workbook(book)["变更"].iter_rows(min_row=2, values_only=True) if r[1]]
+    assert [(r[2], r[5]) for r in changes] == [("11子公司", "已从台账中删除")]
