@@ -8,6 +8,7 @@ pipeline reads the blank register as a register with no enterprise.
 """
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import xlsxwriter
@@ -91,7 +92,7 @@ def write_register_template(path: Path, units: list[str], bureau: str) -> Path:
                                           "error_message": f"{name}只能是下拉列表中的一项。"})
             elif fmt is date:
                 ws.data_validation(*rng, {"validate": "date", "criteria": "between",
-                                          "minimum": _day(1980, 1, 1), "maximum": _day(2099, 12, 31), **prompt,
+                                          "minimum": dt.date(1980, 1, 1), "maximum": dt.date(2099, 12, 31), **prompt,
                                           "error_title": "请填写日期", "error_message": "请填写日期，如 2016-09-28。"})
             elif name == "统一社会信用代码":
                 ws.data_validation(*rng, {"validate": "length", "criteria": "==", "value": 18, **prompt,
@@ -112,8 +113,8 @@ def write_register_template(path: Path, units: list[str], bureau: str) -> Path:
             rv.set_column(c, c, width, date if name == "回访日期" else text if c == 0 else plain)
         rv.data_validation(1, 2, ROWS, 2, {"validate": "list", "source": where["结果"],
                                            "error_title": "请从列表中选择", "error_message": "结果只能是合格、限期整改或摘牌。"})
-        rv.data_validation(1, 1, ROWS, 1, {"validate": "date", "criteria": "between", "minimum": _day(1980, 1, 1),
-                                           "maximum": _day(2099, 12, 31), "error_title": "请填写日期",
+        rv.data_validation(1, 1, ROWS, 1, {"validate": "date", "criteria": "between", "minimum": dt.date(1980, 1, 1),
+                                           "maximum": dt.date(2099, 12, 31), "error_title": "请填写日期",
                                            "error_message": "请填写日期，如 2016-09-28。"})
         rv.freeze_panes(1, 0)
         rv.set_row(0, 30)
@@ -136,8 +137,3 @@ def write_register_template(path: Path, units: list[str], bureau: str) -> Path:
         ws.activate()
         book.close()
     return atomic(Path(path), write)
-
-
-def _day(y: int, m: int, d: int):
-    import datetime as dt
-    return dt.date(y, m, d)
