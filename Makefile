@@ -4,7 +4,7 @@ PERIOD  ?=
 APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils dovecot-imapd
 FLAGS   ?=
 
-.PHONY: setup system venv demo test lint monthly quarterly status templates bench codes docs clean-demo
+.PHONY: setup system venv demo test lint monthly quarterly status templates register bench codes docs clean-demo
 
 setup: system venv
 
@@ -45,8 +45,12 @@ status: venv
 templates: venv
 	$(PY) -m pipeline template $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
 
+register: venv
+	$(PY) -m pipeline register $(if $(DATE),--date $(DATE)) $(FLAGS)
+
 bench: venv
 	$(PY) bench/bench.py $(if $(N),--n $(N))
+	$(PY) bench/register.py
 
 docs: venv
 	$(PY) -m pipeline docs

@@ -59,6 +59,9 @@ class RankRow:
     status: str               # "排名" | "未报送" | "无规模以上企业"
     missing_months: tuple[str, ...] = ()   # months of the quarter with no counted submission
     tied: bool = False        # shares its rank (并列)
+    base_source: str = "单位名录"            # where `base` comes from: 单位名录 (units.csv) or 企业台账
+    register_certified: int | None = None   # certified above-scale enterprises by the register (ENTERPRISES.md §4)
+    register_rate: float | None = None      # the register's own 达标率: register_certified / base
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,25 @@ class DistrictSummary:
     reviewing: int
     previous_rate: float | None = None       # previous quarter's district rate, None if no data
     previous_certified: int | None = None
+
+
+@dataclass(frozen=True)
+class RegisterPart:
+    """What the enterprise register says of the quarter (ENTERPRISES.md §4–5)."""
+    base: int                                  # 规模以上 enterprises not 已关闭, over the units it has
+    certified: int                             # of them certified at the quarter's last day
+    rate: float | None
+    units: tuple[tuple[str, float | None, float | None], ...]   # (unit, register's rate, reported rate)
+    unreconciled: tuple[str, ...]              # units the register has no enterprise of
+    withdrawn: int                             # certificates withdrawn in the quarter
+    expired: int                               # certificates that ran out in the quarter
+    revisits: int                              # revisits done in the quarter
+    passed: int                                # of them 合格
+    rectify: int                               # 限期整改
+    struck: int                                # 摘牌
+    unrecorded: int                            # revisits known only by a 最近回访日期: no result recorded
+    key: tuple[tuple[str, int], ...]           # (unit, enterprises under 重点监管, class D) at the quarter's end
+    key_total: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,7 @@ class BulletinContext:
     copy_to: str                      # 版记: 抄送
     issuer: str                       # 版记: 印发机关
     draft: str = ""                   # why this is only a draft (quarter not over…), said on its face; "" = none
+    register: RegisterPart | None = None   # the enterprise register's part, when there is one
 
     @property
     def title(self) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .draft import Draft
 from .extract import Context, Examined, Failed, Found, examine, sha256_of
-from .findings import Finding, finding
+from .findings import Finding, finding, has_error
 from .model import FileResult, Submission
 from .reference import Units
 from .safety import printable
@@ -56,14 +56,15 @@ def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = No
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None) -> list[FileResult]:
+                now: dt.datetime | None = None, history=None, reconcile=None) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
-    (unit, period).
+    (unit, period); `reconcile(unit, period, rows, cells)` the findings of a form against the
+    enterprise register (`certified.Reconciler`), when there is one.
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
     pool, on both cores (`examine_files`); what needs the whole run (pandera, the 合计 check, last
     month) runs here, once (`conclude`)."""
-    return conclude(files, examine_files(files, units, settings, now), history)
+    return conclude(files, examine_files(files, units, settings, now), history, reconcile)
 
 
 def examine_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
@@ -123,9 +124,9 @@ def _sha_or_blank(path: str) -> str:
         return ""
 
 
-def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None) -> list[FileResult]:
-    """The rest of `check_files`, over all the files at once: pandera and the 合计 check, and the
-    cumulative counts against last month's."""
+def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None, reconcile=None) -> list[FileResult]:
+    """The rest of `check_files`, over all the files at once: pandera and the 合计 check, the
+    cumulative counts against last month's, and a form without errors against the register."""
     results: dict[int, FileResult] = {}
     forms: list[Found] = []
     owners: list[int] = []
@@ -150,6 +151,8 @@ def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=No
         previous = before.get((f.unit, f.period))
         if previous and rows:
             findings += tuple(cross_month(f.draft, rows, previous))
+        if reconcile is not None and rows and not has_error(findings):
+            findings += tuple(reconcile(f.unit, f.period, rows, f.draft.cells))
         d = f.draft
         subs.setdefault(i, []).append(Submission(d.sheet, f.unit, f.period, rows, findings, d.cells,
                                                  d.unit_cell, d.period_cell))

@@ -57,6 +57,8 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
 def cmd_check(args) -> int:
     from .check import check_files
     from .ledger import Ledger
+    from .register import find_register, read_register
+    from .register_run import reconciler
     from .safety import printable
 
     missing = [p for p in map(Path, args.files) if not p.exists()]
@@ -80,8 +82,10 @@ def cmd_check(args) -> int:
     elif ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
         history = ledger.previous_rows
+    register = find_register(Path(args.reference), settings)   # read, not imported: check touches no folder
+    reconcile = reconciler(read_register(register, units, settings)) if register else None
     with tempfile.TemporaryDirectory() as scratch:
-        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history)
+        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, reconcile=reconcile)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
@@ -241,6 +245,8 @@ def cmd_template(args) -> int:
     from .template import make_templates
     if bad_period(args.period, MONTH, "2016-10"):
         return 2
+    if args.register:
+        return _register_template(args)
     f, settings, units = prepared(args, ("reference",), ("outbox",))
     period = args.period or _next_month(settings)
     out = f["outbox"] / "templates"
@@ -259,6 +265,31 @@ def cmd_rebuild(args) -> int:
     from .verify import rebuild_ledger
     f, settings, units = prepared(args, ("archive", "reference"), ("archive",))
     return rebuild_ledger(f, settings, units)
+
+
+def _register_template(args) -> int:
+    from .register_template import FILE_NAME, write_register_template
+    f, settings, units = prepared(args, ("reference",), ("outbox",))
+    out = f["outbox"] / "templates"
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_register_template(out / FILE_NAME, units.names, settings["district"]["bureau"])
+    print(f"已生成空白企业台账：{path}\n填好后另存为 {f['reference'] / settings['register']['file']}.xlsx。")
+    return 0
+
+
+def cmd_register(args) -> int:
+    import datetime as dt
+
+    from .register_run import run_register
+    day = None
+    if args.date:
+        try:
+            day = dt.date.fromisoformat(args.date)
+        except ValueError:
+            print(f"日期“{args.date}”的写法不对，应为 2016-09-30。", file=sys.stderr)
+            return 2
+    f, _, _ = prepared(args, ("archive", "reference"), ("archive", "outbox"))
+    return run_register(f, day)
 
 
 def _next_month(settings) -> str:
@@ -374,7 +405,13 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表", description="为每个单位生成空白月报表")
     c.add_argument("--period", metavar="月份", help=PERIOD_HELP["template"])
+    c.add_argument("--register", action="store_true", help="改为生成带下拉列表的空白企业台账")
     c.set_defaults(func=cmd_template)
+
+    c = sub.add_parser("register", parents=[common], help="检查并存档企业台账，生成工作清单（证书到期、回访、分级监管等）",
+                       description="检查并存档企业台账，生成工作清单（证书到期、回访、分级监管等）")
+    c.add_argument("--date", metavar="日期", help="清单日期，写作 2016-09-30；不写则为今天")
+    c.set_defaults(func=cmd_register)
 
     c = sub.add_parser("verify", parents=[common], help="核对存档与台账：每个文件都在、哈希相符、数字与重新读取的相同",
                        description="核对存档与台账：每个文件都在、哈希相符、数字与重新读取的相同")

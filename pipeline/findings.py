@@ -139,6 +139,45 @@ CODES: dict[str, Code] = {
     "DUPLICATE_FILE": Code(
         WARNING, "重复文件", "相同内容的文件已收到过：忽略，不重复计数",
         "文件“{file}”与 {value} 收到的“{expected}”内容完全相同，已忽略，不重复计数。"),
+    # The enterprise register (ENTERPRISES.md): an error leaves that row out of the register, the rest is used.
+    "REG_NO_TABLE": Code(
+        ERROR, "企业台账无法使用", "没有找到企业台账的表头或必需的列：整个台账不使用",
+        "企业台账“{file}”{detail}。应有名为“企业台账”的工作表，第一行为表头，至少含“统一社会信用代码、企业名称、"
+        "所属单位、行业、规模、状态”各列；可用 python -m pipeline template --register 生成空白台账。"),
+    "REG_BAD_CODE": Code(
+        ERROR, "信用代码有误", "统一社会信用代码不是 18 位、含不允许的字符或校验位不对",
+        "{cell}：统一社会信用代码“{value}”{detail}。请对照营业执照改正（18 位，不用字母 I、O、Z、S、V）。"
+        "该企业暂不计入台账。"),
+    "REG_DUPLICATE": Code(
+        ERROR, "信用代码重复", "同一统一社会信用代码出现在两行：两行都不使用",
+        "{cell}：统一社会信用代码“{value}”在第 {expected} 行也出现。同一企业只能登记一行，请合并；"
+        "合并前这几行都不计入台账。"),
+    "REG_UNKNOWN_UNIT": Code(
+        ERROR, "所属单位不在名录中", "所属单位不是单位名录中的单位或别名",
+        "{cell}：所属单位“{value}”不在本区单位名录（reference/units.csv）中。请填写规范名称，如“{example}”。"),
+    "REG_BAD_INDUSTRY": Code(
+        ERROR, "行业有误", "行业不是报表的八个行业之一",
+        "{cell}：行业“{value}”不是月度报表的八个行业之一。请填写冶金、机械、轻工、有色、纺织、建材、商贸或烟草。"),
+    "REG_BAD_VALUE": Code(
+        ERROR, "取值不在列表中", "规模、状态、等级或回访结果不在规定的列表中，或不应有等级的状态填了等级",
+        "{cell}：{label}填写为“{value}”，{detail}。"),
+    "REG_MISSING": Code(
+        ERROR, "必填项未填", "必填的单元格为空",
+        "{cell}：{label}未填写。{detail}"),
+    "REG_BAD_DATE": Code(
+        ERROR, "日期有误", "日期无法识别、在未来，或有效期至、摘牌日期早于发证日期",
+        "{cell}：{label}“{value}”{detail}。"),
+    "REG_NO_CERT_NUMBER": Code(
+        WARNING, "缺少证书编号", "已达标企业没有填写证书编号",
+        "{cell}：“{value}”状态为已达标，但没有填写证书编号。请对照证书补填。"),
+    "REG_UNKNOWN_ENTERPRISE": Code(
+        ERROR, "回访企业不在台账中", "回访记录的统一社会信用代码不在企业台账中",
+        "{cell}：回访记录中的统一社会信用代码“{value}”不在企业台账中。请核对代码，"
+        "或先在企业台账中登记该企业。这条回访记录暂不使用。"),
+    "RECONCILE_MISMATCH": Code(
+        WARNING, "与企业台账不符", "累计完成与企业台账中月底达标有效的企业数不同（不退回）",
+        "{cell}：“{label}”填报 {value} 家，区局企业台账中截至 {date} 达标有效的为 {expected} 家。{detail}"
+        "请核对；如台账有误，请告知区局更正。"),
 }
 
 

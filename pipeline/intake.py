@@ -259,11 +259,12 @@ FIRST = 250
 
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
-            run_period: str | None, now: dt.datetime | None = None, progress=None, touched: set | None = None) -> int:
+            run_period: str | None, now: dt.datetime | None = None, progress=None, touched: set | None = None,
+            against_register=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
     examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
     the writer thread. Returns how many inbox files were taken in; `touched` gets the period of
-    every submission recorded (the run writes the outputs of each)."""
+    every submission recorded (the run writes the outputs of each); `against_register`: `check.conclude`'s `reconcile`."""
     touched = set() if touched is None else touched
     finish_removals(ledger)
     sweep_parts(folders["archive"])   # what a killed run left half-copied
@@ -308,7 +309,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
                                              (staged, mails, to_check, examined), first_of, twins, settings, run_id,
-                                             run_period, touched))
+                                             run_period, touched, against_register))
             for job in writing:
                 job.result()
         finally:
@@ -391,13 +392,13 @@ def _chunk_sizes(n: int) -> list[int]:
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
                          first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
-                         touched: set):
+                         touched: set, against_register=None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
     left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
     recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
-    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
+    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register)
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
     entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
     end = append_log(archive, log_lines(entries, archive, run_period))

@@ -46,6 +46,23 @@ CREATE TABLE IF NOT EXISTS attached (
 CREATE TABLE IF NOT EXISTS notes (file_id INTEGER PRIMARY KEY REFERENCES files(id), note TEXT NOT NULL);
 -- log_end: how much of the archive's received.log the ledger holds (`reconcile`)
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- the enterprise register (ENTERPRISES.md §1): each import, the rows it could use, its revisits and findings
+-- (pipeline/register_ledger.py writes and reads them); dates as ISO text
+CREATE TABLE IF NOT EXISTS register_imports (
+  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, units_sha256 TEXT NOT NULL, name TEXT NOT NULL,
+  archived TEXT NOT NULL, imported_at TEXT NOT NULL, rows INTEGER NOT NULL, excluded INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS register_rows (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), row INTEGER NOT NULL, code TEXT NOT NULL,
+  name TEXT, unit TEXT, industry TEXT, scale TEXT, status TEXT, grade TEXT, cert_no TEXT, issued TEXT,
+  expires TEXT, withdrawn TEXT, reviewer TEXT, inspected TEXT, revisited TEXT, high_risk TEXT);
+CREATE INDEX IF NOT EXISTS register_rows_import ON register_rows(import_id);
+CREATE TABLE IF NOT EXISTS register_revisits (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), row INTEGER NOT NULL, code TEXT NOT NULL,
+  date TEXT, result TEXT, problem TEXT);
+CREATE INDEX IF NOT EXISTS register_revisits_import ON register_revisits(import_id);
+CREATE TABLE IF NOT EXISTS register_findings (
+  import_id INTEGER NOT NULL REFERENCES register_imports(id), code TEXT NOT NULL, severity TEXT NOT NULL,
+  cell TEXT, message TEXT NOT NULL, value TEXT);
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);

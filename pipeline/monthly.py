@@ -18,6 +18,8 @@ from .ledger import Ledger, archived_anything
 from .model import no_gc, replaced
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
+from .register import find_register
+from .register_run import import_register, reconciler, register_in_use, unreconciled_note
 from .safety import printable
 from .settings import Settings, load_settings
 from .status_book import carried_note, write_status_book
@@ -85,7 +87,9 @@ def intake_run(folders: dict, kind: str, period: str, settings: Settings, units,
     ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
     now = dt.datetime.now(settings.tz)
     run_id = ledger.start_run(kind, period, now)
-    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched)
+    register = import_register(folders, ledger, settings, units, now)   # the forms are reconciled against it
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched,
+                    against_register=reconciler(register))
     ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
     if taken:
         print(f"收取 {taken} 个文件，已存档并登记。")
@@ -158,6 +162,9 @@ def _reference_digest(folders: dict) -> str:
         p = folders["reference"] / name
         if p.exists():
             h.update(p.read_bytes())
+    register = find_register(folders["reference"], load_settings(folders["reference"]))
+    if register is not None:   # the status book says which units it could not reconcile
+        h.update(register.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -178,7 +185,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         return out
     new = staging(out)   # the whole set is written here, then put in place of the old at once
     try:
-        _write_set(ledger, new, period, settings, units, digest, interim)
+        _write_set(ledger, new, period, settings, units, digest, interim,
+                   unreconciled_note(register_in_use(folders, ledger, settings), [u.name for u in units.active(period)]))
         publish(new, out, listed_outputs(old))
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
@@ -194,8 +202,9 @@ def _manifest(out: Path) -> dict:
 
 
 def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units, digest: str,
-               interim: dt.datetime | None) -> None:
-    """The period's outputs, written into `out` (a fresh folder)."""
+               interim: dt.datetime | None, register_note: str | None) -> None:
+    """The period's outputs, written into `out` (a fresh folder); `register_note`: the units the
+    enterprise register could not reconcile."""
     receipts_dir = out / "回执"
     manifest_path = out / "manifest.json"
     district = settings["district"]["name"]
@@ -238,7 +247,8 @@ def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units
             })
             if interim:
                 manifest["interim"] = interim.isoformat(timespec="seconds")
-            write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note, bureau)
+            write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note, bureau,
+                              register_note=register_note)
             crash_point("outputs")
 
         written = write_receipts(subs, receipts_dir, bureau, f"{resend.year}年{resend.month}月{resend.day}日", settings,

@@ -14,16 +14,19 @@ from pathlib import Path
 
 from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
+from .certified import quarter_end, with_register_bases
 from .findings import CODES
 from .ledger import Ledger
 from .monthly import _manifest, run_job
 from .ranking_book import write_ranking_book
+from .register_bulletin import ranked_with_register, register_part
+from .register_run import register_in_use
 from .settings import Settings, doc_number_of, load_settings
 from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
-              "TEXT_NUMBER")
+              "TEXT_NUMBER", "RECONCILE_MISMATCH")
 
 
 def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -32,11 +35,13 @@ def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
     return f"{now.year - 1}Q4" if q == 1 else f"{now.year}Q{q - 1}"
 
 
-def _frame(ledger: Ledger, units, quarter: str, settings: Settings):
+def _frame(ledger: Ledger, units, quarter: str, settings: Settings, register=None):
     months = quarter_months(quarter)
     counted = {m: ledger.counted(m) for m in months}
     target = settings.target(int(quarter[:4])) or 0.0
-    st = standings(units.active(months[-1]) or units.units, months, counted)
+    # each unit's 规模以上企业数 from the enterprise register where it has the unit's enterprises (ENTERPRISES.md §4)
+    active, _ = with_register_bases(units.active(months[-1]) or units.units, register, quarter_end(quarter))
+    st = standings(active, months, counted)
     return rank(st, target), st, counted, target
 
 
@@ -96,13 +101,13 @@ class Refused(Exception):
     """The 通报 is not made: the reasons, for staff."""
 
 
-def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft: str = ""):
-    ranking, st, counted, target = _frame(ledger, units, quarter, settings)
+def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft: str = "", register=None):
+    ranking, st, counted, target = _frame(ledger, units, quarter, settings, register)
     months = quarter_months(quarter)
     praised, criticized = choose(ranking, settings)
 
     prev = previous_quarter(quarter)
-    prev_ranking, prev_st, prev_counted, _ = _frame(ledger, units, prev, settings)
+    prev_ranking, prev_st, prev_counted, _ = _frame(ledger, units, prev, settings, register)
     has_prev = any(prev_counted[m] for m in prev_counted)
     prev_criticized = choose(prev_ranking, settings)[1] if has_prev else []
 
@@ -112,7 +117,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
             for r in counted[s.as_of][s.unit].rows:
                 by_level[r.level] += r.cumulative or 0
     reporting = [s for s in st if s.certified is not None]
-    base = sum(u.base for u in (units.active(months[-1]) or units.units))
+    base = sum(s.base for s in st)   # units.csv's, or the register's where it has the unit
     certified = sum(s.certified for s in reporting)
     prev_certified = sum(s.certified for s in prev_st if s.certified is not None) if has_prev else None
     summary = DistrictSummary(
@@ -132,7 +137,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
                     if code in DATA_CODES:
                         warnings[(rec.unit, CODES[code].title)] += 1
     order = {u.name: i for i, u in enumerate(units.units)}
-    rows = rank_rows(ranking)
+    rows = ranked_with_register(rank_rows(ranking), units.active(months[-1]) or units.units, register, quarter)
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
@@ -145,7 +150,8 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         rejected=tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 99))),
         data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 99))),
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
-        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft)
+        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft,
+        register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]))
     return ctx, ranking
 
 
@@ -207,7 +213,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     draft = "；".join(reasons)
     new = staging(out)   # the whole set is written here, then put in place of the old at once (a draft
     try:                 # made before the quarter was over is listed in the old manifest: it goes)
-        _write_quarter(ledger, new, quarter, settings, units, draft)
+        _write_quarter(ledger, new, quarter, settings, units, draft, register_in_use(folders, ledger, settings))
         publish(new, out, listed_outputs(_manifest(out)))
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
@@ -215,19 +221,22 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     return out
 
 
-def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, units, draft: str) -> None:
-    ctx, ranking = build_context(ledger, units, quarter, settings, draft)
+def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, units, draft: str,
+                   register) -> None:
+    ctx, ranking = build_context(ledger, units, quarter, settings, draft, register)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
     book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表{'（草稿）' if draft else ''}.xlsx"
-    write_ranking_book(book, book.stem, ctx.ranking, ctx.summary.target, author=ctx.bureau)
+    write_ranking_book(book, book.stem, ctx.ranking, ctx.summary.target, author=ctx.bureau,
+                       register=ctx.register is not None)
     files["ranking"] = book.name
     manifest = {
         "period": quarter, "kind": "quarterly", "files": files,
         "ranking": [{"rank": r.rank, "unit": r.unit, "certified": r.certified if r.status != "未报送" else None,
                      "base": r.base, "rate": r.rate, "target": r.target, "new_in_quarter": r.new_in_quarter,
-                     "on_time": r.on_time, "status": r.status} for r in ctx.ranking],
+                     "on_time": r.on_time, "status": r.status, "base_source": r.base_source,
+                     "register_rate": r.register_rate} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
     }
     if draft:

@@ -48,6 +48,34 @@ NOTES = ("注：1.达标企业数为各单位季度末月报表中一级、二�
 CHART_ROWS = 20                        # rows of 15 pt the chart spans (≈ 10.6 cm)
 
 
+REGISTER_HEADERS = ("基数来源", "台账达标企业数", "台账达标率")
+REGISTER_NOTES = ("5.企业台账中有该单位企业的，规模以上企业数取台账中未关闭的规模以上企业数，否则取单位名录（见“基数来源”）。",
+                  "6.台账达标率＝台账中季度末证书有效的规模以上企业数÷规模以上企业数，供核对，不参与排名。")
+
+
+def _register_columns(ws, rows: Sequence[RankRow]) -> None:
+    """Beside the ranking (ENTERPRISES.md §4): where each base came from, and the register's own
+    certified above-scale enterprises and 达标率."""
+    first = len(HEADERS) + 1
+    for k, (head, width) in enumerate(zip(REGISTER_HEADERS, (10, 15, 12))):
+        cell = ws.cell(2, first + k, head)
+        cell.font = Font(name="黑体", bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = BOX
+        ws.column_dimensions[get_column_letter(first + k)].width = width
+    for r, row in enumerate(rows, start=3):
+        values = (row.base_source, row.register_certified, row.register_rate)
+        for k, value in enumerate(values):
+            cell = ws.cell(r, first + k)
+            if k == 0:
+                set_text(cell, value)
+            else:
+                cell.value = value
+            cell.border = BOX
+            cell.alignment = Alignment(horizontal="center")
+        ws.cell(r, first + 2).number_format = "0.0%"
+
+
 def _font(size=900, bold=False) -> RichText:
     props = CharacterProperties(latin=DrawingFont(typeface="Noto Sans CJK SC"),
                                 ea=DrawingFont(typeface="黑体"), sz=size, b=bold)
@@ -66,8 +94,10 @@ def _row_values(row: RankRow) -> list:
 
 
 def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: float, *, author: str,
-                       made: dt.datetime | None = None) -> Path:
-    """The workbook of the quarter's ranking (`rows` in ranking order, as the bulletin has them)."""
+                       made: dt.datetime | None = None, register: bool = False) -> Path:
+    """The workbook of the quarter's ranking (`rows` in ranking order, as the bulletin has them); with
+    `register` (the enterprise register was used), each row's base source and the register's own
+    certified count and rate stand beside it."""
     wb = Workbook()
     ws = wb.active
     ws.title = "排名表"
@@ -107,7 +137,9 @@ def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: 
         elif row.rate is not None and row.rate < row.target:
             for col in (5, 7):
                 ws.cell(r, col).font = Font(name="宋体", size=10.5, color=BELOW)
-    for text in NOTES:
+    if register:
+        _register_columns(ws, rows)
+    for text in NOTES + (REGISTER_NOTES if register else ()):
         note = ws.max_row + 1
         set_text(ws.cell(note, 1), text)
         ws.merge_cells(start_row=note, start_column=1, end_row=note, end_column=len(HEADERS))

@@ -432,10 +432,11 @@ def _chunks(rows, size: int = 8 << 20):
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
                       counted: dict[str, Received], deadline_text: str, district: str,
                       carried: dict | None = None, interim: str | None = None,
-                      author: str = "") -> Path:
+                      author: str = "", register_note: str | None = None) -> Path:
     """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically. `carried`: {unit:
     (month, rows)} of the units the district's form carries; `interim`: the note of a run before the
-    month is over; `author`: the bureau, in the book's properties."""
+    month is over; `author`: the bureau, in the book's properties;
+    `register_note`: the units the enterprise register could not reconcile."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -451,6 +452,8 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         notes = [interim] if interim else []
         if carried:
             notes.append(carried_note(carried))
+        if register_note:
+            notes.append(register_note)
         book.set_properties({"title": title, "author": author, "company": author, "comments": ""})
         strings = _Strings()
         sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, carried or {}, notes),

@@ -109,6 +109,28 @@ REPORTING = ("{% set n.sub = n.sub + 1 %}（{{ n.sub|cn }}）报表报送情况�
               "{% endfor %}存在迟报情况。{% endif %}"
               "请上述单位严格落实月报制度，于每月底前报送月度报表。{% endif %}"))
 
+# The enterprise register's part (ENTERPRISES.md §4–5), only when there is a register.
+REGISTER = ("{% set n.sub = n.sub + 1 %}（{{ n.sub|cn }}）企业台账核对情况。",
+            ("按区安全监管局企业台账核算，截至{{ year }}年{{ last_month }}月底，"
+             "{% if register.unreconciled %}除{{ register.unreconciled|names }}（台账中尚无其企业）外，{% endif %}"
+             "全区在册规模以上工贸企业{{ register.base }}家，其中安全生产标准化证书在有效期内的{{ register.certified }}家，"
+             "台账达标率为{{ register.rate|pct }}（报表为{{ summary.rate|pct }}）；各单位的规模以上企业数以台账为准。"
+             "各单位台账达标率（括号内为报表达标率）："
+             "{% for u, own, reported in register.units %}{{ u }}{{ own|pct }}（{{ reported|pct }}）"
+             "{% if not loop.last %}、{% endif %}{% endfor %}。"
+             "{{ quarter_name }}{% if register.withdrawn or register.expired %}"
+             "{% if register.withdrawn %}{{ register.withdrawn }}家企业被摘牌收证{% endif %}"
+             "{% if register.withdrawn and register.expired %}，{% endif %}"
+             "{% if register.expired %}{{ register.expired }}家企业证书到期{% endif %}"
+             "{% else %}没有企业被摘牌或证书到期{% endif %}；"
+             "回访达标企业{{ register.revisits }}家次{% if register.revisits %}（"
+             "{% for word, k in [('合格', register.passed), ('限期整改', register.rectify), ('摘牌', register.struck),"
+             " ('结果未登记', register.unrecorded)] if k %}{{ word }}{{ k }}家次{% if not loop.last %}、{% endif %}"
+             "{% endfor %}）{% endif %}。"
+             "{% if register.key %}截至季度末，未开展创建、已摘牌或证书过期、列为重点监管的企业共{{ register.key_total }}家："
+             "{% for u, k in register.key %}{{ u }}{{ k }}家{% if not loop.last %}、{% endif %}{% endfor %}，"
+             "各单位要加大执法检查频次，督促其开展创建。{% endif %}"))
+
 ITEM = "{% set n.item = n.item + 1 %}{{ n.item|cn }}是"
 REJECTED = (ITEM + "部分报表质量不高。{{ quarter_name }}共有{{ rejected|sum(attribute=1) }}份月度报表因填报错误"
             "被退回重报，涉及{% for u, c in rejected %}{{ u }}（{{ c }}份）{% if not loop.last %}、{% endif %}"
@@ -450,7 +472,8 @@ def _body(doc) -> None:
     _p(doc, "公文正文", OVERALL)
     _p(doc, "公文一级标题", "二、各单位进展情况")
     _p(doc, "公文正文", PROGRESS)
-    for condition, (lead, text) in (("praised", PRAISE), ("criticized", CRITICIZE), (None, REPORTING)):
+    for condition, (lead, text) in (("praised", PRAISE), ("criticized", CRITICIZE), (None, REPORTING),
+                                    ("register", REGISTER)):
         if condition:
             _p(doc, "公文正文", f"{{%p if {condition} %}}")
         _p(doc, "公文正文", (lead, h2), text)
