@@ -165,6 +165,23 @@ def _next_month(settings) -> str:
     return f"{y:04d}-{m:02d}"
 
 
+def cmd_fetch_mail(args) -> int:
+    from .mailrun import run_fetch_mail
+    return run_fetch_mail(folders(args))
+
+
+def cmd_watch(args) -> int:
+    from .watch import run_watch
+    return run_watch(folders(args))
+
+
+def cmd_remind(args) -> int:
+    from .remind import run_remind
+    if bad_period(args.period, MONTH, "2016-09"):
+        return 2
+    return run_remind(folders(args), args.period)
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(Path(args.dir))
@@ -191,6 +208,16 @@ def parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, parents=[common], help=what)
         c.add_argument("--period", help="2016-09 或 2016Q3；缺省为最近结束的月份（季度）")
         c.set_defaults(func=func)
+
+    c = sub.add_parser("fetch-mail", parents=[common], help="从邮箱收取报表邮件，登记并发回回执（见 docs/mail.md）")
+    c.set_defaults(func=cmd_fetch_mail)
+
+    c = sub.add_parser("watch", parents=[common], help="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）")
+    c.set_defaults(func=cmd_watch)
+
+    c = sub.add_parser("remind", parents=[common], help="提醒尚未报送的单位（有登记邮箱的发邮件）")
+    c.add_argument("--period", help="2016-09；缺省为本月")
+    c.set_defaults(func=cmd_remind)
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")
     c.add_argument("--period", help="2016-10；缺省为下个月")

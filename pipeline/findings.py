@@ -117,6 +117,10 @@ CODES: dict[str, Code] = {
     "DUPLICATE_FILE": Code(
         WARNING, "重复文件", "相同内容的文件已收到过：忽略，不重复计数",
         "文件“{file}”与 {value} 收到的“{expected}”内容完全相同，已忽略，不重复计数。"),
+    "SENDER_NOT_REGISTERED": Code(
+        WARNING, "发件地址未登记", "邮件的发件地址不在该单位登记的报送邮箱中（units.csv 的“邮箱”列）：照常计入",
+        "本报表由 {value} 发出，该地址不在“{unit}”登记的报送邮箱（{expected}）中。报表照常计入；"
+        "如已更换邮箱，请告知区局更新登记；如不是本单位报送的，请与区局联系。"),
 }
 
 

@@ -14,6 +14,7 @@ recorded and removed (1, 3, 4) on a writer thread, so that the main thread only 
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import hashlib
@@ -30,6 +31,7 @@ from .ledger import Ledger, counts_json
 from .mail import is_mail, read_eml
 from .model import Submission
 from .reference import Units
+from .senders import address_of, load_senders, sender_finding
 from .settings import Settings
 from .store import folder_for, put
 
@@ -47,6 +49,7 @@ class Incoming:
     source: str             # inbox file name (the e-mail for attachments)
     inbox: str | None       # inbox path to remove once recorded (None for attachments)
     empty_mail: bool = False  # an e-mail that brought no spreadsheet
+    sender: str | None = None  # an attachment's: the address its e-mail came from
 
 
 def crash_point(name: str):
@@ -141,13 +144,16 @@ def _inbox(inbox: Path) -> list[tuple[str, float]]:
     return out
 
 
-def received(inbox: Path, settings: Settings) -> list[tuple]:
-    """(received at, inbox path as text, e-mail or None) for every inbox file, in order of receipt."""
-    tz, found = settings.tz, []
+def received(inbox: Path, settings: Settings, server_times: dict | None = None) -> list[tuple]:
+    """(received at, inbox path as text, e-mail or None) for every inbox file, in order of receipt.
+    An e-mail fetched from the mailbox was received when its server says (`server_times`, by file
+    name); a saved one, at its `Date`."""
+    tz, found, server_times = settings.tz, [], server_times or {}
     for p, mtime in _inbox(inbox):
         if is_mail(p):
             mail = read_eml(Path(p).read_bytes())
-            at = mail.date.astimezone(tz) if mail.date else dt.datetime.fromtimestamp(mtime, tz)
+            at = server_times.get(os.path.basename(p)) or mail.date
+            at = at.astimezone(tz) if at else dt.datetime.fromtimestamp(mtime, tz)
             found.append((at.timestamp(), p, at, mail))
         else:
             found.append((mtime, p, None, None))
@@ -161,10 +167,11 @@ def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, stag
     staged.append(_stage(archive, p, mail_name, at, made))
     out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
                     empty_mail=not mail.attachments)]
+    sender = address_of(mail.sender)
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
         staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, sender=sender))
     return out
 
 
@@ -173,19 +180,22 @@ FIRST = 250
 
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
-            run_period: str | None, now: dt.datetime | None = None, progress=None) -> int:
+            run_period: str | None, now: dt.datetime | None = None, progress=None, pool=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
     examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
-    the writer thread. Returns how many inbox files were taken in."""
+    the writer thread. Returns how many inbox files were taken in. `pool`: a `checking_pool` the
+    caller keeps running (the watcher's), else one is started and closed here."""
     finish_removals(ledger)
-    pool = checking_pool(units, settings, now)
+    kept, pool = pool is not None, pool or checking_pool(units, settings, now)
+    senders = load_senders(folders["reference"]) if "reference" in folders else {}
     with ThreadPoolExecutor(1) as starter:
         started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
-        found = received(folders["inbox"], settings)   # the workers start meanwhile
+        found = received(folders["inbox"], settings, ledger.server_times())   # the workers start meanwhile
         if started is not None:
             started.result()
     if not found:
-        pool.close()
+        if not kept:
+            pool.close()
         return 0
     parts, k = [], 0
     for size in _chunk_sizes(len(found)):
@@ -205,7 +215,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
 
     step = (lambda n: progress(min(n, total), total)) if progress else None
     writing: list = []   # the writer thread's chunks, in order
-    with ThreadPoolExecutor(1) as writer, pool:
+    with ThreadPoolExecutor(1) as writer, (contextlib.nullcontext(pool) if kept else pool):
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
             for examined in examine_chunks(chunks(), settings, pool, step):
@@ -214,7 +224,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
                                              (staged, mails, to_check, examined), first_of, twins, settings, run_id,
-                                             run_period))
+                                             run_period, senders))
             for job in writing:
                 job.result()
         finally:
@@ -238,14 +248,15 @@ def _chunk_sizes(n: int) -> list[int]:
 
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
-                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None):
+                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
+                         senders: dict | None = None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
     left them), the ledger entries, the chunk's archive synced, recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
     results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows)
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
-    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
+    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
     _commit(archive, staged)
     crash_point("archived")
     rows = book.record(entries, run_id, run_period)
@@ -323,7 +334,7 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
 
 
 def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, twins: dict) -> list[dict]:
+             first_of: dict, twins: dict, senders: dict | None = None) -> list[dict]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
     the ledger and against what this run has already seen."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
@@ -363,6 +374,9 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
                 twin = _same_as_other(ledger, twins, sub, counts)
                 if twin:
                     extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
+            stranger = inc.sender and sender_finding(sub.unit, inc.sender, senders or {})
+            if stranger:
+                extra.append(stranger)
             if extra:
                 sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
                                  sub.cells, sub.unit_cell, sub.period_cell)

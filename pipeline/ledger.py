@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS findings (
   submission_id INTEGER NOT NULL REFERENCES submissions(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
 CREATE INDEX IF NOT EXISTS findings_sub ON findings(submission_id);
+-- MAIL.md: each message taken from the mailbox (written to the inbox before this row, moved on the
+-- server after its intake), and each mail to send (queued before it is sent, marked once accepted)
+CREATE TABLE IF NOT EXISTS mail_in (
+  id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  message_id TEXT, sha256 TEXT NOT NULL, internal_at TEXT NOT NULL, inbox_path TEXT, fetched_at TEXT NOT NULL,
+  queued INTEGER NOT NULL DEFAULT 0, moved_at TEXT, UNIQUE (mailbox, uidvalidity, uid));
+CREATE INDEX IF NOT EXISTS mail_in_message ON mail_in(message_id);
+CREATE TABLE IF NOT EXISTS mail_out (
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, message_id TEXT NOT NULL,
+  to_addr TEXT, subject TEXT NOT NULL, message BLOB NOT NULL, queued_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT);
+CREATE INDEX IF NOT EXISTS mail_out_waiting ON mail_out(next_try) WHERE sent_at IS NULL;
 """
 
 # The form's 24 rows of a submission are kept in one JSON column, `submissions.counts`: 72 numbers,
@@ -240,6 +252,20 @@ class Ledger:
             for unit, sid in ids.items():
                 out[(unit, this)] = (counts.get(sid, {}), prev)
         return out
+
+    def submissions_by_id(self, ids: list[int]) -> list[Received]:
+        """The submissions of these ids, as recorded (a receipt mailed as it comes in)."""
+        out = []
+        for k in range(0, len(ids), 900):
+            part = ids[k: k + 900]
+            out += self._received(f"s.id IN ({','.join('?' * len(part))})", tuple(part))
+        return out
+
+    def server_times(self) -> dict[str, dt.datetime]:
+        """Inbox file name -> the time the mail server received it (INTERNALDATE), for each message
+        fetched from the mailbox and not yet taken in: its received time, which a sender cannot set."""
+        return {Path(p).name: dt.datetime.fromisoformat(at) for p, at in self.db.execute(
+            "SELECT inbox_path, internal_at FROM mail_in WHERE queued = 0 AND inbox_path IS NOT NULL")}
 
     def period_count(self, period: str) -> int:
         """How many submissions `period_submissions` gives, without reading them."""

@@ -13,7 +13,9 @@ from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in
 from .ledger import Ledger
+from .mailrun import mail_before_intake
 from .model import no_gc, replaced
+from .outmail import unsent_lines
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
@@ -76,7 +78,11 @@ def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
+        mail = mail_before_intake(folders, settings)   # MAIL.md: new mail into the inbox first, when mail is on
         ledger = intake_run(folders, kind, intake_period, settings, units)
+        if mail is not None:
+            mail.after_intake(ledger)
+            mail.close()
         crash_point("taken_in")
         try:
             return write(ledger, settings, units)
@@ -211,5 +217,7 @@ def print_status(folders: dict, period: str | None) -> int:
             print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
         else:
             print(f"  {u.name:　<8} 未报")
+    for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
+        print(line)
     ledger.close()
     return 0

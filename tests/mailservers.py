@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 import os
 import pwd
 import shutil
@@ -26,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 USER, PASSWORD = "bureau", "Pw-never-printed-7f3a"
+logging.getLogger("mail.log").setLevel(logging.ERROR)   # aiosmtpd's notes on its own deprecations
 HOST = "127.0.0.1"
 
 
@@ -188,6 +190,7 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.refusing:
             return "451 4.3.0 暂时无法投递 (test server refusing mail)"
+        envelope.arrived = time.time()   # when the server took it: a receipt's latency ends here
         self.messages.append(envelope)
         return "250 OK"
 
@@ -233,3 +236,25 @@ def mail_servers(folder: Path):
     finally:
         smtp.stop()
         imap.close()
+
+
+def mail_settings(folder: Path, ca: TestCA, imap: Dovecot, smtp: SmtpServer, **extra) -> str:
+    """The `[mail]` section of settings.toml for these servers, the password in a file of its own."""
+    secret = folder / "mail-password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    values = {"imap_host": HOST, "imap_port": imap.port, "imap_security": "ssl", "smtp_host": HOST,
+              "smtp_port": smtp.port, "smtp_security": "starttls", "user": USER, "from": "baobiao@erqi.example",
+              "password_file": str(secret), "cafile": str(ca.cafile)} | extra
+    lines = ["[mail]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
