@@ -137,6 +137,7 @@ class Mailbox:
         _sweep_parts(folder)
         known = {uid for (uid,) in ledger.db.execute(
             "SELECT uid FROM mail_in WHERE mailbox=? AND uidvalidity=?", (cfg.mailbox, self.uidvalidity))}
+        client.noop()   # the server's view brought up to date first: SEARCH answers only from it
         new = [uid for uid in sorted(client.search("ALL")) if uid not in known]
         written: list[str] = []
         for k in range(0, len(new), BATCH):

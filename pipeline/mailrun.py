@@ -49,22 +49,23 @@ class MailRun:
             self.log(f"从邮箱收取 {len(got)} 封新邮件")
         return len(got)
 
-    def after_intake(self, ledger: Ledger, move: bool = True) -> None:
+    def after_intake(self, ledger: Ledger, move: bool = True) -> int:
         """Receipts queued, the messages moved (unless not `move`), the receipts (and anything
-        waiting) sent."""
+        waiting) sent. Returns how many messages were moved."""
         queue_receipts(ledger, self.cfg, self.settings, self.log)
-        if move:
-            self.move(ledger)
+        moved = self.move(ledger) if move else 0
         self.send(ledger)
+        return moved
 
-    def move(self, ledger: Ledger) -> None:
+    def move(self, ledger: Ledger) -> int:
         if not self.box.connected:
-            return
+            return 0
         try:
-            self.box.move_taken(ledger, dt.datetime.now(self.settings.tz))
+            return self.box.move_taken(ledger, dt.datetime.now(self.settings.tz))
         except (*DROPPED, Dropped) as error:
             self.box.close()
             self.problem(f"邮件已收取，但未能移入“{self.cfg.done_folder}”（下次再移）", error)
+            return 0
 
     def send(self, ledger: Ledger) -> int:
         sent = send_due(ledger, self.cfg, self.secret, self.settings.tz, self.log)

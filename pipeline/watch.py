@@ -43,8 +43,11 @@ TICK = 1.0          # seconds between looks at the inbox, the timers and the sto
 MAX_BACKOFF = 60    # the longest wait before opening a dropped mailbox connection again
 
 
+_TZ: list = [None]   # the district's time zone, for the log's times (the watcher sets it)
+
+
 def log(text: str) -> None:
-    print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {text}", flush=True)
+    print(f"{dt.datetime.now(_TZ[0]):%Y-%m-%d %H:%M:%S} {text}", flush=True)
 
 
 @contextlib.contextmanager
@@ -92,13 +95,14 @@ class Watcher:
         self.look_mail, self.last_look, self.reconnect_at, self.backoff = True, 0.0, 0.0, 1.0
         self.inbox_seen: dict = {}
         self.next_remind = 0.0
+        self.stale: set[str] = set()   # periods whose outputs wait to be written again
 
     def _load_reference(self) -> None:
         ref = self.folders["reference"]
         stamp = tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (ref / "units.csv", ref / "settings.toml"))
         if stamp != self.reference_seen:
             self.settings, self.units = load_settings(ref), load_units(ref)
-            self.reference_seen = stamp
+            self.reference_seen, _TZ[0] = stamp, self.settings.tz
 
     def _pool(self):
         """The checking workers for this month and these reference files, kept between intakes."""
@@ -135,7 +139,8 @@ class Watcher:
                     self._work(fetch, inbox_ready)
             if self.stop.is_set():
                 break
-            self._wait()
+            if not (mine and self.look_mail and self.mail is not None and self.mail.box.connected):   # else: look again
+                self._wait()
         log("监视结束")
 
     def _connect(self) -> None:
@@ -161,11 +166,11 @@ class Watcher:
         return bool(self.inbox_seen) and self.inbox_seen == seen
 
     def _work(self, fetch: bool, inbox_ready: bool) -> None:
-        mail, ledger = self.mail, self.ledger
+        mail, ledger, got = self.mail, self.ledger, 0
         if fetch:
             self.look_mail, self.last_look = False, time.monotonic()
             try:
-                mail.fetch(ledger, self.stop.is_set)
+                got = mail.fetch(ledger, self.stop.is_set)
             except (*DROPPED, Dropped) as error:
                 self._dropped(error, "邮箱连接中断")
         scope = self.folders if inbox_ready else dict(self.folders, inbox=self.folders["inbox"] / MAIL_DIR)
@@ -173,9 +178,15 @@ class Watcher:
         if inbox_ready:
             self.inbox_seen = {}
         if mail is not None:
-            mail.after_intake(ledger, move=fetch)   # queue, move (after a look at the mailbox), send
+            moved = mail.after_intake(ledger, move=fetch)   # queue, move (after a look at the mailbox), send
+            # Mail that arrived while this was done was announced (EXISTS) in the replies to FETCH or
+            # MOVE, which the client does not keep, and IDLE will not announce it again: look again,
+            # until a look finds nothing new.
+            self.look_mail = self.look_mail or bool(got or moved)
         if run_id is not None:
-            self._refresh(run_id)
+            self._touched(run_id)
+        if self.stale and not self.look_mail:   # receipts first: outputs once the mailbox is quiet
+            self._refresh()
         if mail is not None and time.monotonic() >= self.next_remind:
             self.next_remind = time.monotonic() + 60
             period = remind_due(self.settings, mail.cfg, dt.datetime.now(self.settings.tz))
@@ -195,14 +206,19 @@ class Watcher:
             log(f"收取 {taken} 个文件，已存档并登记")
         return run_id if taken else None
 
-    def _refresh(self, run_id: int) -> None:
-        """The periods this intake touched: their outputs written again."""
-        periods = [p for (p,) in self.ledger.db.execute(
+    def _touched(self, run_id: int) -> None:
+        """The periods an intake touched."""
+        self.stale.update(p for (p,) in self.ledger.db.execute(
             "SELECT DISTINCT coalesce(s.period, f.run_period) FROM submissions s JOIN files f ON f.id = s.file_id"
-            " WHERE f.run_id = ?", (run_id,)) if p]
-        for period in sorted(periods):
+            " WHERE f.run_id = ?", (run_id,)) if p)
+
+    def _refresh(self) -> None:
+        """The touched periods' outputs written again."""
+        while self.stale:
+            period = min(self.stale)
             with no_gc():
                 out = write_monthly(self.ledger, self.folders, period, self.settings, self.units)
+            self.stale.discard(period)
             log(f"已更新 {period} 的报送情况、区月报和回执：{out}")
 
     def _wait(self) -> None:

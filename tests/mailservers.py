@@ -109,7 +109,7 @@ class Dovecot:
     Run as root (CI), mail is stored as `nobody` (Dovecot refuses uid 0 for mail); run as another
     user, as that user."""
 
-    def __init__(self, ca: TestCA, root: Path | None = None):
+    def __init__(self, ca: TestCA, root: Path | None = None, capability: str | None = None):
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run `make setup` (Debian package dovecot-imapd)")
         self.ca = ca
@@ -122,8 +122,11 @@ class Dovecot:
         os.chown(self.root / "mail", account.pw_uid, account.pw_gid)
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n", encoding="utf-8")
         self.conf = self.root / "dovecot.conf"
-        self.conf.write_text(_DOVECOT_CONF.format(host=HOST, root=self.root, pem=ca.server_pem, port=self.port,
-                                                  uid=account.pw_uid, gid=account.pw_gid), encoding="utf-8")
+        conf = _DOVECOT_CONF.format(host=HOST, root=self.root, pem=ca.server_pem, port=self.port,
+                                    uid=account.pw_uid, gid=account.pw_gid)
+        if capability is not None:   # what the server says it can do once logged in (e.g. without IDLE)
+            conf += f"imap_capability = {capability}\n"
+        self.conf.write_text(conf, encoding="utf-8")
 
     def start(self) -> Dovecot:
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
@@ -225,11 +228,17 @@ class SmtpServer:
         self.controller.stop()
 
 
+# Dovecot's own list without IDLE and MOVE: a server a client must poll, and move messages on by
+# COPY, \Deleted and EXPUNGE
+PLAIN_IMAP = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN"
+              " NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH SEARCHRES WITHIN LITERAL+")
+
+
 @contextlib.contextmanager
-def mail_servers(folder: Path):
+def mail_servers(folder: Path, capability: str | None = None):
     """A test CA, Dovecot and the SMTP server, started; all stopped and removed afterwards."""
     ca = TestCA(folder)
-    imap = Dovecot(ca).start()
+    imap = Dovecot(ca, capability=capability).start()
     smtp = SmtpServer(ca).start()
     try:
         yield ca, imap, smtp

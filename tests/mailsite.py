@@ -87,15 +87,14 @@ def wait_until(condition, timeout: float = 60, step: float = 0.1, what: str = "c
         time.sleep(step)
 
 
-def workbook(tmp: Path, unit: str = "侯寨乡", period=(2016, 9), wrong_total: bool = False, name: str | None = None) -> bytes:
+def workbook(tmp: Path, unit: str = "侯寨乡", period=(2016, 9), wrong_total: int = 0, name: str | None = None) -> bytes:
     """A unit's form as bytes; each unit's numbers its own (one count differs), so that no two units'
-    forms are alike (SAME_AS_OTHER_UNIT)."""
+    forms are alike (SAME_AS_OTHER_UNIT); `wrong_total`: added to the first 合计 cell."""
     rows = dict(ROWS)
     new, cumulative, reviewing = rows[(INDUSTRIES[0], 1)]
     rows[(INDUSTRIES[0], 1)] = (new, cumulative + 1 + sum(map(ord, unit)) % 97, reviewing)
     cells = form_cells(unit, period, rows)
-    if wrong_total:
-        cells["C14"] = cells["C14"] + 1
+    cells["C14"] = cells["C14"] + int(wrong_total)
     path = write_book(tmp / (name or f"{unit}-{period[0]}-{period[1]}-{int(wrong_total)}.xlsx"), cells)
     return path.read_bytes()
 
