@@ -174,16 +174,21 @@ def send_due(ledger: Ledger, cfg: MailConfig, secret: str | None, tz, log=print)
         for k, (rid, to, message, attempts) in enumerate(due):
             try:
                 smtp.sendmail(cfg.sender, [a.strip() for a in to.split(",")], message)
-            except (smtplib.SMTPServerDisconnected, OSError) as error:   # the session is gone: the rest wait
+            except smtplib.SMTPServerDisconnected as error:   # the session is gone: the rest wait
                 reason = describe(error, secret)
                 _failed(ledger, [(r[0], r[3]) for r in due[k:]], reason, cfg)
                 log(f"发信服务器断开（{reason}），{len(due) - k} 封稍后重试")
                 break
-            except smtplib.SMTPException as error:
+            except smtplib.SMTPException as error:   # this mail refused (SMTPException is an OSError: first)
                 reason = describe(error, secret)
                 _failed(ledger, [(rid, attempts)], reason, cfg)
                 log(f"发给 {to} 的邮件未被接受（{reason}），稍后重试")
                 continue
+            except OSError as error:
+                reason = describe(error, secret)
+                _failed(ledger, [(r[0], r[3]) for r in due[k:]], reason, cfg)
+                log(f"与发信服务器的连接中断（{reason}），{len(due) - k} 封稍后重试")
+                break
             crash_point("mail_sent")
             done.append(rid)
             if len(done) % MARK_EVERY == 0:

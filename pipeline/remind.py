@@ -89,10 +89,10 @@ def send_reminders(ledger: Ledger, folders: dict, settings, units, period: str, 
     for unit in missing:
         to = mailable(senders.get(unit, ()))
         if cfg is None or not cfg.on:
-            say(f"未报：{unit}" + (f"（邮箱 {', '.join(to)}）" if to else "（未登记邮箱）"))
+            say(f"未报：{unit}" + (f"（邮箱 {', '.join(to)}）" if to else "（没有登记可发信的邮箱）"))
             continue
         if not to:
-            say(f"未报：{unit}（未登记邮箱，请电话提醒）")
+            say(f"未报：{unit}（没有登记可发信的邮箱，请电话提醒）")
             continue
         key = f"reminder:{unit}:{period}:{day}"
         if queue(ledger, key, "reminder", reminder_mail(unit, to, period, settings, cfg, now, key), ", ".join(to), now):

@@ -135,13 +135,18 @@ class Dovecot:
         return self
 
     def stop(self) -> None:
+        """Dovecot stopped, its connections with it: the master exits in a second, but a process
+        serving a client in IDLE says BYE only ~10 s later, so what is left of the group is killed
+        (clients see their connection end, as when a server goes down)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:
@@ -257,6 +262,15 @@ def mail_settings(folder: Path, ca: TestCA, imap: Dovecot, smtp: SmtpServer, **e
               "password_file": str(secret), "cafile": str(ca.cafile)} | extra
     lines = ["[mail]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def with_mail(settings_text: str, section: str) -> str:
+    """A settings.toml's text with its `[mail]` section (if any) replaced by `section`."""
+    head, found, rest = settings_text.partition("\n[mail]")
+    if found:
+        after = rest.split("\n[", 1)
+        head += "\n[" + after[1] if len(after) > 1 else ""
+    return head.rstrip("\n") + "\n\n" + section
 
 
 def _toml(value) -> str:

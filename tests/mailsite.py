@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import csv
+import email
+import hashlib
 import io
 import os
 import signal
@@ -12,12 +14,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import defaultdict
+from email import policy
 from pathlib import Path
 
 from pipeline.model import INDUSTRIES
 
 from conftest import REFERENCE, ROOT, ROWS, form_cells, write_book
-from mailservers import mail_settings
+from mailservers import mail_settings, with_mail
 
 ADDRESSES = {"侯寨乡": "hz@houzhai.example;@houzhai.gov.cn", "马寨镇": "mz@mazhai.example"}
 
@@ -26,35 +30,19 @@ class Site:
     def __init__(self, base: Path, servers, addresses: dict | None = None, **mail):
         self.base, (self.ca, self.imap, self.smtp) = base, servers
         self.folders = {k: base / k for k in ("inbox", "archive", "outbox", "reference")}
-        ref = self.folders["reference"]
-        ref.mkdir(parents=True, exist_ok=True)
-        with open(REFERENCE / "units.csv", encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-        out = io.StringIO()
-        writer = csv.DictWriter(out, [*rows[0].keys(), "邮箱"], lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row | {"邮箱": (ADDRESSES if addresses is None else addresses).get(row["单位"], "")})
-        (ref / "units.csv").write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+        ref = reference_with_addresses(self.folders["reference"], ADDRESSES if addresses is None else addresses)
         mail.setdefault("retry_seconds", 1)
-        (ref / "settings.toml").write_text((REFERENCE / "settings.toml").read_text(encoding="utf-8") + "\n"
-                                           + mail_settings(base, self.ca, self.imap, self.smtp, **mail), encoding="utf-8")
-
-    def args(self, command: str, *more: str) -> list[str]:
-        flags = [f"--{k}={v}" for k, v in self.folders.items()]
-        return [sys.executable, "-m", "pipeline", command, *flags, *more]
-
-    def env(self, **extra) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-        return env | {k: str(v) for k, v in extra.items()}
+        (ref / "settings.toml").write_text(with_mail((REFERENCE / "settings.toml").read_text(encoding="utf-8"),
+                                                     mail_settings(base, self.ca, self.imap, self.smtp, **mail)),
+                                           encoding="utf-8")
 
     def cli(self, command: str, *more: str, timeout: float = 180, **env) -> subprocess.CompletedProcess:
-        return subprocess.run(self.args(command, *more), capture_output=True, text=True, cwd=ROOT, env=self.env(**env),
-                              timeout=timeout)
+        return cli(self.folders, command, *more, timeout=timeout, **env)
 
     def watch(self, log: Path | None = None, **env) -> subprocess.Popen:
         out = open(log or self.base / "watch.log", "a")
-        return subprocess.Popen(self.args("watch"), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=self.env(**env))
+        return subprocess.Popen(_args(self.folders, "watch"), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env=clean_env(**env))
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.folders['archive'] / 'ledger.sqlite'}?mode=ro", uri=True)
@@ -65,9 +53,38 @@ class Site:
 
     def receipts(self) -> list:
         """The messages the SMTP server accepted, parsed."""
-        import email
-        from email import policy
         return [email.message_from_bytes(e.content, policy=policy.default) for e in self.smtp.messages]
+
+
+def reference_with_addresses(ref: Path, addresses: dict) -> Path:
+    """The repository's reference in `ref`, units.csv with the `邮箱` column filled from `addresses`."""
+    ref.mkdir(parents=True, exist_ok=True)
+    with open(REFERENCE / "units.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [*rows[0].keys(), "邮箱"], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row | {"邮箱": addresses.get(row["单位"], "")})
+    (ref / "units.csv").write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    (ref / "settings.toml").write_bytes((REFERENCE / "settings.toml").read_bytes())
+    return ref
+
+
+def _args(folders: dict, command: str, *more: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline", command, *(f"--{k}={v}" for k, v in folders.items()), *more]
+
+
+def clean_env(**extra) -> dict:
+    """This environment without the PIPELINE_ settings the tests' caller may have, and with `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    return env | {k: str(v) for k, v in extra.items()}
+
+
+def cli(folders: dict, command: str, *more: str, timeout: float = 180, **env) -> subprocess.CompletedProcess:
+    """`python -m pipeline COMMAND` on these folders, as staff run it."""
+    return subprocess.run(_args(folders, command, *more), capture_output=True, text=True, cwd=ROOT,
+                          env=clean_env(**env), timeout=timeout)
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> int:
@@ -122,3 +139,53 @@ def message(subject: str, *parts: bytes, sender: str = "侯寨乡安监办 <hz@h
     for p in parts:
         body += b"--=_b\r\n" + p
     return head + body + b"--=_b--\r\n"
+
+
+def form_message(tmp: Path, unit: str, tag: str, wrong_total: int = 0) -> bytes:
+    name = f"{unit}2016年9月报表.xlsx"
+    return message(f"{unit}9月报表", part(b'attachment; filename="' + b64(name, "gbk").encode() + b'"',
+                                         workbook(tmp, unit, wrong_total=wrong_total)),
+                   message_id=f"<{tag}@{unit.encode().hex()[:8]}.example>")
+
+
+def deliveries(site: Site, sent: dict) -> dict[str, list[bytes]]:
+    """Each message's tag -> the receipts the SMTP server took for it (their bytes)."""
+    tags = {m: tag for tag, data in sent.items() for m in [_message_id(data)]}
+    out = defaultdict(list)
+    for envelope in site.smtp.messages:
+        got = email.message_from_bytes(envelope.content, policy=policy.default)
+        if got["In-Reply-To"] in tags:
+            out[tags[got["In-Reply-To"]]].append(envelope.content)
+    return out
+
+
+def _message_id(data: bytes) -> str:
+    return email.message_from_bytes(data, policy=policy.default)["Message-ID"]
+
+
+def assert_each_taken_once_and_answered(site: Site, sent: dict) -> None:
+    """Every message archived and counted once; every receipt delivered at least once, and always as
+    queued (its Message-ID, its bytes)."""
+    for tag, data in sent.items():
+        sha = hashlib.sha256(data).hexdigest()
+        rows = site.rows("SELECT archived FROM files WHERE kind='eml' AND sha256=?", sha)
+        assert len(rows) == 1, tag
+        assert Path(rows[0][0]).read_bytes() == data
+        assert site.rows("SELECT count(*) FROM mail_in WHERE sha256=? AND queued=1 AND moved_at IS NOT NULL",
+                         sha) == [(1,)], tag
+    assert site.rows("SELECT count(*) FROM findings WHERE code='DUPLICATE_FILE'") == [(0,)]
+    counted = site.rows("SELECT unit, count(*) FROM submissions WHERE status='accepted' GROUP BY unit")
+    assert all(n == 1 for _, n in counted) and len(counted) == sum("wrong" not in t for t in sent)
+    assert site.imap.count("INBOX") == 0
+    queued = dict(site.rows("SELECT message_id, message FROM mail_out"))
+    assert site.rows("SELECT count(*) FROM mail_out WHERE sent_at IS NULL") == [(0,)]
+    got = deliveries(site, sent)
+    assert set(got) == set(sent)
+    delivered_ids = set()
+    for tag, receipts in got.items():
+        for content in receipts:
+            mid = email.message_from_bytes(content, policy=policy.default)["Message-ID"]
+            assert mid in queued, (tag, mid)
+            assert content.replace(b"\r\n", b"\n") == queued[mid].replace(b"\r\n", b"\n")
+            delivered_ids.add(mid)
+    assert delivered_ids == set(queued)

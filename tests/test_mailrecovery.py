@@ -2,19 +2,15 @@
 step of its work, and the watcher killed at random moments (MAIL.md; RUNS.md, Intake)."""
 from __future__ import annotations
 
-import email
 import hashlib
 import random
 import signal
 import time
-from collections import defaultdict
-from email import policy
-from pathlib import Path
 
 import pytest
 
 from mailservers import mail_servers
-from mailsite import Site, b64, message, part, stop, wait_until, workbook
+from mailsite import Site, assert_each_taken_once_and_answered, deliveries, form_message, stop, wait_until
 
 UNITS = ("淮河路街道", "解放路街道", "铭功路街道", "一马路街道", "蜜蜂张街道", "五里堡街道", "大学路街道",
          "建中街街道", "福华街街道", "德化街街道", "嵩山路街道", "京广路街道", "长江路街道", "人和路街道")
@@ -28,56 +24,6 @@ POINTS = ("mail_written", "mail_recorded", "archived", "recorded", "mail_queued"
 def servers(tmp_path_factory):
     with mail_servers(tmp_path_factory.mktemp("servers")) as running:
         yield running
-
-
-def form_message(tmp: Path, unit: str, tag: str, wrong_total: int = 0) -> bytes:
-    name = f"{unit}2016年9月报表.xlsx"
-    return message(f"{unit}9月报表", part(b'attachment; filename="' + b64(name, "gbk").encode() + b'"',
-                                         workbook(tmp, unit, wrong_total=wrong_total)),
-                   message_id=f"<{tag}@{unit.encode().hex()[:8]}.example>")
-
-
-def deliveries(site: Site, sent: dict) -> dict[str, list[bytes]]:
-    """Each message's tag -> the receipts the SMTP server took for it (their bytes)."""
-    tags = {m: tag for tag, data in sent.items() for m in [_message_id(data)]}
-    out = defaultdict(list)
-    for envelope in site.smtp.messages:
-        got = email.message_from_bytes(envelope.content, policy=policy.default)
-        if got["In-Reply-To"] in tags:
-            out[tags[got["In-Reply-To"]]].append(envelope.content)
-    return out
-
-
-def _message_id(data: bytes) -> str:
-    return email.message_from_bytes(data, policy=policy.default)["Message-ID"]
-
-
-def assert_each_taken_once_and_answered(site: Site, sent: dict) -> None:
-    """Every message archived and counted once; every receipt delivered at least once, and always as
-    queued (its Message-ID, its bytes)."""
-    for tag, data in sent.items():
-        sha = hashlib.sha256(data).hexdigest()
-        rows = site.rows("SELECT archived FROM files WHERE kind='eml' AND sha256=?", sha)
-        assert len(rows) == 1, tag
-        assert Path(rows[0][0]).read_bytes() == data
-        assert site.rows("SELECT count(*) FROM mail_in WHERE sha256=? AND queued=1 AND moved_at IS NOT NULL",
-                         sha) == [(1,)], tag
-    assert site.rows("SELECT count(*) FROM findings WHERE code='DUPLICATE_FILE'") == [(0,)]
-    counted = site.rows("SELECT unit, count(*) FROM submissions WHERE status='accepted' GROUP BY unit")
-    assert all(n == 1 for _, n in counted) and len(counted) == sum("wrong" not in t for t in sent)
-    assert site.imap.count("INBOX") == 0
-    queued = dict(site.rows("SELECT message_id, message FROM mail_out"))
-    assert site.rows("SELECT count(*) FROM mail_out WHERE sent_at IS NULL") == [(0,)]
-    got = deliveries(site, sent)
-    assert set(got) == set(sent)
-    delivered_ids = set()
-    for tag, receipts in got.items():
-        for content in receipts:
-            mid = email.message_from_bytes(content, policy=policy.default)["Message-ID"]
-            assert mid in queued, (tag, mid)
-            assert content.replace(b"\r\n", b"\n") == queued[mid].replace(b"\r\n", b"\n")
-            delivered_ids.add(mid)
-    assert delivered_ids == set(queued)
 
 
 @pytest.mark.parametrize("point", POINTS)
