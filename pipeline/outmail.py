@@ -97,8 +97,15 @@ def receipt_mail(rec, original: Original, key: str, cfg: MailConfig, settings, n
     msg["Auto-Submitted"] = "auto-replied"   # RFC 3834: robots do not answer it
     msg.set_content(body, charset="utf-8")
     for name, data in marked:
-        msg.add_attachment(data, *XLSX_TYPE, filename=name)
+        attach(msg, name, data)
     return mid, msg
+
+
+def attach(msg: EmailMessage, name: str, data: bytes) -> None:
+    """A workbook attached under its Chinese name, as `filename*` (RFC 2231, UTF-8). (An RFC 2047
+    `name` beside it, which some old clients read instead, is not added: the stdlib's header
+    folding re-encodes such a Content-Type into one no client reads.)"""
+    msg.add_attachment(data, *XLSX_TYPE, filename=name)
 
 
 def queue_receipts(ledger: Ledger, cfg: MailConfig, settings, log=print) -> int:

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .ledger import Ledger
 from .mailconf import MailConfig
-from .outmail import XLSX_TYPE, queue, unsent_lines
+from .outmail import attach, queue, unsent_lines
 from .receipts import TEMPLATES, period_text, time_text
 from .senders import load_senders, mailable
 from .template import deadline_text, file_name, write_template
@@ -73,7 +73,7 @@ def reminder_mail(unit: str, to: list[str], period: str, settings, cfg: MailConf
     msg.set_content(body, charset="utf-8")
     with tempfile.TemporaryDirectory(prefix="tixing-") as scratch:
         path = write_template(Path(scratch) / file_name(unit, period), unit, period, due, cfg.bureau)
-        msg.add_attachment(path.read_bytes(), *XLSX_TYPE, filename=path.name)
+        attach(msg, path.name, path.read_bytes())
     return msg
 
 
