@@ -121,7 +121,8 @@ def run_fetch_mail(folders: dict) -> int:
     with run_lock(folders["archive"]):
         ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
         try:
-            run.fetch(ledger)
+            if not run.fetch(ledger):
+                print("邮箱中没有新邮件。")
         except (*DROPPED, Dropped) as error:
             failed = True
             run.problem("未能收取邮件", error)

@@ -185,7 +185,8 @@ class Watcher:
             self.look_mail = self.look_mail or bool(got or moved)
         if run_id is not None:
             self._touched(run_id)
-        if self.stale and not self.look_mail:   # receipts first: outputs once the mailbox is quiet
+        looking = mail is not None and mail.box.connected and self.look_mail
+        if self.stale and not looking:   # receipts first: outputs once the mailbox is quiet
             self._refresh()
         if mail is not None and time.monotonic() >= self.next_remind:
             self.next_remind = time.monotonic() + 60

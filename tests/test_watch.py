@@ -93,12 +93,14 @@ def test_a_server_without_idle_or_move_is_polled_and_messages_copied_and_expunge
         assert_each_taken_once_and_answered(site, sent)
 
 
-def test_files_dropped_into_the_inbox_are_taken_once_they_stand_still(servers, tmp_path):
-    site = Site(tmp_path, servers)
+@pytest.mark.parametrize("mail", ["on", "off"])
+def test_files_dropped_into_the_inbox_are_taken_once_they_stand_still(servers, tmp_path, mail):
+    site = Site(tmp_path, servers, **({} if mail == "on" else {"imap_host": ""}))
     log = tmp_path / "watch.log"
     watcher = site.watch(log)
     try:
-        wait_until(connected(log), what="the watcher connected")
+        wait_until(connected(log) if mail == "on" else lambda: log.exists() and "开始监视收件箱" in log.read_text(),
+                   what="the watcher started")
         site.folders["inbox"].mkdir(exist_ok=True)
         (tmp_path / "侯寨乡_2016年9月报表.xlsx").write_bytes(workbook(tmp_path, "侯寨乡"))
         shutil.move(tmp_path / "侯寨乡_2016年9月报表.xlsx", site.folders["inbox"] / "侯寨乡_2016年9月报表.xlsx")
