@@ -79,7 +79,7 @@ def real_run(home: Path, files: list[Path] | None = None, profile: Path | None =
         statuses[s["status"]] = statuses.get(s["status"], 0) + 1
     left = sum(1 for _ in inbox.iterdir())
     receipts = sum(1 for _ in (run / "outbox" / corpus.PERIOD / "回执").iterdir())
-    assert rc == 0 and left == 0, (rc, left, out.getvalue()[-2000:])
+    assert rc == (1 if statuses.get("rejected") else 0) and left == 0, (rc, left, out.getvalue()[-2000:])
     return {"files": len(files), "wall": wall, "cpu": monitor.cpu, "rss": monitor.peak_rss, "pss": monitor.peak_pss,
             "processes": monitor.peak_processes, "seconds": dict(stages.SECONDS), "calls": dict(stages.CALLS),
             "stage_cpu": dict(stages.CPU), "load": os.getloadavg()[0], "statuses": statuses, "missing": len(manifest["missing"]),

@@ -9,10 +9,11 @@ import pandas as pd
 from .model import ROW_KEYS, Received, Row
 
 
-def district_rows(counted: dict[str, Received]) -> tuple[Row, ...]:
+def district_rows(counted: dict[str, Received], carried: dict | None = None) -> tuple[Row, ...]:
     """The 24 rows of the district's own form: the sum over units' counted submissions (a blank
-    count adds nothing)."""
-    forms = [rec.rows for rec in counted.values()]
+    count adds nothing), and over `carried` ({unit: (month, rows)}: the last counted month of each
+    unit that did not report) as `carried_rows` carries them."""
+    forms = [rec.rows for rec in counted.values()] + [carried_rows(rows) for _, rows in (carried or {}).values()]
     if all(len(rows) == len(ROW_KEYS) for rows in forms):
         # Every form's rows one after another, as the ledger gives them (in the form's order): each
         # count is then a column of this list, summed in one step (a country's million rows, a Python
@@ -31,6 +32,14 @@ def district_rows(counted: dict[str, Received]) -> tuple[Row, ...]:
             acc[1] += r.cumulative or 0
             acc[2] += r.reviewing or 0
     return tuple(Row(*key, *sums[key]) for key in ROW_KEYS)
+
+
+def carried_rows(rows) -> tuple[Row, ...]:
+    """A unit's last counted rows as the district's form carries them into a month it did not report:
+    its 累计完成 and 正在评审 as they were, its 当月完成 0. The district's 累计完成 then stays continuous
+    from month to month (the city checks it: last month's 累计 + this month's 当月), as the quarterly
+    ranking carries a unit's latest month."""
+    return tuple(Row(r.industry, r.level, 0, r.cumulative, r.reviewing) for r in rows)
 
 
 def quarter_months(quarter: str) -> list[str]:

@@ -10,7 +10,12 @@ Variables the .docx template sees: every field of BulletinContext, plus `quarter
 `rows` (unit → RankRow), `ranked` (rows with a rank), `reached` (names of ranked units at or
 above the target), `needed` (certificates still needed for the district to reach the target),
 `next_steps` ((lead, text) pairs), `chart` (the picture). Filters: pct, pp, cn, names, months,
-cndate, dash, gap, remark.
+cndate, dash, gap, remark, share.
+
+The 版记 stands at the foot of the last page, which must be an even one (GB/T 9704): when the
+first PDF ends on an odd page, the document is made again with the 版记 in a section of its own
+starting on the next even page (LibreOffice and Word put in a blank page where one is needed),
+without page numbers.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Mm
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -29,7 +37,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .chart import draw_chart
-from .pdf import to_pdf
+from .pdf import page_count, to_pdf
 from .store import atomic, atomic_bytes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -88,6 +96,7 @@ class BulletinContext:
     far_below: tuple[str, ...]        # units below half of the target
     copy_to: str                      # 版记: 抄送
     issuer: str                       # 版记: 印发机关
+    draft: str = ""                   # why this is only a draft (quarter not over…), said on its face; "" = none
 
     @property
     def title(self) -> str:
@@ -137,6 +146,12 @@ def gap(row: RankRow) -> str:
     return "已达标" if row.gap <= 0 else pp(row.gap)
 
 
+def share(target: float) -> str:
+    """How many of the 规模以上企业 the target asks for, as the 8号 document says it: "50%以上",
+    and "所有" for 100 % (never "100%以上")."""
+    return "所有" if target >= 1 else f"{pct(target, 0)}以上"
+
+
 def remark(row: RankRow) -> str:
     notes = ["并列"] if row.tied else []
     if row.status != "排名":
@@ -147,7 +162,7 @@ def remark(row: RankRow) -> str:
 
 
 FILTERS = {"pct": pct, "pp": pp, "cn": cn, "names": "、".join, "months": months, "cndate": cndate,
-           "dash": dash, "gap": gap, "remark": remark}
+           "dash": dash, "gap": gap, "remark": remark, "share": share}
 
 
 def environment(autoescape: bool) -> Environment:
@@ -193,13 +208,90 @@ def next_steps(values: dict) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- rendering
-def render_docx(ctx: BulletinContext, out: Path, chart: Path) -> Path:
+def render_docx(ctx: BulletinContext, out: Path, chart: Path, made: datetime.datetime | None = None,
+                record_apart: bool = False) -> Path:
+    """The .docx; `made`: the run's time, the document's date of creation (default now);
+    `record_apart`: the 版记 on a page of its own, the next even one."""
     doc = DocxTemplate(DOCX_TEMPLATE)
     values = template_context(ctx)
     values["chart"] = InlineImage(doc, str(chart), width=Mm(150))
     doc.render(values, jinja_env=environment(autoescape=True))
+    _properties(doc.docx, ctx, made or datetime.datetime.now(datetime.timezone.utc))
+    if record_apart:
+        _record_apart(doc.docx)
+    if ctx.draft:
+        mark_draft(doc.docx, ctx.draft)
     out.parent.mkdir(parents=True, exist_ok=True)
     return atomic(out, doc.save)
+
+
+DRAFT_MARK = "草稿　不得印发"
+
+
+def mark_draft(doc, reason: str) -> None:
+    """Say on the document's face that it is a draft, and why: two red lines before everything else
+    (the HTML and PDF are made from the .docx, so they say it too)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    first = doc.paragraphs[0]
+    for text, size in ((DRAFT_MARK, 22), (f"（{reason}。本稿仅供核对数字。）", 14)):
+        para = first.insert_paragraph_before()
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = para.add_run(text)
+        run.bold = True
+        run.font.size = Pt(size)
+        run.font.color.rgb = RGBColor(0xC0, 0, 0)
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "黑体")
+
+
+def _properties(document, ctx: BulletinContext, made: datetime.datetime) -> None:
+    """The document's own title, the bureau as author, the run's time, zh-CN (Word's 属性 and the
+    PDF's title and author, which LibreOffice takes from these)."""
+    core = document.core_properties
+    core.title = ctx.title
+    core.subject = "工贸行业企业安全生产标准化达标创建情况"
+    core.author = core.last_modified_by = ctx.bureau
+    core.keywords = ctx.doc_number
+    core.category = "通报"
+    core.comments = ""
+    core.language = "zh-CN"
+    core.revision = 1
+    utc = made.astimezone(datetime.timezone.utc).replace(tzinfo=None) if made.tzinfo else made
+    core.created = core.modified = utc.replace(microsecond=0)
+
+
+def _record_apart(document) -> None:
+    """End the section before the 版记 and start a new one on the next even page, with empty footers
+    (GB/T 9704: a 版记 page and the blank page before it carry no page number)."""
+    record = document.tables[-1]._tbl
+    section = document.add_section(WD_SECTION.EVEN_PAGE)   # a paragraph at the end closes the one before
+    closing = document.element.body.xpath("./w:p[w:pPr/w:sectPr]")[-1]
+    record.addprevious(closing)
+    # LibreOffice ignores a section break followed at once by a table: a paragraph comes between.
+    closing.addnext(_point_paragraph())
+    _point_high(closing)
+    for footer in (section.footer, section.even_page_footer):
+        footer.is_linked_to_previous = False
+
+
+def _point_paragraph():
+    paragraph = OxmlElement("w:p")
+    _point_high(paragraph)
+    return paragraph
+
+
+def _point_high(paragraph) -> None:
+    """A paragraph one point high, off the line grid: it never pushes text onto a new page."""
+    ppr = paragraph.get_or_add_pPr()
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:line"), "20")
+    spacing.set(qn("w:lineRule"), "exact")
+    ppr.insert(0, spacing)
+    ppr.insert(0, snap)
 
 
 # Paragraph and character styles of the template → CSS classes of the HTML.
@@ -250,10 +342,14 @@ def render_bulletin(ctx: BulletinContext, out_dir: Path, stem: str) -> dict[str,
     """Write {stem}.docx, {stem}.pdf, {stem}.html and {stem}.chart.png into out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    made = datetime.datetime.now(datetime.timezone.utc)
     chart = draw_chart(ctx.ranking, ctx.summary.target, out_dir / f"{stem}.chart.png", f"{ctx.year}年底目标")
-    docx = render_docx(ctx, out_dir / f"{stem}.docx", chart)
-    html = render_html(ctx, docx, chart, out_dir / f"{stem}.html")
+    docx = render_docx(ctx, out_dir / f"{stem}.docx", chart, made)
     pdf = to_pdf(docx, out_dir)
+    if page_count(pdf) % 2:     # the 版记, last, is on an odd page
+        docx = render_docx(ctx, out_dir / f"{stem}.docx", chart, made, record_apart=True)
+        pdf = to_pdf(docx, out_dir)
+    html = render_html(ctx, docx, chart, out_dir / f"{stem}.html")
     return {"docx": docx, "pdf": pdf, "html": html, "chart": chart}
 
 

@@ -156,8 +156,8 @@ def cross_month(d: Draft, rows, previous) -> list[Finding]:
     out = []
     for r in rows:
         last = before.get((r.industry, r.level))
-        if last is None or r.cumulative is None or r.new is None:
-            continue
+        if last is None or r.cumulative is None or r.new is None or r.cumulative < 0 or r.new < 0:
+            continue   # a count not read, or below zero: that cell's own finding says so
         cell = d.cells.get((r.industry, r.level, "cumulative"))
         label = f"{r.industry} {'一二三'[r.level - 1]}级 累计完成"
         if r.cumulative < last:

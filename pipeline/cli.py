@@ -26,10 +26,13 @@ def cmd_check(args) -> int:
     from .reference import load_units
     from .settings import load_settings
 
-    paths = [Path(p) for p in args.files]
-    missing = [p for p in paths if not p.is_file()]
+    missing = [p for p in map(Path, args.files) if not p.exists()]
     if missing:
         print(f"找不到文件：{', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    paths = files_to_check(map(Path, args.files))
+    if not paths:
+        print(f"{', '.join(args.files)} 中没有报表文件（.xlsx .xlsm .xls .ods 或邮件 .eml）。", file=sys.stderr)
         return 2
     settings = load_settings(Path(args.reference))
     units = load_units(Path(args.reference))
@@ -46,6 +49,19 @@ def cmd_check(args) -> int:
         else:
             print(describe(result))
     return 0 if all(r.accepted for r in results) else 1
+
+
+def files_to_check(given) -> list[Path]:
+    """The files named, and the workbooks and saved e-mails in each folder named (not its
+    subfolders; not lock files or system litter), in name order."""
+    from .intake import wanted
+    out = []
+    for p in given:
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.is_file() and wanted(q.name))
+        else:
+            out.append(p)
+    return out
 
 
 def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
@@ -100,8 +116,10 @@ def cmd_codes(args) -> int:
     if args.markdown:
         sys.stdout.write(catalogue_markdown())
     else:
+        print("级别        含义                      代码")
         for code, spec in CODES.items():
-            print(f"{code:22} {spec.severity:8} {spec.title}")
+            level = "错误（退回）" if spec.severity == "error" else "提示（接收）"
+            print(f"{level}  {spec.title}{'　' * max(0, 12 - len(spec.title))}  {code}")
     return 0
 
 
@@ -136,7 +154,7 @@ def cmd_quarterly(args) -> int:
     from .quarterly import run_quarterly
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
-    return run_quarterly(folders(args), args.period)
+    return run_quarterly(folders(args), args.period, force=args.force)
 
 
 def cmd_status(args) -> int:
@@ -187,53 +205,135 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.dir))
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipeline",
-                                description="工贸企业安全生产标准化月度报表：检查、汇总、通报")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--inbox", default=str(ROOT / "inbox"), help="收件箱（待处理文件）")
-    common.add_argument("--archive", default=str(ROOT / "archive"), help="存档（原件与台账）")
-    common.add_argument("--outbox", default=str(ROOT / "outbox"), help="输出目录")
-    common.add_argument("--reference", default=str(ROOT / "reference"), help="单位名录与设置")
-    sub = p.add_subparsers(dest="command", required=True)
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: a CJK character takes two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
-    c = sub.add_parser("check", parents=[common], help="检查报表文件，不改动任何目录")
-    c.add_argument("files", nargs="+", metavar="FILE")
-    c.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
+
+class ChineseFormatter(argparse.HelpFormatter):
+    """"用法：" for "usage:", and the help column lined up after Chinese metavars (argparse counts
+    characters, a terminal columns)."""
+
+    def __init__(self, prog, **kwargs):
+        kwargs.setdefault("max_help_position", 30)
+        super().__init__(prog, **kwargs)
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:      # commands are indented further: count them there
+            widths = [_width(self._format_action_invocation(action)) + self._current_indent]
+            for sub in self._iter_indented_subactions(action):
+                widths.append(_width(self._format_action_invocation(sub)) + self._current_indent)
+            self._action_max_length = max(self._action_max_length, *widths)
+
+    def _format_action(self, action):
+        text = super()._format_action(action)
+        header = self._format_action_invocation(action)
+        extra = _width(header) - len(header)
+        at = text.find(header) + len(header)
+        if extra > 0 and text[at:at + extra + 2] == " " * (extra + 2):
+            text = text[:at] + text[at + extra:]
+        return text
+
+
+# argparse's own messages, as a clerk or an operator reads them.
+ARGPARSE_ZH = (("the following arguments are required: ", "缺少必需的参数："),
+               ("unrecognized arguments: ", "无法识别的参数："),
+               ("expected one argument", "需要一个值"), ("ambiguous option: ", "选项有歧义："),
+               ("could match", "可以是"), ("argument ", "参数 "), ("not allowed with argument", "不能与此参数同用"))
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """argparse with its headings, its -h and its error messages in Chinese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ChineseFormatter)
+        with_help, parents = kwargs.pop("add_help", True), kwargs.pop("parents", [])
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title, self._optionals.title = "参数", "选项"
+        if with_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+        for parent in parents:      # after the titles: the parent's options join this 选项, not a second one
+            self._add_container_actions(parent)
+            self._defaults.update(parent._defaults)
+
+    def error(self, message):
+        unknown = re.search(r"invalid choice: '([^']*)'", message)
+        if unknown:
+            message = f"没有“{unknown[1]}”这个命令，用 -h 查看可用的命令"
+        for english, chinese in ARGPARSE_ZH:
+            message = message.replace(english, chinese)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{message}\n")
+
+
+PERIOD_HELP = {
+    "monthly": "汇总的月份，写作 2016-09；不写则为刚结束的月份",
+    "quarterly": "通报的季度，写作 2016Q3；不写则为刚结束的季度",
+    "status": "查看的月份，写作 2016-09；不写则为刚结束的月份",
+    "template": "报表所属的月份，写作 2016-10；不写则为下个月",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = ChineseParser(prog="python -m pipeline", description="工贸企业安全生产标准化月度报表：检查、汇总、通报。"
+                      "退出码：0 全部接收，1 有报表被退回，2 用法错误。")
+    common = ChineseParser(add_help=False)
+    common.add_argument("--inbox", default=str(ROOT / "inbox"), metavar="目录", help="收件箱（待处理文件）")
+    common.add_argument("--archive", default=str(ROOT / "archive"), metavar="目录", help="存档（原件与台账）")
+    common.add_argument("--outbox", default=str(ROOT / "outbox"), metavar="目录", help="输出目录")
+    common.add_argument("--reference", default=str(ROOT / "reference"), metavar="目录", help="单位名录与设置")
+    sub = p.add_subparsers(dest="command", required=True, title="命令", metavar="命令", parser_class=ChineseParser)
+
+    c = sub.add_parser("check", parents=[common], help="检查报表文件，不改动任何目录",
+                       description="检查报表文件（或文件夹中的全部报表、另存的邮件），说明每个问题在哪个单元格、怎样改。")
+    c.add_argument("files", nargs="+", metavar="文件或文件夹")
+    c.add_argument("--json", action="store_true", help="每个文件输出一行 JSON（供程序读取）")
     c.set_defaults(func=cmd_check)
 
     for name, func, what in (("monthly", cmd_monthly, "月度汇总（先收取收件箱）"),
                              ("quarterly", cmd_quarterly, "季度通报与排名（先收取收件箱）"),
-                             ("status", cmd_status, "报送情况")):
-        c = sub.add_parser(name, parents=[common], help=what)
-        c.add_argument("--period", help="2016-09 或 2016Q3；缺省为最近结束的月份（季度）")
+                             ("status", cmd_status, "报送情况：各单位按时、迟报、退回、未报，收件箱中待处理的文件")):
+        c = sub.add_parser(name, parents=[common], help=what, description=what)
+        c.add_argument("--period", metavar="期间", help=PERIOD_HELP[name])
+        if name == "quarterly":
+            c.add_argument("--force", action="store_true",
+                           help="季度未结束、没有年度目标或没有被计入的报表时也生成通报（标明“草稿”，不得印发）")
         c.set_defaults(func=func)
 
-    c = sub.add_parser("fetch-mail", parents=[common], help="从邮箱收取报表邮件，登记并发回回执（见 docs/mail.md）")
+    c = sub.add_parser("fetch-mail", parents=[common], help="从邮箱收取报表邮件，登记并发回回执",
+                       description="从邮箱收取报表邮件（连同收件箱中的文件），登记并发回回执")
     c.set_defaults(func=cmd_fetch_mail)
 
-    c = sub.add_parser("watch", parents=[common], help="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）")
+    c = sub.add_parser("watch", parents=[common], help="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）",
+                       description="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）")
     c.set_defaults(func=cmd_watch)
 
-    c = sub.add_parser("remind", parents=[common], help="提醒尚未报送的单位（有登记邮箱的发邮件）")
-    c.add_argument("--period", help="2016-09；缺省为本月")
+    c = sub.add_parser("remind", parents=[common], help="提醒尚未报送的单位（有登记邮箱的发邮件）",
+                       description="提醒尚未报送的单位（有登记邮箱的发邮件）")
+    c.add_argument("--period", metavar="月份", help="2016-09；缺省为本月")
     c.set_defaults(func=cmd_remind)
 
-    c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")
-    c.add_argument("--period", help="2016-10；缺省为下个月")
+    c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表", description="为每个单位生成空白月报表")
+    c.add_argument("--period", metavar="月份", help=PERIOD_HELP["template"])
     c.set_defaults(func=cmd_template)
 
-    c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程")
-    c.add_argument("--dir", default=str(ROOT / "demo"), help="演示用的目录")
+    c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程",
+                       description="用内置样例跑一遍 2016 年第三季度的月度与季度流程")
+    c.add_argument("--dir", default=str(ROOT / "demo"), metavar="目录", help="演示用的目录")
     c.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("docs", help="重新生成 docs/ 下的问题代码、设置和命令行文档")
-    c.set_defaults(func=cmd_docs)
-
-    for name, func in (("codes", cmd_codes), ("settings", cmd_settings)):
-        c = sub.add_parser(name, parents=[common], help="问题代码一览" if name == "codes" else "设置一览")
-        c.add_argument("--markdown", action="store_true")
+    for name, func, what in (("codes", cmd_codes, "问题代码一览"), ("settings", cmd_settings, "设置一览")):
+        c = sub.add_parser(name, parents=[common], help=what, description=what)
+        c.add_argument("--markdown", action="store_true", help=argparse.SUPPRESS)   # for `make docs`
         c.set_defaults(func=func)
+
+    # For developers (`make docs`): not listed in the staff's help (a subcommand given no help is not).
+    c = sub.add_parser("docs", description="重新生成 docs/ 下的问题代码、设置和命令行文档（开发用）")
+    c.set_defaults(func=cmd_docs)
     return p
 
 
@@ -255,9 +355,11 @@ def _cli_markdown() -> str:
     out = ["# 命令行（python -m pipeline）", "", "由 `pipeline/cli.py` 生成（`make docs`），请勿手改。", "",
            "```", p.format_help().rstrip(), "```"]
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    listed = {a.dest for a in sub._choices_actions}
     for name, cmd in sub.choices.items():
         cmd.prog = f"python -m pipeline {name}"
-        out += ["", f"## {name}", "", "```", cmd.format_help().rstrip(), "```"]
+        heading = f"## {name}" if name in listed else f"## {name}（开发用，不在工作人员的帮助中）"
+        out += ["", heading, "", "```", cmd.format_help().rstrip(), "```"]
     return "\n".join(out).replace(str(ROOT) + "/", "") + "\n"
 
 

@@ -1,7 +1,7 @@
 """Turn a located table into numbers, with a finding for each cell that is not a count.
 
 Runs per sheet next to the reader, in a worker process, and does what needs the file: text to
-numbers, formulas without stored values. Kept free of pandas so workers start fast.
+numbers, formulas without stored values, error values. Kept free of pandas so workers start fast.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .findings import Finding, finding
 from .locate import Table
 from .model import COLUMNS, INDUSTRIES, LEVEL_NAMES, MEASURE_NAMES, TOTAL_LABEL, Cells, Row, cell_name, rows_of_counts
-from .read import uncached_formulas
+from .read import blank_causes
 
 _ZERO = {"", "-", "—", "–", "－", "/", "／", "无", "0", "——", "--", "\\", "零"}
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -31,7 +31,7 @@ class Count:
 
 
 def to_count(raw) -> Count:
-    """A clerk's cell as a count. Blank, dashes and 无 are zero; '3', '３', ' 3 ', '3家', 3.0 are 3."""
+    """A clerk's cell as a count. Blank, dashes and 无 are zero; '3', '３', ' 3 ', '3家', "'3", 3.0 are 3."""
     if raw is None or raw == "":
         return Count(0.0)
     if isinstance(raw, bool):
@@ -47,6 +47,8 @@ def to_count(raw) -> Count:
         return Count(None, ("NOT_A_NUMBER", str(raw)))
     text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "")
     text = text.removesuffix("家")
+    if text[:1] == "'":   # Excel's mark of a number typed as text, kept by some writers
+        text = text[1:]
     if text in _ZERO:
         return Count(0.0)
     if _NUMBER.match(text):
@@ -70,6 +72,9 @@ class Draft:
     totals: tuple                 # 9 合计 cells, level by measure: a number, or None (blank, no column)
     total_note: str | None        # why totals are computed, for TOTAL_MISSING
     findings: tuple[Finding, ...] = field(default=())
+    # count cells holding a number as text ("1家", "'3"), which Excel's SUM leaves out:
+    # (column of COLUMNS, cell, the text, the number)
+    texts: tuple = ()
 
     def rows(self) -> tuple[Row, ...]:
         return rows_of_counts(self.counts)
@@ -81,34 +86,39 @@ _FLOAT = {float}
 def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
     """The table's cells as counts. `source` is the file (path or bytes), looked at again only for a
     formula without a stored value."""
-    grid, findings = table.grid, list(table.findings)
+    grid, findings, texts = table.grid, list(table.findings), []
     r0, c0 = grid.origin
-    uncached = None
+    causes = None
 
-    def formula(r, c):
-        nonlocal uncached
-        if kind not in ("xlsx", "xlsm"):
-            return None
-        if uncached is None:
-            uncached = uncached_formulas(source, grid.sheet)
-        return uncached.get(cell_name(r, c))
+    def cause(r, c):
+        """What an empty-looking cell holds: None (nothing), ("formula", text) or ("error", "#REF!")."""
+        nonlocal causes
+        if causes is None:
+            causes = blank_causes(source, grid.sheet, kind)
+        return causes.get(cell_name(r, c))
 
-    def count_of(raw, r, c, industry, level, measure):
-        """A cell that is not a plain number: blank, text, a formula without its value."""
+    def count_of(raw, r, c, k, industry, level, measure):
+        """A cell that is not a plain number: blank, text, a formula without its value, an error value."""
         if type(raw) is int:
             return raw
         if raw == "" or raw is None:
-            f = formula(r, c)
-            if f is None:
+            why = cause(r, c)
+            if why is None:
                 return 0
-            findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={f}",
-                                    label=label(industry, level, measure)))
+            if why[0] == "formula":
+                findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={why[1]}",
+                                        label=label(industry, level, measure)))
+            else:
+                findings.append(finding("NOT_A_NUMBER", grid.ref(r, c), value=why[1],
+                                        label=label(industry, level, measure)))
             return None
         count = to_count(raw)
         if count.problem:
             code, shown = count.problem
             findings.append(finding(code, grid.ref(r, c), value=shown, label=label(industry, level, measure)))
             return None
+        if type(raw) is str and count.value:
+            texts.append((k, grid.ref(r, c), raw.strip(), int(count.value)))
         return int(count.value)
 
     columns = [table.columns.get(key) for key in COLUMNS]
@@ -133,7 +143,7 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
                 if whole == values:
                     counts += whole
                     continue
-        for (level, measure), c in zip(COLUMNS, columns):
+        for k, ((level, measure), c) in enumerate(zip(COLUMNS, columns)):
             if c is None:
                 counts.append(None)
                 continue
@@ -141,7 +151,7 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
             if type(raw) is float and raw.is_integer():      # what nearly every count cell holds
                 counts.append(int(raw))
             else:
-                counts.append(count_of(raw, r, c, industry, level, measure))
+                counts.append(count_of(raw, r, c, k, industry, level, measure))
 
     rows = dict(table.rows)
     totals = dict.fromkeys(COLUMNS)
@@ -152,16 +162,21 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
     else:
         rows[TOTAL_LABEL] = r = table.total_row
         line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
-        blank, no_cache = [], []
-        for (level, measure), c in zip(COLUMNS, columns):
+        blank, no_cache, errors = [], [], []
+        for k, ((level, measure), c) in enumerate(zip(COLUMNS, columns)):
             if c is None:
                 continue
             raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
             if type(raw) is float and raw.is_integer():
                 totals[(level, measure)] = raw
                 continue
+            if not all(counts[i * len(COLUMNS) + k] is not None for i in range(len(INDUSTRIES))):
+                totals[(level, measure)] = None   # a count of the column not read: its finding says so, once
+                continue
             if raw == "" or raw is None:
-                (no_cache if formula(r, c) is not None else blank).append(grid.ref(r, c))
+                why = cause(r, c)
+                (blank if why is None else no_cache if why[0] == "formula" else errors).append(
+                    (grid.ref(r, c), why and why[1]))
                 totals[(level, measure)] = None
                 continue
             count = to_count(raw)
@@ -170,12 +185,15 @@ def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
                 code, shown = count.problem
                 findings.append(finding(code, grid.ref(r, c), value=shown,
                                         label=f"合计 {LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
-        if no_cache:
-            findings.append(finding("TOTAL_MISSING", no_cache[0],
-                                    detail=f"合计行的公式没有保存计算结果（{len(no_cache)} 格）"))
+        if errors:
+            findings.append(finding("TOTAL_MISSING", errors[0][0],
+                                    detail=f"合计行有 {len(errors)} 格是错误值（{errors[0][1]}）"))
+        elif no_cache:
+            findings.append(finding("TOTAL_MISSING", no_cache[0][0], detail=f"合计行的公式没有保存计算结果"
+                                    f"（{len(no_cache)} 格；文件可能不是用 Excel 或 WPS 保存的）"))
         elif blank:
-            findings.append(finding("TOTAL_MISSING", blank[0], detail=f"合计行有 {len(blank)} 格空白"))
+            findings.append(finding("TOTAL_MISSING", blank[0][0], detail=f"合计行有 {len(blank)} 格空白"))
         total_note = None
     cells = Cells(grid.sheet, rows, {key: c for key, c in zip(COLUMNS, columns) if c is not None})
     return Draft(grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
-                 tuple(counts), cells, tuple(totals.values()), total_note, tuple(findings))
+                 tuple(counts), cells, tuple(totals.values()), total_note, tuple(findings), tuple(texts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,8 @@ def examine(context: Context, item: tuple) -> Generator[None, None, Examined]:
         if stepped:
             yield
         tables = [table for table in map(locate, got) if table is not None]
+        if len(tables) > 1 and any(not t.grid.hidden for t in tables):
+            tables = [t for t in tables if not t.grid.hidden]   # a hidden sheet's form is not sent: not counted
         if stepped:
             yield
         drafts = [draft(table, data, sniffed.kind) for table in tables]
@@ -136,6 +139,22 @@ def _from_filename(name: str, units: Units) -> tuple[str | None, str | None]:
     return units.find_in(stem), period[0] if period else None
 
 
+_SHEET_MONTH = re.compile(r"\s*(?:(\d{4})\s*[年.\-/_]\s*)?(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月份?\s*(?:报表|月报|数据)?\s*"
+                          r"|\s*(\d{4})\s*[.\-/_]\s*(\d{1,2})\s*")
+_CN_MONTHS = {name: k for k, name in enumerate("一 二 三 四 五 六 七 八 九 十 十一 十二".split(), 1)}
+
+
+@functools.lru_cache(maxsize=4096)   # sheet names repeat: 月度报表, Sheet1
+def sheet_month(sheet: str) -> tuple[int | None, int] | None:
+    """(year or None, month) when a sheet is named for a month (9月, 2016年9月, 九月份, 2016-09)."""
+    m = _SHEET_MONTH.fullmatch(sheet)
+    if not m:
+        return None
+    year, month = (m.group(1), m.group(2)) if m.group(2) else (m.group(3), m.group(4))
+    month = int(month) if month.isdigit() else _CN_MONTHS.get(month, 0)
+    return (int(year) if year else None, month) if 1 <= month <= 12 else None
+
+
 def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | None, str | None, tuple]:
     """The unit and period of a draft, from the sheet, else the file name; with their findings."""
     units = context.units
@@ -143,6 +162,8 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
     file_unit, file_period = _from_filename(name, units)
     where = d.unit_cell or f"{d.sheet}!A1"
     unit = units.resolve(d.unit_text)
+    # two forms on the sheet: the file name may name either, so it is no witness against this one
+    single = single and not (d.findings and any(f.code == "SECOND_FORM" for f in d.findings))
     if d.unit_text is None:
         if file_unit:
             unit = file_unit
@@ -150,12 +171,14 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
         else:
             found.append(finding("NO_UNIT", where))
     elif unit is None:
-        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, example=units.names[0]))
+        found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, hint=units.hint(d.unit_text)))
     elif single and file_unit and file_unit != unit:
         found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
 
     period, where = d.period, d.period_cell or d.unit_cell or f"{d.sheet}!A1"
-    if period is None:
+    if period is None and any(f.code == "TWO_PERIODS" for f in d.findings):
+        pass   # the sheet names two months: neither is chosen, nor the file name's
+    elif period is None:
         if file_period:
             period = file_period
             found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period))
@@ -163,13 +186,21 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
             found.append(finding("NO_PERIOD", where))
     elif single and file_period and file_period != period:
         found.append(finding("PERIOD_CONFLICT", where, value=period, expected=file_period))
+    named = sheet_month(d.sheet)
+    if period and named and (named[1] != int(period[5:]) or named[0] not in (None, int(period[:4]))):
+        # a sheet named for another month (a copy of last month's with its tab renamed, or its header
+        # left): two answers, none chosen
+        found.append(finding("TWO_PERIODS", where, value=f"{int(period[:4])}年{int(period[5:])}月",
+                             expected=f"{named[0]}年{named[1]}月" if named[0] else f"{named[1]}月",
+                             other=f"工作表名“{d.sheet}”"))
+        period = None
     if period and period > context.current_month:
         found.append(finding("FUTURE_PERIOD", where, value=period, expected=context.current_month))
     if unit and period:
         u = units.get(unit)
         if u and not u.active(period):
             found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
-                                 value=f"{unit}（{period} 不在其报送期内）", example=units.names[0]))
+                                 value=f"{unit}（{period} 不在其报送期内）", hint="请核对单位名称和报表月份。"))
     return unit, period, tuple(found)
 
 

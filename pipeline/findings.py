@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ERROR, WARNING = "error", "warning"
+# How to change a cell that the bureau's template locks (its header, labels and 合计 row): every
+# message that asks for such a change says it. The template's protection has no password.
+UNLOCK = "如该格已锁定，在 Excel 或 WPS 中点“审阅”→“撤销工作表保护”即可修改（不需要密码）。"
 
 
 @dataclass(frozen=True)
@@ -39,35 +42,47 @@ CODES: dict[str, Code] = {
         "“一级、二级、三级”列）。{detail}请使用区局下发的报表格式填写。"),
     "NO_UNIT": Code(
         ERROR, "缺少填报单位", "各处都没有填报单位",
-        "{cell}：没有找到填报单位。请在“填报单位：”后填写本乡（镇）办事处名称，如“侯寨乡”。"),
+        "{cell}：没有找到填报单位。请在“填报单位：”后填写本乡（镇）办事处名称，如“侯寨乡”。" + UNLOCK),
     "UNKNOWN_UNIT": Code(
         ERROR, "填报单位不在名录中", "填报单位不在单位名录中",
-        "{cell}：填报单位“{value}”不在本区单位名录中。请填写规范名称，如“{example}”。"),
+        "{cell}：填报单位“{value}”不在本区单位名录中。{hint}" + UNLOCK),
     "NO_PERIOD": Code(
         ERROR, "缺少报表月份", "各处都没有报表年月",
-        "{cell}：没有找到报表所属年月。请在表头填写如“2016 年 9 月”。"),
+        "{cell}：没有找到报表所属年月。请在表头填写如“2016 年 9 月”。" + UNLOCK),
     "FUTURE_PERIOD": Code(
         ERROR, "报表月份在未来", "报表月份晚于当前月份",
-        "{cell}：报表月份为 {value}，晚于当前月份 {expected}。请核对年月后重新报送。"),
+        "{cell}：报表月份为 {value}，晚于当前月份 {expected}。请核对表头的年月，改正后重新报送。" + UNLOCK),
     "UNIT_CONFLICT": Code(
         ERROR, "单位与文件名不符", "表内单位与文件名中的单位不一致",
-        "{cell}：表内填报单位为“{value}”，但文件名中为“{expected}”。请核对后改正表内单位或文件名。"),
+        "{cell}：表内填报单位为“{value}”，但文件名中为“{expected}”。请核对后改正文件名或表内单位。" + UNLOCK),
     "PERIOD_CONFLICT": Code(
         ERROR, "月份与文件名不符", "表内月份与文件名中的月份不一致",
-        "{cell}：表内报表月份为 {value}，但文件名中为 {expected}。请核对后改正表内月份或文件名。"),
+        "{cell}：表内报表月份为 {value}，但文件名中为 {expected}。请核对后改正文件名或表内月份。" + UNLOCK),
+    "TWO_PERIODS": Code(
+        ERROR, "表内有两个月份", "表头写了两个不同的年月（如标题里上月留下的年月）：不替填报人选择",
+        "{cell}：写的是 {value}，但 {other} 写的是 {expected}。一张报表只能属于一个月份，系统无法判断本表是哪个月的。"
+        "请改正不对的一处（如标题里或工作表名上留下的上月年月）后重新报送。" + UNLOCK),
     "MISSING_INDUSTRY": Code(
         ERROR, "缺少行业行", "八个行业中有一行缺失",
         "{cell}：报表中缺少“{value}”行。八个行业（冶金、机械、轻工、有色、纺织、建材、商贸、烟草）"
-        "都要列出，没有的填 0。"),
+        "都要列出，没有的填 0。请改用区局下发的报表填写（八个行业已列好）。"),
     "UNKNOWN_INDUSTRY": Code(
         ERROR, "多出未知行业", "表格内有未知的行标签（如“其他”）",
-        "{cell}：表格内有未知行业“{value}”。月度报表只统计八个行业，请删除该行，或将数字并入所属行业。"),
+        "{cell}：表格内有未知行业“{value}”。月度报表只统计八个行业，请删除该行，或将数字并入所属行业。" + UNLOCK),
     "DUPLICATE_INDUSTRY": Code(
         ERROR, "行业重复", "同一行业出现两次",
-        "{cell}：行业“{value}”出现了两次（另一行在 {expected}）。请合并为一行。"),
+        "{cell}：行业“{value}”出现了两次（另一行在 {expected}）。请合并为一行。" + UNLOCK),
     "MISSING_COLUMN": Code(
         ERROR, "缺少数据列", "某一级别或指标列未找到",
         "{cell}：没有找到“{value}”列。每个级别都要有“当月完成、累计完成、正在评审”三列，请使用区局下发的报表格式。"),
+    "AMBIGUOUS_COLUMN": Code(
+        ERROR, "同一指标有两列", "两列都像同一级别的同一指标（如两列“累计完成”）：不替填报人选择",
+        "{cell}：“{value}”有两列（{other} 和 {cell}），系统无法判断本月的数字在哪一列。"
+        "请删去多余的一列，或改用区局下发的报表填写。" + UNLOCK),
+    "SECOND_FORM": Code(
+        ERROR, "一页有两张报表", "一个工作表里有两张报表（上下或左右）：两张都不计入",
+        "{cell}：这个工作表里有两张报表（另一张从 {other} 起），系统无法判断应计入哪一张。"
+        "请把每张报表放在单独的工作表中（如“8月”“9月”各一页），或删去多余的一张，改正后重新报送。" + UNLOCK),
     "NOT_A_NUMBER": Code(
         ERROR, "不是数字", "数量单元格填了文字",
         "{cell}：“{label}”填写为“{value}”，不是数字。请填写企业家数（整数），没有的填 0。"),
@@ -83,20 +98,26 @@ CODES: dict[str, Code] = {
         "确认数字显示正确后保存，再重新报送；或直接填写数字。"),
     "TOTAL_MISMATCH": Code(
         ERROR, "合计不符", "合计单元格与各行业之和不一致",
-        "{cell}：合计行“{label}”填写为 {value}，但冶金至烟草八个行业之和为 {expected}。"
-        "请核对各行业数字或改正合计后重新报送。"),
+        "{cell}：合计行“{label}”为 {value}，但冶金至烟草八个行业之和为 {expected}。请先核对各行业的数字；"
+        "数字无误的，请把合计改为 {expected} 后重新报送。区局下发的报表中合计行是自动求和的公式，不用填写；"
+        "如合计被改成了数字，在 Excel 或 WPS 中点“审阅”→“撤销工作表保护”（不需要密码）后即可改正。"),
     "CUMULATIVE_LT_MONTH": Code(
         ERROR, "累计小于当月", "同一行累计完成小于当月完成",
         "{cell}：“{label}”为 {value}，小于同一行的当月完成 {expected}。累计完成应包含当月完成，请改正。"),
     "TOTAL_MISSING": Code(
         WARNING, "合计未填", "合计行缺失、空白或公式无结果：由系统计算",
-        "{cell}：{detail}，系统已按八个行业之和计算合计。下次请填写合计行。"),
+        "{cell}：{detail}，系统已按八个行业之和计算合计，本表照常接收，不用补填。"),
+    "TEXT_NUMBER": Code(
+        WARNING, "数字存成了文字", "数量填成了文字（如“1家”“'3”），Excel 的合计公式不计它，合计因此与各行业之和不符",
+        "{cell}：“{label}”填写的是文字“{value}”，系统按 {number} 计入；但 Excel 的求和公式不计文字，所以合计"
+        "（{total_cell}）显示为 {total}，比八个行业之和 {expected} 少。请在该格直接输入数字 {number}"
+        "（不带“家”、引号或空格），合计会自动更正。"),
     "UNIT_FROM_FILENAME": Code(
         WARNING, "单位取自文件名", "填报单位取自文件名",
-        "表内没有填报单位，已按文件名“{file}”取为“{value}”。下次请在表头“填报单位：”后填写。"),
+        "表内没有填报单位，已按文件名“{file}”取为“{value}”。下次请在表头“填报单位：”后填写。" + UNLOCK),
     "PERIOD_FROM_FILENAME": Code(
         WARNING, "月份取自文件名", "报表年月取自文件名",
-        "表内没有报表年月，已按文件名“{file}”取为 {value}。下次请在表头填写年月。"),
+        "表内没有报表年月，已按文件名“{file}”取为 {value}。下次请在表头填写年月。" + UNLOCK),
     "EMPTY_REPORT": Code(
         WARNING, "空报表", "所有数字为零或空白",
         "{cell}：报表中所有数字都是 0 或空白。如本月确无数据可忽略本提示；否则请填写后重新报送。"),
@@ -105,9 +126,10 @@ CODES: dict[str, Code] = {
         "{cell}：“{label}”为 {value}，但上月（{previous_period}）累计 {previous} 加本月当月完成 {new} "
         "应为 {expected}。请核对。"),
     "CUMULATIVE_DECREASE": Code(
-        WARNING, "累计数减少", "累计完成小于上月（企业被撤销证书？）",
-        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。"
-        "如有企业被撤销达标证书请在报送时说明，否则请改正。"),
+        WARNING, "累计数减少", "累计完成小于上月：照常接收，请报送情况说明",
+        "{cell}：“{label}”为 {value}，比上月（{previous_period}）的 {previous} 少。本报表已照常接收。"
+        "如有企业被撤销达标证书、关闭或迁出，请报送情况说明（写明企业名称和原因），作为附件随报表发送或写在邮件正文中；"
+        "如属填错，请改正后重新报送。"),
     "LATE": Code(
         WARNING, "迟报", "截止时间后收到",
         "本报表于 {value} 收到，晚于报送截止时间 {expected}。请按时报送。"),

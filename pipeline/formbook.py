@@ -2,7 +2,9 @@
 
 Layout (1-based rows, as in `shared/spec/examples/`): A1 附件, A2:J2 title, A3:J3 the
 填报单位 line, A4:A5 行业, B4:D4 / E4:G4 / H4:J4 the levels, row 5 the measures, rows 6–13 the
-eight industries, row 14 合计 as =SUM formulas. A4 landscape, fitted to one page.
+eight industries, row 14 合计 as =SUM formulas. A4 landscape, fitted to one page. Notes, if any
+(the district's form says which units' figures were carried, or that the month is not over), from
+row 16 on, under the table: the reader stops at 合计, so the form is read as any other.
 
 openpyxl stores formulas without results, and our reader (like most) reads the stored result.
 `write_form` therefore adds the results of the 合计 formulas to the saved file itself
@@ -10,6 +12,7 @@ openpyxl stores formulas without results, and our reader (like most) reads the s
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from pathlib import Path
@@ -38,6 +41,8 @@ FONT_TITLE = Font(name="宋体", size=18, bold=True)
 FONT_LINE = Font(name="仿宋", size=12)
 FONT_HEAD = Font(name="宋体", size=11, bold=True)
 FONT_CELL = Font(name="宋体", size=11)
+FONT_NOTE = Font(name="仿宋", size=11)
+FONT_ALERT = Font(name="黑体", size=12, color="FFC00000")
 
 
 def count_col(level: int, measure: str) -> int:
@@ -66,8 +71,9 @@ def set_text(ws: Worksheet, ref: str, text: str) -> None:
 
 
 def build_form(ws: Worksheet, unit: str, period: str, rows: Rows | None, *,
-               blank: bool = False, unit_suffix: bool = True) -> dict[str, int]:
-    """Lay the form out on `ws`; returns the 合计 results {"B14": n, …} to cache."""
+               blank: bool = False, unit_suffix: bool = True, notes=()) -> dict[str, int]:
+    """Lay the form out on `ws`, with `notes` ((text, alert), …) under it; returns the 合计 results
+    {"B14": n, …} to cache."""
     ws.title = SHEET_NAME
     last = ws.cell(1, LAST_COL).column_letter
     ws["A1"] = "附件"
@@ -112,11 +118,19 @@ def build_form(ws: Worksheet, unit: str, period: str, rows: Rows | None, *,
             cell.border = BORDER
             cell.alignment = CENTER
             cell.font = FONT_HEAD if cell.row <= 5 or cell.column == 1 else FONT_CELL
-    _page_setup(ws)
+    for k, (text, alert) in enumerate(notes):
+        row = TOTAL_ROW + 2 + k
+        set_text(ws, f"A{row}", text)
+        ws.merge_cells(f"A{row}:{last}{row}")
+        ws[f"A{row}"].font = FONT_ALERT if alert else FONT_NOTE
+        ws[f"A{row}"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        width = sum(2 if ord(ch) > 255 else 1 for ch in text)   # LibreOffice does not grow wrapped rows itself
+        ws.row_dimensions[row].height = 17 * (-(-width // 105)) + 4
+    _page_setup(ws, TOTAL_ROW + 1 + len(notes) if notes else TOTAL_ROW)
     return totals
 
 
-def _page_setup(ws: Worksheet) -> None:
+def _page_setup(ws: Worksheet, last_row: int = TOTAL_ROW) -> None:
     ws.column_dimensions["A"].width = 10
     for col in range(2, LAST_COL + 1):
         ws.column_dimensions[ws.cell(1, col).column_letter].width = 11.5
@@ -135,7 +149,18 @@ def _page_setup(ws: Worksheet) -> None:
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.6
     ws.page_margins.top = ws.page_margins.bottom = 0.8
-    ws.print_area = f"A1:{ws.cell(1, LAST_COL).column_letter}{TOTAL_ROW}"
+    ws.print_area = f"A1:{ws.cell(1, LAST_COL).column_letter}{last_row}"
+
+
+def book_properties(wb: Workbook, title: str, author: str | None, made: dt.datetime | None = None) -> None:
+    """A workbook's own 属性: its title, the bureau as author (openpyxl would sign it "openpyxl"),
+    the run's time, zh-CN."""
+    made = made or dt.datetime.now(dt.timezone.utc)
+    props = wb.properties
+    props.title = safety.ILLEGAL_CHARACTERS_RE.sub("", title)     # a clerk's file name may carry any
+    props.creator = props.lastModifiedBy = author or ""
+    props.created = props.modified = made.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    props.language = "zh-CN"
 
 
 def cache_formula_values(path: Path, values: dict[str, int | float], sheet_index: int = 0) -> None:
@@ -161,14 +186,16 @@ def cache_formula_values(path: Path, values: dict[str, int | float], sheet_index
 
 
 def write_form(path, unit: str, period: str, rows: Rows | None, *,
-               blank: bool = False, unit_suffix: bool = True) -> Path:
+               blank: bool = False, unit_suffix: bool = True, notes=(), author: str | None = None) -> Path:
     """Write the form to `path` (.xlsx). blank=True leaves the count cells empty (合计 shows 0).
 
-    unit/period "" print the seed's blanks. Used for the district's own form (unit "二七区").
+    unit/period "" print the seed's blanks. Used for the district's own form (unit "二七区"), with
+    `notes` ((text, alert), …) under the table; `author`: the bureau, in the book's properties.
     """
     path = Path(path)
     wb = Workbook()
-    totals = build_form(wb.active, unit, period, rows, blank=blank, unit_suffix=unit_suffix)
+    totals = build_form(wb.active, unit, period, rows, blank=blank, unit_suffix=unit_suffix, notes=notes)
+    book_properties(wb, path.stem.replace("_", " "), author)
     def write(tmp):
         wb.save(tmp)
         cache_formula_values(Path(tmp), totals)

@@ -267,6 +267,31 @@ class Ledger:
         return {Path(p).name: dt.datetime.fromisoformat(at) for p, at in self.db.execute(
             "SELECT inbox_path, internal_at FROM mail_in WHERE queued = 0 AND inbox_path IS NOT NULL")}
 
+    def last_counted(self, units, before: str) -> dict[str, tuple[str, tuple[Row, ...]]]:
+        """unit -> (month, rows) of its counted submission in the latest month before `before` that
+        has one, for each of `units` that has any."""
+        wanted = [u for u in dict.fromkeys(units) if u]
+        latest: dict = {}
+        for k in range(0, len(wanted), 900):
+            part = wanted[k: k + 900]
+            for unit, period, sid in self.db.execute(
+                    "SELECT unit, period, id FROM submissions WHERE status='accepted' AND period < ?"
+                    f" AND unit IN ({','.join('?' * len(part))}) ORDER BY period, received_at, id", (before, *part)):
+                latest[unit] = (period, sid)     # the latest month, and in it the last received
+        rows = self.rows_of_ids([sid for _, sid in latest.values()])
+        return {unit: (latest[unit][0], rows[latest[unit][1]]) for unit in wanted if unit in latest}
+
+    def run_statuses(self, run_id: int) -> dict[str, int]:
+        """How many of a run's submissions were accepted (counted then, even if superseded since),
+        rejected, duplicate."""
+        return dict(self.db.execute("SELECT s.status, count(*) FROM submissions s JOIN files f ON f.id = s.file_id"
+                                    " WHERE f.run_id = ? GROUP BY s.status", (run_id,)))
+
+    def counted_units(self, period: str) -> set[str]:
+        """The units with an accepted submission of `period`."""
+        return {u for (u,) in self.db.execute(
+            "SELECT DISTINCT unit FROM submissions WHERE period = ? AND status = 'accepted'", (period,))}
+
     def period_count(self, period: str) -> int:
         """How many submissions `period_submissions` gives, without reading them."""
         return self.db.execute("SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE "

@@ -128,13 +128,10 @@ def run_fetch_mail(folders: dict) -> int:
             run.problem("未能收取邮件", error)
         finally:
             ledger.close()
-        ledger = intake_run(folders, "fetch-mail", period, settings, units)
+        ledger, counts = intake_run(folders, "fetch-mail", period, settings, units)
         try:
             run.after_intake(ledger)
-            (rejected,) = ledger.db.execute(
-                "SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE s.status = 'rejected'"
-                " AND f.run_id = (SELECT max(id) FROM runs)").fetchone()
         finally:
             run.close()
             ledger.close()
-    return 2 if failed else 1 if rejected else 0
+    return 2 if failed else counts.exit_status

@@ -54,9 +54,60 @@ class Problem:
     """One line of the 问题清单, as receipts.py words it."""
     level: str             # 错误 / 提示
     error: bool
-    code: str              # `TOTAL_MISMATCH 合计不符`
+    title: str             # 合计不符
     cell: str | None       # `月度报表!C14`, as the finding names it
     message: str
+    code: str = ""         # TOTAL_MISMATCH, in the sheet's last column (for the bureau's staff)
+
+
+# The 问题清单: columns (heading, width) in Chinese, the code last; a message set in lines of
+# LIST_LINE display units (a CJK character two) in a column wider than that, so that no program
+# wraps it again and none starts a line with 。 or ，.
+LIST_COLUMNS = (("序号", 5), ("级别", 6), ("问题", 24), ("单元格", 16), ("说明", 70), ("代码", 22))
+LIST_LINE = 62
+NO_LINE_START = frozenset("，。、；：？！）》」』”’%…—·,.;:?!)]}")
+NO_LINE_END = frozenset("（《「『“‘([{")
+
+
+def _units(ch: str) -> int:
+    return 2 if ord(ch) > 0x2E80 else 1
+
+
+def set_lines(text: str, width: int = LIST_LINE) -> list[str]:
+    """`text` in lines of at most `width` display units, broken as Chinese is set: a line never
+    starts with closing punctuation (the mark stays on the line before, which runs over by it),
+    never ends with an opening one, and a run of Latin letters and digits (B11, -1) stays whole."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0
+        for ch in paragraph:
+            if used + _units(ch) > width and line and ch not in NO_LINE_START:
+                cut = _break_at(line, ch)
+                lines.append(line[:cut].rstrip())
+                line = line[cut:].lstrip()
+                used = sum(map(_units, line))
+                if not line and ch == " ":
+                    continue
+            line += ch
+            used += _units(ch)
+        lines.append(line)
+    return lines
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch in "._-%")
+
+
+def _break_at(line: str, following: str) -> int:
+    """Where `line` ends before `following`: at its end, or earlier, so that a run of Latin letters
+    and digits or an opening mark goes down whole (never leaving the line empty)."""
+    cut = len(line)
+    if _latin(following):
+        while cut > 0 and _latin(line[cut - 1]):
+            cut -= 1
+    while cut > 0 and line[cut - 1] in NO_LINE_END:
+        cut -= 1
+    return cut or len(line)
 
 
 class _Declined(Exception):
@@ -364,26 +415,28 @@ class _Book:
 
         rows = [f'<row r="1">{text("A1", title, font="title", wrap=False)}</row>',
                 '<row r="2">' + "".join(text(f"{col}2", head, font="bold", wrap=False)
-                                        for col, head in zip("ABCDE", ("序号", "级别", "代码", "单元格", "说明"))) + "</row>"]
+                                        for col, (head, _) in zip("ABCDEF", LIST_COLUMNS)) + "</row>"]
         links = []
         for i, (p, where) in enumerate(zip(problems, targets), 1):
             r = i + 2
-            lines = max(1, -(-sum(2 if ord(ch) > 0x2E80 else 1 for ch in p.message) // 88))
+            lines = set_lines(p.message)
             link = ""
             if where:
                 sheet, coord = where
                 link = "link"
                 links.append(f'<hyperlink ref="D{r}" location={quoteattr(_quoted(sheet) + "!" + coord)}/>')
-            rows.append(f'<row r="{r}" ht="{16 * lines}" customHeight="1"><c r="A{r}" s="{self.list_style()}"><v>{i}</v></c>'
-                        f'{text(f"B{r}", p.level, fill=p.error)}{text(f"C{r}", p.code)}'
-                        f'{text(f"D{r}", p.cell or "（整个文件）", font=link)}{text(f"E{r}", p.message)}</row>')
-        widths = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>' for c, w in enumerate((6, 8, 22, 18, 90), 1))
+            rows.append(f'<row r="{r}" ht="{16 * len(lines)}" customHeight="1"><c r="A{r}" s="{self.list_style()}"><v>{i}</v></c>'
+                        f'{text(f"B{r}", p.level, fill=p.error)}{text(f"C{r}", p.title)}'
+                        f'{text(f"D{r}", p.cell or "（整个文件）", font=link)}{text(f"E{r}", chr(10).join(lines))}'
+                        f'{text(f"F{r}", p.code)}</row>')
+        widths = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
+                         for c, (_, w) in enumerate(LIST_COLUMNS, 1))
         xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{REL}">'
-               f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:E{len(problems) + 2}"/>'
+               f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:F{len(problems) + 2}"/>'
                f'<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="2" topLeftCell="A3"'
                f' activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A3" sqref="A3"/>'
                f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols>'
-               f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="1"><mergeCell ref="A1:E1"/></mergeCells>'
+               f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="1"><mergeCell ref="A1:F1"/></mergeCells>'
                f'{"<hyperlinks>" + "".join(links) + "</hyperlinks>" if links else ""}'
                f'<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
                f'<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')

@@ -7,11 +7,12 @@ import fcntl
 import hashlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .aggregate import district_rows
 from .formbook import write_form
-from .intake import crash_point, take_in
+from .intake import crash_point, take_in, wanted
 from .ledger import Ledger
 from .mailrun import mail_before_intake
 from .model import no_gc, replaced
@@ -19,7 +20,7 @@ from .outmail import unsent_lines
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .settings import Settings, load_settings
-from .status_book import write_status_book
+from .status_book import carried_note, write_status_book
 from .store import atomic_bytes, sweep
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
@@ -59,7 +60,27 @@ def _progress():
     return update
 
 
-def intake_run(folders: dict, kind: str, period: str, settings: Settings, units) -> Ledger:
+@dataclass(frozen=True)
+class RunCounts:
+    """What a run took in, for its last line: files, and their forms accepted, rejected, duplicate;
+    and the units the period still lacks."""
+    files: int
+    accepted: int
+    rejected: int
+    duplicate: int
+    missing: int
+
+    def line(self) -> str:
+        return (f"收取 {self.files}，接收 {self.accepted}，退回 {self.rejected}，重复 {self.duplicate}；"
+                f"未报 {self.missing} 个单位")
+
+    @property
+    def exit_status(self) -> int:
+        """As `check`'s: 1 when the run rejected a form."""
+        return 1 if self.rejected else 0
+
+
+def intake_run(folders: dict, kind: str, period: str, settings: Settings, units) -> tuple[Ledger, RunCounts]:
     ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
     now = dt.datetime.now(settings.tz)
     run_id = ledger.start_run(kind, period, now)
@@ -67,11 +88,16 @@ def intake_run(folders: dict, kind: str, period: str, settings: Settings, units)
     ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
     if taken:
         print(f"收取 {taken} 个文件，已存档并登记。")
-    return ledger
+    statuses = ledger.run_statuses(run_id)
+    counted = ledger.counted_units(period)
+    counts = RunCounts(taken, statuses.get("accepted", 0), statuses.get("rejected", 0), statuses.get("duplicate", 0),
+                       sum(1 for u in units.active(period) if u.name not in counted))
+    return ledger, counts
 
 
-def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
-    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`."""
+def run_job(folders: dict, kind: str, intake_period: str, write) -> tuple[Path, RunCounts]:
+    """Every run: one at a time per archive, intake first, then `write(ledger, settings, units)`;
+    what that returns, and what the intake took in."""
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
     # A run makes millions of small objects and few cycles (openpyxl's books: a handful, in a month
@@ -79,23 +105,39 @@ def run_job(folders: dict, kind: str, intake_period: str, write) -> Path:
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
         mail = mail_before_intake(folders, settings)   # MAIL.md: new mail into the inbox first, when mail is on
-        ledger = intake_run(folders, kind, intake_period, settings, units)
+        ledger, counts = intake_run(folders, kind, intake_period, settings, units)
         if mail is not None:
             mail.after_intake(ledger)
             mail.close()
         crash_point("taken_in")
         try:
-            return write(ledger, settings, units)
+            return write(ledger, settings, units), counts
         finally:
             ledger.close()
 
 
-def run_monthly(folders: dict, period: str | None) -> int:
-    period = period or last_month(load_settings(folders["reference"]))
-    out = run_job(folders, "monthly", period,
-                  lambda ledger, settings, units: write_monthly(ledger, folders, period, settings, units))
-    print(f"{period_text(period)} 月度输出：{out}")
-    return 0
+def run_monthly(folders: dict, period: str | None, now: dt.datetime | None = None) -> int:
+    """The month's run. A month that has not begun is refused (2); the month now running gives an
+    interim set of outputs, each saying so; `now` is the run's time (the clock's, unless a test says)."""
+    settings = load_settings(folders["reference"])
+    now = now or dt.datetime.now(settings.tz)
+    period = period or last_month(settings, now)
+    current = f"{now.year:04d}-{now.month:02d}"
+    if period > current:
+        print(f"{period_text(period)}还没有开始，不能汇总（现在是 {now.year}年{now.month}月{now.day}日）。"
+              "请检查 --period。", file=sys.stderr)
+        return 2
+    interim = now if period == current else None
+    out, counts = run_job(folders, "monthly", period, lambda ledger, settings, units: write_monthly(
+        ledger, folders, period, settings, units, interim=interim))
+    print(f"{period_text(period)} {'中期' if interim else '月度'}输出：{out}")
+    print(f"{period_text(period)}：{counts.line()}")
+    return counts.exit_status
+
+
+def interim_note(period: str, at: dt.datetime) -> str:
+    return (f"注：{period_text(period)}尚未结束，本表为截至 {at.year}年{at.month}月{at.day}日 {at:%H:%M} 的中期汇总，"
+            "不是该月的正式月报；月底后重新运行即得正式月报。")
 
 
 def _reference_digest(folders: dict) -> str:
@@ -107,15 +149,18 @@ def _reference_digest(folders: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units) -> Path:
-    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there."""
+def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units,
+                  interim: dt.datetime | None = None) -> Path:
+    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there.
+    `interim`: the time of a run before the month is over, which the district's form, 报送情况 and
+    the manifest say."""
     out = folders["outbox"] / period
     out.mkdir(parents=True, exist_ok=True)
     receipts_dir = out / "回执"
     for folder in (out, receipts_dir):   # what a run killed mid-write left
         sweep(folder)
     manifest_path = out / "manifest.json"
-    digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}"
+    digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}" + ("-interim" if interim else "")
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
         if old.get("state") == digest:
@@ -131,6 +176,8 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
         status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
         dl = settings.deadline(period)
         deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
+        resend = settings.resend_by(period, dt.datetime.now(settings.tz))
+        bureau = settings["district"]["bureau"]
         receipts_dir.mkdir(exist_ok=True)
         files = {"form": form.name, "status": status.name}
         manifest: dict = {}
@@ -140,19 +187,29 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
             it deflates on a second thread, so it makes the best use of the cores the pool has left."""
             rows = ledger.rows_of_ids([r.id for r in accepted.values()])
             counted.update({unit: replaced(r, rows=rows[r.id]) for unit, r in accepted.items()})
-            totals = district_rows(counted)
-            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals})
+            missing = [u for u in active if u not in counted]
+            carried = ledger.last_counted(missing, period)   # the district's 累计 stays continuous
+            totals = district_rows(counted, carried)
+            note = interim and interim_note(period, interim)
+            notes = [(note, True)] if note else []
+            if carried:
+                notes.append((carried_note(carried), False))
+            write_form(form, district, period, {(r.industry, r.level): (r.new, r.cumulative, r.reviewing) for r in totals},
+                       notes=notes, author=bureau)
             manifest.update({
                 "period": period, "kind": "monthly", "files": files,
                 "submissions": _Text(_json_text([_Text(_submission_line(r)) for r in subs], " ")),
-                "missing": [u for u in active if u not in counted],
+                "missing": missing,
+                "carried": [{"unit": unit, "from": month} for unit, (month, _) in carried.items()],
                 "totals": [r.as_json() for r in totals],
                 "state": digest,
             })
-            write_status_book(status, period, active, subs, counted, deadline_text, district)
+            if interim:
+                manifest["interim"] = interim.isoformat(timespec="seconds")
+            write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note, bureau)
 
-        written = write_receipts(subs, receipts_dir, district, deadline_text, settings, meanwhile=meanwhile,
-                                 pool=pool)
+        written = write_receipts(subs, receipts_dir, bureau, f"{resend.year}年{resend.month}月{resend.day}日", settings,
+                                 meanwhile=meanwhile, pool=pool)
     files["receipts"] = [f"{receipts_dir.name}/{p.name}" for p in written]   # all of them in 回执/
     atomic_bytes(manifest_path, manifest_text(manifest).encode("utf-8"), sync=True)
     return out
@@ -195,29 +252,43 @@ def manifest_text(manifest: dict) -> str:
 
 
 def print_status(folders: dict, period: str | None) -> int:
+    """Each unit's state for the month, the month's totals, and the files still waiting in the inbox."""
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
     period = period or last_month(settings)
     path = folders["archive"] / "ledger.sqlite"
+    states = {"按时": 0, "迟报": 0, "退回": 0, "未报": 0}
     if not path.exists():
         print("还没有收到任何报表（存档中没有台账）。")
-        return 0
-    ledger = Ledger.open_readonly(path)
-    subs = ledger.period_submissions(period)
-    counted = ledger.counted(period)
-    print(f"{period_text(period)} 报送情况")
-    for u in units.active(period):
-        mine = [s for s in subs if s.unit == u.name]
-        if u.name in counted:
-            rec = counted[u.name]
-            state = "迟报" if rec.late else "按时"
-            when = rec.received_at.strftime("%Y-%m-%d %H:%M")
-            print(f"  {u.name:　<8} {state}  {when}  {rec.file}")
-        elif mine:
-            print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
-        else:
-            print(f"  {u.name:　<8} 未报")
-    for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
-        print(line)
-    ledger.close()
+        states["未报"] = len(units.active(period))
+    else:
+        ledger = Ledger.open_readonly(path)
+        subs = ledger.period_submissions(period)
+        counted = ledger.counted(period)
+        print(f"{period_text(period)} 报送情况")
+        for u in units.active(period):
+            mine = [s for s in subs if s.unit == u.name]
+            if u.name in counted:
+                rec = counted[u.name]
+                state = "迟报" if rec.late else "按时"
+                print(f"  {u.name:　<8} {state}  {rec.received_at:%Y-%m-%d %H:%M}  {rec.file}")
+            elif mine:
+                state = "退回"
+                print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
+            else:
+                state = "未报"
+                print(f"  {u.name:　<8} 未报")
+            states[state] += 1
+        for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
+            print(line)
+        ledger.close()
+    print(f"合计 {sum(states.values())} 个单位：" + "，".join(f"{k} {v}" for k, v in states.items()))
+    waiting = sorted(p.name for p in folders["inbox"].iterdir() if p.is_file() and wanted(p.name)) \
+        if folders["inbox"].is_dir() else []
+    if waiting:
+        print(f"收件箱中还有 {len(waiting)} 个文件等待收取（下次运行 monthly 或 quarterly 时收取）：")
+        for name in waiting:
+            print(f"  {name}")
+    else:
+        print("收件箱中没有等待收取的文件。")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,9 @@ from .store import atomic
 
 FONTS_CONF = Path(__file__).resolve().parent.parent / "templates" / "fonts.conf"
 TIMEOUT = 120
+# Writer's PDF export leaves out by default the blank page that a section starting on an even page
+# puts in: the 通报's 版记 page would then print on an odd page.
+WRITER_PDF = 'pdf:writer_pdf_Export:{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
 
 
 class ConversionError(RuntimeError):
@@ -43,7 +47,8 @@ def to_pdf(src: Path, out_dir: Path, timeout: float = TIMEOUT) -> Path:
     with tempfile.TemporaryDirectory(prefix="soffice-") as tmp:
         profile, work = Path(tmp) / "profile", Path(tmp) / "out"
         cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-               "--nolockcheck", "--convert-to", "pdf", "--outdir", str(work), str(src)]
+               "--nolockcheck", "--convert-to", WRITER_PDF if src.suffix.lower() == ".docx" else "pdf",
+               "--outdir", str(work), str(src)]
         # soffice is a wrapper script: on timeout kill its whole process group, not just the wrapper.
         with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True) as proc:
@@ -79,6 +84,22 @@ def pdf_fonts(pdf: Path, embedded_only: bool = False) -> list[str]:
             continue
         names.append(parts[0].split("+", 1)[-1])
     return names
+
+
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None, raw: bool = True) -> str:
+    """The text of `pdf` (pages `first`..`last`, from 1) as `pdftotext` reads it; `raw` keeps the
+    order in which the page draws its text (a table's cells one after another)."""
+    pdftotext = _tool("pdftotext", "poppler-utils")
+    cmd = [pdftotext, "-enc", "UTF-8"] + (["-raw"] if raw else [])
+    cmd += (["-f", str(first)] if first else []) + (["-l", str(last)] if last else [])
+    done = subprocess.run(cmd + [str(pdf), "-"], capture_output=True, timeout=60, check=True)
+    return done.stdout.decode("utf-8")
+
+
+def page_count(pdf: Path) -> int:
+    pdfinfo = _tool("pdfinfo", "poppler-utils")
+    done = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, timeout=60, check=True)
+    return int(re.search(r"^Pages:\s+(\d+)", done.stdout, re.MULTILINE)[1])
 
 
 def to_png(pdf: Path, out_dir: Path, dpi: int = 60) -> list[Path]:

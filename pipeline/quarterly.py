@@ -1,8 +1,13 @@
-"""`quarterly`: intake, then the quarter's ranking, 通报 and 排名表 in `outbox/<2016Q3>/`."""
+"""`quarterly`: intake, then the quarter's ranking, 通报 and 排名表 in `outbox/<2016Q3>/`.
+
+No 通报 from nothing: a quarter not yet over, a year without its target in settings, or a quarter in
+which nothing at all was counted is refused (exit 2) with the reason; with --force the 通报 is made
+all the same as a draft that says so on its face (its first lines, its file names, the manifest)."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +21,8 @@ from .settings import Settings, load_settings
 from .store import atomic_bytes, sweep
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
-DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
+DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
+              "TEXT_NUMBER")
 
 
 def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -56,7 +62,39 @@ def _issued(settings: Settings) -> dt.date:
     return dt.date.fromisoformat(given) if given else dt.datetime.now(settings.tz).date()
 
 
-def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
+def _quarter_text(quarter: str) -> str:
+    return f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}"
+
+
+def early_reasons(quarter: str, settings: Settings, now: dt.datetime) -> list[str]:
+    """Why the quarter's 通报 would say nothing true, known before intake: the quarter is not over,
+    or its year has no target in settings."""
+    reasons = []
+    last = quarter_months(quarter)[-1]
+    if last >= f"{now.year:04d}-{now.month:02d}":
+        y, m = int(last[:4]), int(last[5:])
+        end = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+        reasons.append(f"{_quarter_text(quarter)}尚未结束（{end.year}年{end.month}月{end.day}日结束）")
+    year = int(quarter[:4])
+    if str(year) not in settings.values["targets"]:
+        fallback = settings.target(year)
+        reasons.append(f"设置中没有 {year} 年的年度目标（reference/settings.toml 的 [targets]）"
+                       + (f"，草稿暂按 {fallback:.0%} 计" if fallback is not None else "，草稿的目标按 0 计"))
+    return reasons
+
+
+def counted_reason(ledger: Ledger, quarter: str) -> list[str]:
+    """Why, known after intake: nothing at all was counted in the quarter."""
+    if any(ledger.counted(m) for m in quarter_months(quarter)):
+        return []
+    return [f"{_quarter_text(quarter)}没有任何被计入的报表"]
+
+
+class Refused(Exception):
+    """The 通报 is not made: the reasons, for staff."""
+
+
+def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft: str = ""):
     ranking, st, counted, target = _frame(ledger, units, quarter, settings)
     months = quarter_months(quarter)
     praised, criticized = choose(ranking, settings)
@@ -92,13 +130,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
                     if code in DATA_CODES:
                         warnings[(rec.unit, CODES[code].title)] += 1
     order = {u.name: i for i, u in enumerate(units.units)}
-    rows = tuple(RankRow(
-        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
-        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
-        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
-        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
-        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
-        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
+    rows = rank_rows(ranking)
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
@@ -111,28 +143,71 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
         rejected=tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 99))),
         data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 99))),
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
-        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"])
+        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft)
     return ctx, ranking
 
 
-def run_quarterly(folders: dict, quarter: str | None) -> int:
-    quarter = (quarter or last_quarter(load_settings(folders["reference"]))).upper()
-    out = run_job(folders, "quarterly", quarter_months(quarter)[-1],
-                  lambda ledger, settings, units: write_quarterly(ledger, folders, quarter, settings, units))
-    print(f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}通报与排名：{out}")
-    return 0
+def rank_rows(ranking) -> tuple[RankRow, ...]:
+    """The frame of `aggregate.rank` as the bulletin's and the workbook's rows (NaN → None, a unit
+    that never reported 0 certified)."""
+    return tuple(RankRow(
+        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
+        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
+        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
+        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
+        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
+        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
 
 
-def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Settings, units) -> Path:
+def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: dt.datetime | None = None) -> int:
+    """The quarter's run; 2 when its 通报 would say nothing true (unless `force`: a draft that says so)."""
+    settings = load_settings(folders["reference"])
+    now = now or dt.datetime.now(settings.tz)
+    quarter = (quarter or last_quarter(settings, now)).upper()
+    early = early_reasons(quarter, settings, now)
+    if early and not force:
+        _refuse(quarter, early, taken_in=False)
+        return 2
+    # a quarter not over takes in the inbox for the month now running, never for one not begun
+    intake_period = min(quarter_months(quarter)[-1], f"{now.year:04d}-{now.month:02d}")
+    try:
+        out, counts = run_job(folders, "quarterly", intake_period, lambda ledger, settings, units: write_quarterly(
+            ledger, folders, quarter, settings, units, early if force else None))
+    except Refused as refused:
+        _refuse(quarter, refused.args[0], taken_in=True)
+        return 2
+    drafted = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("draft")
+    print(f"{_quarter_text(quarter)}通报与排名{'（草稿）' if drafted else ''}：{out}")
+    print(f"{int(intake_period[:4])}年{int(intake_period[5:])}月：{counts.line()}")
+    return counts.exit_status
+
+
+def _refuse(quarter: str, reasons: list[str], taken_in: bool) -> None:
+    print(f"不生成{_quarter_text(quarter)}的通报：{'；'.join(reasons)}。"
+          + ("收件箱中的文件已照常收取登记。" if taken_in else "")
+          + "如确需先看一稿，加 --force：生成的通报标明“草稿”，不得印发。", file=sys.stderr)
+
+
+def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Settings, units,
+                    force: list[str] | None = None) -> Path:
+    """The quarter's outputs. `force`: None to refuse a quarter with nothing counted (Refused), else
+    the reasons already known (possibly none) to make the 通报 a draft for, with any found here."""
+    reasons = (force or []) + counted_reason(ledger, quarter)
+    if reasons and force is None:
+        raise Refused(reasons)
     out = folders["outbox"] / quarter
     out.mkdir(parents=True, exist_ok=True)
     sweep(out)   # what a run killed mid-write left
-    ctx, ranking = build_context(ledger, units, quarter, settings)
+    draft = "；".join(reasons)
+    if not draft:
+        for stale in out.glob("*（草稿）*"):   # a draft made before the quarter was over: this replaces it
+            stale.unlink()
+    ctx, ranking = build_context(ledger, units, quarter, settings, draft)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
-    stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报"
+    stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
-    book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表.xlsx"
-    write_ranking_book(book, book.stem, ranking, ctx.summary.target)
+    book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表{'（草稿）' if draft else ''}.xlsx"
+    write_ranking_book(book, book.stem, ctx.ranking, ctx.summary.target, author=ctx.bureau)
     files["ranking"] = book.name
     manifest = {
         "period": quarter, "kind": "quarterly", "files": files,
@@ -141,5 +216,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
                      "on_time": r.on_time, "status": r.status} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
     }
+    if draft:
+        manifest["draft"] = draft
     atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
     return out

@@ -24,12 +24,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import CODES, ERROR
-from .marked_xlsx import Problem, marked_xlsx
+from .formbook import book_properties
+from .layout import SheetLayout, layout_of
+from .marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
 from .model import Received, cell_index, new_received, no_gc
 from .read import read_grids
 from .safety import ILLEGAL_CHARACTERS_RE, set_text
@@ -100,7 +102,7 @@ def receipt_stem(rec: Received) -> str:
 
 @dataclass(frozen=True)
 class ReceiptContext:
-    district: str
+    bureau: str                          # 郑州市二七区安全生产监督管理局 (settings: district.bureau)
     unit: str
     period_text: str
     file: str
@@ -115,13 +117,25 @@ class ReceiptContext:
     closing: str
 
 
-def _closing(rec: Received, district: str, deadline_text: str) -> str:
-    contact = f"如有疑问，请与{district}安全生产监督管理局联系。"
+def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: ZoneInfo) -> str:
+    """The receipt's last lines: what happens now. `counted`: {unit: (received, file)} of the form
+    of the month each unit with a rejected form has counted, as a timestamp and a name."""
+    contact = f"如有疑问，请与{bureau}联系。"
     if rec.status == "accepted":
         return f"本报表已计入{period_text(rec.period)}汇总。{contact}"
     if rec.status == "rejected":
-        by = f"于{deadline_text}" if deadline_text else "尽快"
-        return f"本报表未计入汇总。请按上述问题改正后{by}重新报送。{contact}"
+        by = f"于{deadline_text}前" if deadline_text else "尽快"
+        month = period_text(rec.period)
+        other = counted.get(rec.unit) if rec.unit and rec.period else None
+        if other is None:
+            still = f"本单位{month}目前没有被接收的报表，汇总中暂按未报计。" if rec.unit and rec.period else ""
+            return f"本报表未计入汇总。请按上述问题改正后{by}重新报送。{still}{contact}"
+        when, name = time_text(datetime.fromtimestamp(other[0], tz), tz), _plain(other[1])
+        if other[0] > rec.received_at.timestamp():
+            return (f"本报表未计入汇总。本单位{month}于{when}报送的“{name}”已被接收并计入汇总，"
+                    f"本报表无需再改。{contact}")
+        return (f"本报表未计入汇总。请按上述问题改正后{by}重新报送。本单位{month}此前于{when}报送的“{name}”"
+                f"已被接收，在收到改正后的报表之前，汇总仍以该表为准。{contact}")
     if rec.status == "superseded":
         return f"本单位后来报送的报表已替代本报表，汇总以后来的报表为准。{contact}"
     return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
@@ -182,8 +196,10 @@ def _open_copy(archived: str) -> Workbook | None:
         return None    # file, the copy is rebuilt from the grid the reader did read.
 
 
-def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
-    """A workbook holding each grid value at its own coordinates; {original sheet: new title}."""
+def _rebuild(grid_rows: dict, layouts: dict | None = None) -> tuple[Workbook, dict[str, str]]:
+    """A workbook holding each grid value at its own coordinates, with the clerk's layout where the
+    file gives it (`layout.layout_of`: widths, heights, merges, borders, fonts), printed on one
+    page; {original sheet: new title}."""
     wb = Workbook()
     wb.remove(wb.active)
     titles = {}
@@ -196,11 +212,53 @@ def _rebuild(grid_rows: dict) -> tuple[Workbook, dict[str, str]]:
         for i, row in enumerate(rows):
             for j, value in enumerate(row):
                 _put(ws.cell(r0 + i + 1, c0 + j + 1), value)
-        for col in range(1, c0 + max((len(r) for r in rows), default=0) + 1):
-            ws.column_dimensions[get_column_letter(col)].width = 12
+        last_col = c0 + max((len(r) for r in rows), default=0)
+        look = (layouts or {}).get(name)
+        if look is None:
+            for col in range(1, last_col + 1):
+                ws.column_dimensions[get_column_letter(col)].width = 12
+        else:
+            _apply(ws, look, last_col)
+        _one_page(ws, r0 + len(rows), last_col, look)
     if not wb.sheetnames:
         wb.create_sheet("Sheet")
     return wb, titles
+
+
+def _apply(ws, look: SheetLayout, last_col: int) -> None:
+    for col in range(1, last_col + 1):
+        ws.column_dimensions[get_column_letter(col)].width = round(look.widths.get(col - 1, 8.43), 2)
+    for row, points in look.heights.items():
+        ws.row_dimensions[row + 1].height = points
+    styles: dict = {}
+    for (row, col), cell_look in look.looks.items():
+        if cell_look not in styles:
+            sides = [Side(style=b) if b else Side() for b in cell_look.borders]
+            styles[cell_look] = (Font(name=cell_look.font, size=cell_look.size, bold=cell_look.bold),
+                                 Alignment(horizontal=cell_look.horizontal, vertical=cell_look.vertical,
+                                           wrap_text=cell_look.wrap or None),
+                                 Border(left=sides[0], right=sides[1], top=sides[2], bottom=sides[3]),
+                                 PatternFill("solid", fgColor="FF" + cell_look.fill) if cell_look.fill else None)
+        font, alignment, border, fill = styles[cell_look]
+        cell = ws.cell(row + 1, col + 1)
+        cell.font, cell.alignment, cell.border = font, alignment, border
+        if fill is not None:
+            cell.fill = fill
+    for r1, c1, r2, c2 in look.merges:
+        if (r1, c1) != (r2, c2):
+            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
+
+
+def _one_page(ws, last_row: int, last_col: int, look: SheetLayout | None) -> None:
+    """A4 fitted to one page, landscape when the sheet is wider than tall (the form is)."""
+    widths = look.widths if look else {}
+    wide_mm = sum(widths.get(c, 12 if look is None else 8.43) * 1.9 for c in range(last_col))
+    high_mm = sum((look.heights.get(r, 15) if look else 15) * 25.4 / 72 for r in range(last_row))
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if wide_mm > high_mm else ws.ORIENTATION_PORTRAIT
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
 
 
 def _target(wb: Workbook, ref: str | None, titles: dict[str, str]):
@@ -229,9 +287,9 @@ def _display_width(text: str) -> int:
 
 
 def _problems(rec: Received) -> list[Problem]:
-    """The 问题清单's lines: level, code and title, cell, message."""
+    """The 问题清单's lines: level, title, cell, message, code."""
     return [Problem(LEVEL_WORDS.get(f.severity, f.severity), f.severity == ERROR,
-                    f"{f.code} {CODES[f.code].title}" if f.code in CODES else f.code, f.cell, f.message)
+                    CODES[f.code].title if f.code in CODES else "其他问题", f.cell, f.message, f.code)
             for f in rec.findings]
 
 
@@ -254,8 +312,8 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
     ws = wb.create_sheet(LIST_SHEET)
     _text(ws["A1"], _list_title(rec))
     ws["A1"].font = Font(bold=True, size=12)
-    ws.merge_cells("A1:E1")
-    for col, (head, width) in enumerate(zip(("序号", "级别", "代码", "单元格", "说明"), (6, 8, 22, 18, 90)), 1):
+    ws.merge_cells(f"A1:{get_column_letter(len(LIST_COLUMNS))}1")
+    for col, (head, width) in enumerate(LIST_COLUMNS, 1):
         ws.cell(2, col, head).font = Font(bold=True)
         ws.column_dimensions[get_column_letter(col)].width = width
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -264,7 +322,7 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
         ws.cell(r, 1, i)
         level = ws.cell(r, 2, f.level)
         level.fill = ERROR_FILL if f.error else WARNING_FILL
-        _text(ws.cell(r, 3), f.code)
+        _text(ws.cell(r, 3), f.title)
         where = ws.cell(r, 4)
         _text(where, f.cell or "（整个文件）")
         target = _target(wb, f.cell, titles)
@@ -272,11 +330,13 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
             quoted = "'" + target.parent.title.replace("'", "''") + "'"
             where.hyperlink = Hyperlink(ref=where.coordinate, location=f"{quoted}!{target.coordinate}")
             where.font = Font(color="FF0563C1", underline="single")
-        _text(ws.cell(r, 5), f.message)
-        for col in range(1, 6):
+        lines = set_lines(f.message)
+        _text(ws.cell(r, 5), "\n".join(lines))
+        _text(ws.cell(r, 6), f.code)
+        for col in range(1, len(LIST_COLUMNS) + 1):
             ws.cell(r, col).alignment = wrap
-        # Row heights are not recomputed on open (Excel, LibreOffice): give each wrapped line room.
-        ws.row_dimensions[r].height = 16 * max(1, -(-_display_width(f.message) // 88))
+        # Row heights are not recomputed on open (Excel, LibreOffice): give each line room.
+        ws.row_dimensions[r].height = 16 * len(lines)
     ws.freeze_panes = "A3"
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -287,7 +347,7 @@ def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
         sheet.sheet_view.tabSelected = sheet.title == LIST_SHEET
 
 
-def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | None:
+def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str = "") -> Path | None:
     """The copy made from the clerk's .xlsx XML if marked_xlsx takes it (nearly always), else with
     openpyxl, else rebuilt from the grid as read (.xls, .ods); None if there is nothing to copy."""
     wb, titles = None, {}
@@ -297,39 +357,42 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None) -> Path | No
             return atomic_bytes(path, data)
         wb = _open_copy(rec.archived)
     if wb is None and grid_rows:
-        wb, titles = _rebuild(grid_rows)
+        wb, titles = _rebuild(grid_rows, layout_of(rec.archived, rec.file))
     if wb is None:
         return None
     _mark(wb, rec, titles)
+    book_properties(wb, _list_title(rec), bureau)
     return atomic(path, wb.save)
 
 
-def write_receipt(rec: Received, out_dir: Path, settings_district: str, grid_rows=None, *,
-                  deadline_text: str = "", tz: ZoneInfo = TZ) -> list[Path]:
+def write_receipt(rec: Received, out_dir: Path, bureau: str, grid_rows=None, *,
+                  deadline_text: str = "", tz: ZoneInfo = TZ, counted: dict | None = None) -> list[Path]:
     """Write the receipt .txt (and, with findings, the marked .xlsx) into out_dir; return their paths.
 
     grid_rows: {sheet: (origin_row, origin_col, rows)} as read, used when openpyxl cannot open the
-    archived file (.xls, .ods). deadline_text: `2016年10月31日（星期一）23:59 前`, for the closing line.
+    archived file (.xls, .ods). deadline_text: `2016年10月31日`, the date a rejected form is asked
+    back by. counted: as `_closing` takes it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _receipts_of([rec], out_dir, settings_district, deadline_text, tz, lambda _rec: grid_rows)[rec.id]
+    return _receipts_of([rec], out_dir, bureau, deadline_text, tz, lambda _rec: grid_rows, counted or {})[rec.id]
 
 
 def _to_mark(rec: Received) -> bool:
     return any(f.cell for f in rec.findings)   # something to mark in the clerk's own form
 
 
-def _context(rec: Received, district: str, deadline_text: str, tz: ZoneInfo, marked: Path | None) -> ReceiptContext:
+def _context(rec: Received, bureau: str, deadline_text: str, tz: ZoneInfo, marked: Path | None,
+             counted: dict) -> ReceiptContext:
     return ReceiptContext(
-        district=district, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
+        bureau=bureau, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
         file=_plain(rec.file), sheet=_plain(rec.sheet), received_text=time_text(rec.received_at, tz), late=rec.late,
         verdict=VERDICTS[rec.status],
         findings=[(LEVEL_WORDS.get(f.severity, f.severity), f.message) for f in rec.findings],
         errors=sum(f.severity == ERROR for f in rec.findings),
         warnings=sum(f.severity != ERROR for f in rec.findings),
         marked=marked.name if marked else None,
-        closing=_closing(rec, district, deadline_text))
+        closing=_closing(rec, bureau, deadline_text, counted, tz))
 
 
 def _txt(ctx: ReceiptContext) -> bytes:
@@ -350,26 +413,26 @@ def _grid_rows(rec: Received):
     return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
 
 
-def _receipts_of(batch: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                 tz: ZoneInfo, grid_rows=_grid_rows) -> dict[int, list[Path]]:
+def _receipts_of(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
+                 tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[Path]]:
     """Every submission's receipt (its .txt, and its marked copy if it has cells to mark), a stage
     at a time over the batch (names, marked copies, texts, files): each stage's code stays in the
     processor's caches, ~25 % less CPU a receipt than one receipt after another. `grid_rows(rec)`:
     the sheets as read, for a copy openpyxl cannot make from the file itself."""
-    names = _receipt_names(batch, receipts_dir, district, deadline_text, tz, grid_rows)
+    names = _receipt_names(batch, receipts_dir, bureau, deadline_text, tz, grid_rows, counted)
     return {k: [receipts_dir / name for name in got] for k, got in names.items()}
 
 
-def _receipt_names(batch: list[Received], receipts_dir: Path, district: str, deadline_text: str,
-                   tz: ZoneInfo, grid_rows=_grid_rows) -> dict[int, list[str]]:
+def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
+                   tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[str]]:
     """`_receipts_of`, with the names of the files written in `receipts_dir`: a .txt receipt's path
     is a string joined once, not a Path made and turned back into a string (a plain receipt: 221,000
     instructions -> 182,000)."""
     folder = os.fspath(receipts_dir)
     stems = [receipt_stem(rec) for rec in batch]
-    marked = [_marked_copy(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows(rec)) if _to_mark(rec) else None
-              for rec, stem in zip(batch, stems)]
-    contexts = [_context(rec, district, deadline_text, tz, m) for rec, m in zip(batch, marked)]
+    marked = [_marked_copy(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows(rec), bureau) if _to_mark(rec)
+              else None for rec, stem in zip(batch, stems)]
+    contexts = [_context(rec, bureau, deadline_text, tz, m, counted or {}) for rec, m in zip(batch, marked)]
     bodies = [_txt(ctx) for ctx in contexts]
     txts = [f"{stem}.txt" for stem in stems]
     for name, body in zip(txts, bodies):
@@ -431,7 +494,7 @@ def _in_background() -> None:
         os.nice(BACKGROUND)
 
 
-def write_receipts(subs: list[Received], receipts_dir: Path, district: str, deadline_text: str,
+def write_receipts(subs: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
                    settings, meanwhile=None, pool: ProcessPoolExecutor | None = None) -> list[Path]:
     """Every submission's receipt; the paths in the order of `subs`, each .txt before its marked copy.
     `meanwhile()`, if given, runs in this process while the receipts are written. `pool`: one
@@ -443,7 +506,11 @@ def write_receipts(subs: list[Received], receipts_dir: Path, district: str, dead
     writes the batches no worker has started yet, from the last one back."""
     receipts_dir = Path(receipts_dir)
     receipts_dir.mkdir(parents=True, exist_ok=True)
-    where = {"receipts_dir": receipts_dir, "district": district, "deadline_text": deadline_text, "tz": settings.tz}
+    rejected = {rec.unit for rec in subs if rec.status == "rejected" and rec.unit}
+    counted = {rec.unit: (rec.received_at.timestamp(), rec.file) for rec in subs
+               if rec.status == "accepted" and rec.unit in rejected}      # what a rejected form's receipt tells
+    where = {"receipts_dir": receipts_dir, "bureau": bureau, "deadline_text": deadline_text, "tz": settings.tz,
+             "counted": counted}
     to_mark = [rec for rec in subs if _to_mark(rec)]
     if pool is None and len(to_mark) < MARK_IN_POOL and len(subs) < IN_POOL:
         if meanwhile:

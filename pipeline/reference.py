@@ -1,6 +1,7 @@
 """The reference list of reporting units (`reference/units.csv`) and how clerks' spellings map to it."""
 from __future__ import annotations
 
+import difflib
 import functools
 import itertools
 import operator
@@ -108,6 +109,29 @@ class Units:
         best = max(hits, key=len)
         names = {self.lookup[k] for k in hits if len(k) == len(best)}
         return self.lookup[best] if len(names) == 1 else None
+
+    def nearest(self, text: str | None, n: int = 3) -> list[str]:
+        """The canonical names whose spellings (names and aliases) are most like a text that names
+        no unit, best first (侯寨乡 for 候寨乡): difflib's ratio of matching characters, at least 0.5."""
+        if not text:
+            return []
+        key = norm(text)
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key = key[: -len(suffix)]
+                break
+        names: list[str] = []
+        for spelling in difflib.get_close_matches(key, list(self.lookup), n=4 * n, cutoff=0.5):
+            if self.lookup[spelling] not in names:
+                names.append(self.lookup[spelling])
+        return names[:n]
+
+    def hint(self, text: str | None) -> str:
+        """What an UNKNOWN_UNIT message suggests: the nearest names, else the list's first name."""
+        near = self.nearest(text)
+        if near:
+            return "是否为" + "或".join(f"“{name}”" for name in near) + "？请改为单位名录中的规范名称。"
+        return f"请填写单位名录中的规范名称，如“{self.names[0]}”。" if self.units else "请填写规范的单位名称。"
 
     def find_in(self, text: str) -> str | None:
         """A unit named anywhere inside a longer text such as a file name."""

@@ -12,8 +12,13 @@ variant (`_grid`), then writes it with one of three writers:
 `multi_month` it may instead map period -> rows (one sheet per period, named `9月`); given plain
 rows, the two months before are derived from them (cumulative minus this month's new).
 
-The file name is the caller's: `no_unit_in_sheet`/`no_period_in_sheet` rely on it. Variants of a
-file type (xls, ods, xlsm, xls_renamed_xlsx) get the matching suffix; the returned path says.
+The file name is the caller's: `no_unit_in_sheet`/`no_period_in_sheet`/`blank_header…` rely on it.
+Variants of a file type (xls, ods, xlsm, xls_renamed_xlsx) get the matching suffix; the returned path
+says. `chart_sheet` is written with openpyxl (a chart sheet before the form), its 合计 results stored.
+
+VARIANTS are read to exactly the numbers written; AMBIGUOUS are what a clerk also sends and the
+reader must not read as one set of numbers (two months named, two forms on a sheet, two columns of
+one measure, error values): each gets a finding (tests/test_variants.py names the code and cell).
 """
 from __future__ import annotations
 
@@ -37,7 +42,13 @@ VARIANTS = (
     "split_header", "seed_suffix", "period_zero", "period_fen", "period_dot", "period_dash",
     "alias_unit", "footer", "instructions_sheet", "multi_month", "no_unit_in_sheet",
     "no_period_in_sheet", "xls", "xls_renamed_xlsx", "ods", "xlsm",
+    # blank template words are not a unit or a period; a 填报日期 is not the period; sheets that are
+    # not the form; columns that are not this month's counts; numbers typed as text under Excel's SUM
+    "blank_header", "blank_header_spaces", "fill_date", "enterprise_list", "notes_sheet", "chart_sheet",
+    "previous_cumulative", "rate_column", "subtotal_group", "text_sum", "hidden_sheet",
 )
+AMBIGUOUS = ("two_periods", "two_forms_stacked", "two_forms_side", "duplicate_cumulative", "error_values",
+             "sheet_month")
 SUFFIX = {"xls": ".xls", "xls_renamed_xlsx": ".xlsx", "ods": ".ods", "xlsm": ".xlsm"}
 
 UNITS_CSV = Path(__file__).resolve().parent.parent / "reference" / "units.csv"
@@ -58,6 +69,12 @@ class Formula:
     cached: int | None         # the stored result; None = none stored
 
 
+@dataclass(frozen=True)
+class ErrorValue:
+    text: str                  # "#DIV/0!"
+    formula: str | None = None  # the formula it is the stored result of; None = typed
+
+
 @dataclass
 class Grid:
     """One sheet: 0-based (row, col) -> int | float | str | Formula, with styles and merges."""
@@ -66,6 +83,7 @@ class Grid:
     styles: dict = field(default_factory=dict)
     merges: list = field(default_factory=list)          # (r1, c1, r2, c2), inclusive
     widths: dict = field(default_factory=dict)          # col -> width in characters
+    hidden: bool = False
 
 
 # --- counts ---------------------------------------------------------------------------------
@@ -136,6 +154,9 @@ def _period_text(period: str, variant: str) -> str:
 
 def _count(value: int, i: int, variant: str):
     """How a clerk typed one count, the i-th zero or non-zero of the sheet: cycling through forms."""
+    if variant == "text_sum":           # now and then a number typed as text, as a clerk does in Excel
+        forms = (value, value, f"{value}家", value, f"'{value}")
+        return forms[i % len(forms)] if value else value
     if variant != "text_numbers":
         return value
     if value == 0:
@@ -153,11 +174,15 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
             g.cells[(top + r, left + c)] = value
         g.styles[(top + r, left + c)] = style
 
-    last = len(LEVELS) * len(MEASURES)              # last table column, relative
+    last = sum(len(heads) for _, heads in _groups(variant))   # last table column, relative
     put(0, 0, "附件", ANNEX)
-    put(1, 0, (unit if variant == "unit_in_title" else "") + FORM_TITLE, TITLE)
+    title = (unit if variant == "unit_in_title" else "") + FORM_TITLE
+    if variant == "two_periods":        # last month's title left above this month's form
+        title = _period_text(_shift_period(period, -1), "period_zero") + title
+    put(1, 0, title, TITLE)
     g.merges.append((top + 1, left, top + 1, left + last))
-    who = {"unit_in_title": "", "no_unit_in_sheet": "", "seed_suffix": f"{unit} 乡（镇）办事处"}.get(variant, unit)
+    who = {"unit_in_title": "", "no_unit_in_sheet": "", "seed_suffix": f"{unit} 乡（镇）办事处",
+           "blank_header": "", "blank_header_spaces": ""}.get(variant, unit)
     if variant == "alias_unit":
         who = (_aliases(unit) or [unit + "办事处"])[0]
     when = "" if variant == "no_period_in_sheet" else _period_text(period, variant)
@@ -165,8 +190,14 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
         year, month = (int(p) for p in period.split("-"))
         for c, value in ((0, "填报单位："), (1, who), (6, year), (7, "年"), (8, month), (9, "月")):
             put(2, c, value, LINE)
+    elif variant in BLANK_LINES:
+        put(2, 0, BLANK_LINES[variant], LINE)
+        g.merges.append((top + 2, left, top + 2, left + last))
     else:
-        put(2, 0, f"填报单位：{who or '__________'}      {when or '_____ 年 _____ 月'}", LINE)
+        line = f"填报单位：{who or '__________'}      {when or '_____ 年 _____ 月'}"
+        if variant == "fill_date":      # the day it was filled in, a month later: not the period
+            line += f"      填报日期：{_period_text(_shift_period(period, 1), 'period_zero')}"
+        put(2, 0, line, LINE)
         g.merges.append((top + 2, left, top + 2, left + last))
 
     h = 3 + gap                                     # header row, relative
@@ -174,38 +205,63 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
     put(h, 0, "行 业" if spaced else "行业", BOX)
     put(h + 1, 0, None, BOX)
     g.merges.append((top + h, left, top + h + 1, left))
-    for level in LEVELS:
-        c0 = 1 + (level - 1) * len(MEASURES)
-        put(h, c0, " ".join(LEVEL_NAMES[level]) if spaced else LEVEL_NAMES[level], BOX)
-        g.merges.append((top + h, left + c0, top + h, left + c0 + len(MEASURES) - 1))
-        for m, measure in enumerate(MEASURES):
+    columns = []                                    # (col, what it holds) of each column after 行业
+    c = 1
+    for label, heads in _groups(variant):
+        put(h, c, " ".join(label) if spaced and label in LEVEL_NAMES.values() else label, BOX)
+        g.merges.append((top + h, left + c, top + h, left + c + len(heads) - 1))
+        for m, (head, what) in enumerate(heads):
             if m:
-                put(h, c0 + m, None, BOX)
-            put(h + 1, c0 + m, SPACED_MEASURES[measure] if spaced else f"{MEASURE_NAMES[measure]} (家)", BOX)
+                put(h, c + m, None, BOX)
+            put(h + 1, c + m, head, BOX)
+            columns.append((c + m, what))
+        c += len(heads)
+    last = c - 1                                    # last table column, relative
 
     order = SHUFFLED if variant == "shuffled_rows" else INDUSTRIES
     seen = {False: 0, True: 0}          # zeros and non-zeros so far: each cycles through its forms
+    shown = {}                          # (row, col) -> what the cell holds, for the 合计
     for r, industry in enumerate(order, start=h + 2):
         label = {"spaced_labels": " ".join(industry),
                  "industry_suffix": INDUSTRY_SUFFIXED[industry]}.get(variant, industry)
         put(r, 0, label, BOX)
-        values = [v for level in LEVELS for v in rows.get((industry, level), (0, 0, 0))]
-        for c, value in enumerate(values, start=1):
-            put(r, c, _count(int(value), seen[bool(value)], variant), BOX)
-            seen[bool(value)] += 1
+        counts = {level: rows.get((industry, level), (0, 0, 0)) for level in LEVELS}
+        for col, what in columns:
+            if isinstance(what, tuple):             # a count: (level, index of the measure)
+                value = int(counts[what[0]][what[1]])
+                cell = _count(value, seen[bool(value)], variant)
+                seen[bool(value)] += 1
+            else:
+                cell = what(counts)
+            shown[(r, col)] = cell
+            put(r, col, cell, BOX)
+    if variant == "error_values":       # a formula's stored error, and an error typed
+        for (industry, level, m), error in ERRORS.items():
+            r = h + 2 + order.index(industry)
+            col = next(col for col, what in columns if what == (level, m))
+            shown[(r, col)] = error
+            put(r, col, error, BOX)
 
     total_row = h + 2 + len(INDUSTRIES)
     if variant != "no_total_row":
         put(total_row, 0, "合 计" if spaced else "合计", BOX)
-        for c in range(1, last + 1):
-            level, m = LEVELS[(c - 1) // len(MEASURES)], (c - 1) % len(MEASURES)
-            value = sum(int(rows.get((ind, level), (0, 0, 0))[m]) for ind in INDUSTRIES)
-            first, end = cell_name(top + h + 2, left + c), cell_name(top + total_row - 1, left + c)
-            cell = {"total_blank": None, "total_values": value, "text_numbers": value, "xls": value,
-                    "xls_renamed_xlsx": value,
-                    "formula_no_cache": Formula(f"SUM({first}:{end})", None)
-                    }.get(variant, Formula(f"SUM({first}:{end})", value))
-            put(total_row, c, cell, BOX)
+        for col, _ in columns:
+            values = [shown[(r, col)] for r in range(h + 2, total_row)]
+            first, end = cell_name(top + h + 2, left + col), cell_name(top + total_row - 1, left + col)
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:                      # SUM over an error is that error
+                cell = ErrorValue(errors[0].text, f"SUM({first}:{end})")
+            elif any(isinstance(v, float) and not v.is_integer() for v in values):
+                cell = None                 # no sum of rates
+            else:
+                # Excel's SUM: text is left out; the true sum of the counts otherwise
+                excel = sum(v for v in values if isinstance(v, int))
+                value = sum(int(counts_of(v)) for v in values) if variant != "text_sum" else excel
+                cell = {"total_blank": None, "total_values": value, "text_numbers": value, "xls": value,
+                        "xls_renamed_xlsx": value,
+                        "formula_no_cache": Formula(f"SUM({first}:{end})", None)
+                        }.get(variant, Formula(f"SUM({first}:{end})", value))
+            put(total_row, col, cell, BOX)
 
     end_row = total_row + (0 if variant == "no_total_row" else 1)
     if variant == "offset":
@@ -223,6 +279,77 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
     g.widths[left] = 10
     for c in range(1, last + 1):
         g.widths[left + c] = 11
+    return g
+
+
+BLANK_LINES = {"blank_header": "填报单位：_____ 乡（镇）办事处 ___ 年 ___ 月",   # the template's blanks
+               "blank_header_spaces": "填报单位：      年   月"}
+ERRORS = {("冶金", 1, 1): ErrorValue("#DIV/0!", "C8/0"), ("机械", 2, 0): ErrorValue("#N/A")}
+
+
+def counts_of(value) -> int:
+    """The count a clerk meant by a cell as `_count` wrote it."""
+    if value is None or isinstance(value, ErrorValue):
+        return 0
+    if isinstance(value, str):
+        text = value.translate(str.maketrans("０１２３４５６７８９", "0123456789")).strip().lstrip("'")
+        text = text.removesuffix("家")
+        return int(text) if text.isdigit() else 0
+    return int(value)
+
+
+def _groups(variant: str) -> list[tuple[str, list]]:
+    """The column groups after 行业: (label over the group, [(header, what the column holds)]), what a
+    column holds being (level, index of the measure) for a count, or a function of the row's counts
+    ({level: (new, cumulative, reviewing)}) for a column that is not one."""
+    spaced = variant == "spaced_labels"
+
+    def head(measure):
+        return SPACED_MEASURES[measure] if spaced else f"{MEASURE_NAMES[measure]} (家)"
+
+    groups = []
+    for level in LEVELS:
+        heads = [(head(measure), (level, m)) for m, measure in enumerate(MEASURES)]
+        if variant == "previous_cumulative":     # 上月累计 beside 累计完成: not this month's count
+            heads.insert(1, ("上月累计 (家)", lambda counts, lv=level: counts[lv][1] - counts[lv][0]))
+        elif variant == "rate_column":
+            heads.insert(2, ("累计达标率", lambda counts, lv=level: round(counts[lv][1] / 20, 2)))
+        elif variant == "duplicate_cumulative" and level == 1:   # two 累计完成 columns that disagree
+            heads.insert(2, (head("cumulative"), lambda counts: counts[1][1] + 1))
+        groups.append((LEVEL_NAMES[level], heads))
+    if variant == "subtotal_group":              # 小计 over the three levels: not a level
+        groups.append(("小计", [(head(measure), lambda counts, m=m: sum(counts[lv][m] for lv in LEVELS))
+                                for m, measure in enumerate(MEASURES)]))
+    return groups
+
+
+def _enterprises_grid() -> Grid:
+    """A list of certified enterprises: industries and levels in its columns, but not the form."""
+    g = Grid("达标企业名单")
+    lines = [("2016年达标企业名单",), ("序号", "企业名称", "行业", "达标等级", "证书编号"),
+             (1, "郑州市某某机械有限公司", "机械", "三级", "豫AQB2016JX0012"),
+             (2, "郑州某某铝业有限公司", "有色", "二级", "豫AQB2016YS0031"),
+             (3, "郑州某某食品有限公司", "轻工", "三级", "豫AQB2016QG0107"),
+             (4, "郑州某某建材有限公司", "建材", "三级", "豫AQB2016JC0045"),
+             (5, "郑州某某商贸有限公司", "商贸", "一级", "豫AQB2016SM0002")]
+    for r, line in enumerate(lines):
+        for c, value in enumerate(line):
+            g.cells[(r, c)] = value
+            g.styles[(r, c)] = TEXT
+    g.widths.update({1: 30, 4: 20})
+    return g
+
+
+def _notes_grid() -> Grid:
+    """Notes a clerk adds, a line per industry: not the form."""
+    g = Grid("备注")
+    lines = [("备注",), ("行业", "情况说明"), ("机械", "新增三级达标企业1家"), ("建材", "1家企业正在评审"),
+             ("商贸", "无变化"), ("一级企业", "无")]
+    for r, line in enumerate(lines):
+        for c, value in enumerate(line):
+            g.cells[(r, c)] = value
+            g.styles[(r, c)] = TEXT
+    g.widths[1] = 40
     return g
 
 
@@ -246,14 +373,56 @@ def _grids(unit: str, period: str, rows, variant: str) -> list[Grid]:
             by_period = {_shift_period(period, -2): months_before(previous),
                          _shift_period(period, -1): previous, period: rows or {}}
         return [_grid(f"{int(p.split('-')[1])}月", unit, p, r, variant) for p, r in by_period.items()]
+    if variant == "sheet_month":     # 9月 copied from 8月, its numbers changed, its header not
+        previous = months_before(rows or {})
+        before = _grid("8月", unit, _shift_period(period, -1), previous, "canonical")
+        form = _grid(f"{int(period[5:])}月", unit, _shift_period(period, -1), rows or {}, "canonical")
+        return [before, form]
     form = _grid("Sheet1" if variant == "offset" else "月度报表", unit, period, rows or {}, variant)
-    return [_instructions_grid(), form] if variant == "instructions_sheet" else [form]
+    if variant == "hidden_sheet":    # last month's form kept on a hidden sheet
+        before = _grid("上月", unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
+        before.hidden = True
+        return [before, form]
+    if variant in ("two_forms_stacked", "two_forms_side"):   # last month's form left on the sheet, above or beside
+        before = _grid(form.name, unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
+        return [_joined(before, form, below=variant == "two_forms_stacked")]
+    return {"instructions_sheet": [_instructions_grid(), form], "enterprise_list": [form, _enterprises_grid()],
+            "notes_sheet": [form, _notes_grid()]}.get(variant, [form])
+
+
+def _joined(first: Grid, second: Grid, below: bool) -> Grid:
+    """Two forms on one sheet: `second` two rows under `first`, or two columns right of it."""
+    height = 1 + max(r for r, _ in first.cells)
+    width = 1 + max(c for _, c in first.cells)
+    moved = shifted(second, *((height + 2, 0) if below else (0, width + 2)))
+    return Grid(first.name, {**first.cells, **moved.cells}, {**first.styles, **moved.styles},
+                first.merges + moved.merges, {**first.widths, **moved.widths})
+
+
+def shifted(g: Grid, dr: int, dc: int) -> Grid:
+    """The sheet with everything `dr` rows down and `dc` columns right (formulas' ranges too)."""
+    def move(value):
+        if isinstance(value, Formula):
+            return Formula(re.sub(r"([A-Z]+)(\d+)", lambda m: cell_name(int(m[2]) - 1 + dr, _col(m[1]) + dc),
+                                  value.text), value.cached)
+        return value
+    return Grid(g.name, {(r + dr, c + dc): move(v) for (r, c), v in g.cells.items()},
+                {(r + dr, c + dc): style for (r, c), style in g.styles.items()},
+                [(r1 + dr, c1 + dc, r2 + dr, c2 + dc) for r1, c1, r2, c2 in g.merges],
+                {c + dc: w for c, w in g.widths.items()})
+
+
+def _col(letters: str) -> int:
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return col - 1
 
 
 def write_sample(path, unit: str, period: str, rows, variant: str = "canonical") -> Path:
     """Write one clerk's workbook in `variant` (see VARIANTS); returns the path written."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
+    if variant not in VARIANTS + AMBIGUOUS:
+        raise ValueError(f"unknown variant {variant!r}; one of {', '.join(VARIANTS + AMBIGUOUS)}")
     path = Path(path)
     if variant in SUFFIX:
         path = path.with_suffix(SUFFIX[variant])
@@ -265,6 +434,8 @@ def write_sample(path, unit: str, period: str, rows, variant: str = "canonical")
         _write_xls(path, grids)
     elif variant == "ods":
         _write_ods(path, grids)
+    elif variant == "chart_sheet":
+        _write_with_chart(path, grids)
     else:
         _write_xlsx(path, grids, macro=variant == "xlsm")
     return path
@@ -322,6 +493,9 @@ def _sheet_xml(g: Grid, strings: dict[str, int]) -> str:
             elif isinstance(value, Formula):
                 cached = "" if value.cached is None else f"<v>{value.cached}</v>"
                 out.append(f'<c r="{ref}" s="{s}"><f>{value.text}</f>{cached}</c>')
+            elif isinstance(value, ErrorValue):
+                formula = f"<f>{value.formula}</f>" if value.formula else ""
+                out.append(f'<c r="{ref}" s="{s}" t="e">{formula}<v>{escape(value.text)}</v></c>')
             elif isinstance(value, str):
                 index = strings.setdefault(value, len(strings))
                 out.append(f'<c r="{ref}" s="{s}" t="s"><v>{index}</v></c>')
@@ -342,11 +516,12 @@ def _sheet_xml(g: Grid, strings: dict[str, int]) -> str:
 def _write_xlsx(path: Path, grids: list[Grid], *, macro: bool = False) -> None:
     strings: dict[str, int] = {}
     sheets = [_sheet_xml(g, strings) for g in grids]
-    _write_package(path, [g.name for g in grids], sheets, list(strings), macro=macro)
+    _write_package(path, [g.name for g in grids], sheets, list(strings), macro=macro,
+                   hidden={g.name for g in grids if g.hidden})
 
 
 def _write_package(path: Path, names: list[str], sheets: list[str], strings: list[str], *,
-                   macro: bool = False) -> None:
+                   macro: bool = False, hidden=frozenset()) -> None:
     n = len(sheets)
     main = "application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macro else f"{_CT}.sheet.main+xml"
     types = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
@@ -362,7 +537,8 @@ def _write_package(path: Path, names: list[str], sheets: list[str], strings: lis
     root_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
                  f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
                  '</Relationships>')
-    sheet_list = "".join(f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+    states = {name: ' state="hidden"' for name in hidden}
+    sheet_list = "".join(f'<sheet name="{escape(name)}" sheetId="{i}"{states.get(name, "")} r:id="rId{i}"/>'
                          for i, name in enumerate(names, start=1))
     workbook = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN}" '
                 f'xmlns:r="{_REL}"><sheets>{sheet_list}</sheets><calcPr calcId="191029"/></workbook>')
@@ -433,6 +609,37 @@ def _write_fast(path: Path, unit: str, period: str, rows: Rows, variant: str) ->
     line = f"填报单位：{unit}      {year} 年 {month} 月"
     _write_package(path, ["Sheet1" if variant == "offset" else "月度报表"], [xml],
                    [line if s == _LINE else s for s in strings])
+
+
+def _write_with_chart(path: Path, grids: list[Grid]) -> None:
+    """The form with openpyxl, a chart sheet of its 累计完成 before it (as Excel's F11 puts one), and
+    the 合计 formulas' results stored afterwards (openpyxl writes formulas without them)."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    from .formbook import cache_formula_values
+
+    wb = Workbook()
+    ws = wb.active
+    (g,) = grids
+    ws.title = g.name
+    cached = {}
+    for (r, c), value in g.cells.items():
+        if isinstance(value, Formula):
+            ws.cell(r + 1, c + 1, f"={value.text}")
+            cached[cell_name(r, c)] = value.cached
+        else:
+            ws.cell(r + 1, c + 1, value)
+    for r1, c1, r2, c2 in g.merges:
+        ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
+    chart = BarChart()
+    chart.title = "各行业累计完成（三级）"
+    chart.add_data(Reference(ws, min_col=9, min_row=6, max_row=13))
+    chart.set_categories(Reference(ws, min_col=1, min_row=6, max_row=13))
+    wb.create_chartsheet("图表", 0).add_chart(chart)
+    wb.active = 1
+    wb.save(path)
+    cache_formula_values(path, cached)
 
 
 def _plain(value):

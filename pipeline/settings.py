@@ -24,6 +24,7 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
     "deadline": {
         "day": ("end", "每月报送截止日：end 为当月最后一天，或 1–28 的日期"),
         "time": ("23:59:59", "截止日的截止时刻（本地时间）"),
+        "resend_working_days": (3, "退回的报表：截止时间未过要求在截止日前重新报送，已过则在几个工作日内（周一至周五）"),
     },
     "targets": {
         "2016": (0.50, "2016 年底三级以上达标企业占规模以上企业的比例目标"),
@@ -93,6 +94,19 @@ class Settings:
         last = calendar.monthrange(year, month)[1]
         hh, mm, ss = (int(x) for x in str(self.values["deadline"]["time"]).split(":"))
         return dt.datetime(year, month, last if day == "end" else min(int(day), last), hh, mm, ss, tzinfo=self.tz)
+
+    def resend_by(self, period: str, now: dt.datetime) -> dt.date:
+        """The date a rejected form of `period` is asked back by, never past: the month's deadline
+        while it is ahead, else `deadline.resend_working_days` working days (Monday to Friday) after
+        `now`."""
+        deadline = self.deadline(period)
+        if now < deadline:
+            return deadline.date()
+        day, left = now.astimezone(self.tz).date(), int(self.values["deadline"]["resend_working_days"])
+        while left > 0:
+            day += dt.timedelta(days=1)
+            left -= day.weekday() < 5
+        return day
 
     def target(self, year: int) -> float | None:
         targets = self.values["targets"]

@@ -1,6 +1,7 @@
 """报送情况: who reported for the period, when, and what came of it, as one workbook.
 
-Sheets: 报送情况 (one row per unit, status coloured, a summary line), 全部文件 (every submission
+Sheets: 报送情况 (one row per unit, status coloured, a summary line; units whose last counted
+figures the district's form carries, and whether the month is over, said there), 全部文件 (every submission
 received), 明细 (each counted unit's 24 rows as numbers). A city or province has tens of thousands
 of units and a country's 明细 a million rows, so the cells do not go through xlsxwriter (~15 µs a
 cell): xlsxwriter lays out each sheet (formats, widths, merges, panes, filter, print setup) and the
@@ -179,7 +180,8 @@ def _formats(book) -> dict[str, str]:
          "center": {**base, "align": "center"}, "cell": base}
     for colour in (GREEN, YELLOW, RED):
         f["center" + colour] = {**base, "align": "center", "bg_color": colour}
-    f.update({"bold": {"bold": True, "font_name": "宋体"}, "wrap": {**base, "text_wrap": True}})
+    f.update({"bold": {"bold": True, "font_name": "宋体"}, "wrap": {**base, "text_wrap": True},
+              "remark": {"font_name": "宋体", "text_wrap": True, "valign": "top"}})
     return {name: str(book.add_format(props)._get_xf_index()) for name, props in f.items()}
 
 
@@ -188,7 +190,8 @@ FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "�
 DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
 
 
-def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict) -> _Sheet:
+def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict,
+              carried: dict, notes: list[str]) -> _Sheet:
     sheet = _Sheet(book, "报送情况", s, len(OVERVIEW_HEADS))
     sheet.merged(title, "title", height=28)
     sheet.merged(f"报送截止时间：{deadline_text}", "note")
@@ -201,10 +204,16 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
         status, rec = unit_status(unit, own, counted)
         tally[status] += 1
         times = len({(r.file, r.sha256, r.received_at) for r in own})
+        said = problems(rec)
+        if unit in carried:
+            said = "；".join(filter(None, (said, f"全区月报沿用{period_text(carried[unit][0])}的数字")))
         sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
-                     problems(rec), times], styles[status], height=20)
+                     said, times], styles[status], height=20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
+    width = sum(sheet.widths.get(c, 6) for c in range(len(OVERVIEW_HEADS)))   # as finish() will set them
+    for note in notes:
+        sheet.merged(note, "remark", height=16 * (1 + _display_width(note) // max(width - 4, 20)) + 4)
     sheet.widths[0] = 6
     sheet.ws.freeze_panes(3, 0)
     sheet.finish(2)
@@ -272,6 +281,12 @@ class _Strings:
         items = "".join(f"<si>{_inline(text)[4:-5]}</si>" for text in self.texts)   # <is><t>…</t></is>: its <t>
         return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN}" count="{self.cells}"'
                 f' uniqueCount="{len(self.texts)}">{items}</sst>').encode()
+
+
+def carried_note(carried: dict) -> str:
+    """The note saying which units' figures the district's form carried, and from which month."""
+    return ("注：以下单位本月没有被计入的报表，全区月报沿用其最近一次被计入的累计完成和正在评审（当月完成按 0 计）："
+            + "、".join(f"{unit}（{period_text(month)}）" for unit, (month, _) in carried.items()) + "。")
 
 
 STRINGS_PART = "xl/sharedStrings.xml"
@@ -382,8 +397,12 @@ def _chunks(rows, size: int = 8 << 20):
 
 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
-                      counted: dict[str, Received], deadline_text: str, district: str) -> Path:
-    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically."""
+                      counted: dict[str, Received], deadline_text: str, district: str,
+                      carried: dict | None = None, interim: str | None = None,
+                      author: str = "") -> Path:
+    """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically. `carried`: {unit:
+    (month, rows)} of the units the district's form carries; `interim`: the note of a run before the
+    month is over; `author`: the bureau, in the book's properties."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -395,9 +414,14 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         book = xlsxwriter.Workbook(layout, {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False})
         s = _formats(book)
-        title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况"
+        title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况" + ("（中期）" if interim else "")
+        notes = [interim] if interim else []
+        if carried:
+            notes.append(carried_note(carried))
+        book.set_properties({"title": title, "author": author, "company": author, "comments": ""})
         strings = _Strings()
-        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted), _all_files(book, s, received),
+        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, carried or {}, notes),
+                  _all_files(book, s, received),
                   *_details(book, s, units, counted, strings)]
         book.close()
         _splice(layout.getvalue(), tmp, sheets, strings)

@@ -116,6 +116,7 @@ def write_template(path, unit: str, period: str, due: str, bureau: str) -> Path:
     notes.sheet_properties.pageSetUpPr.fitToPage = True
     notes.protection.sheet = True
     wb.active = 0
+    formbook.book_properties(wb, path.stem.replace("_", " "), bureau)
     wb.save(path)
     formbook.cache_formula_values(path, totals)
     return path

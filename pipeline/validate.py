@@ -55,6 +55,8 @@ def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[
         else:
             if case.column not in (None, "cumulative") and not pd.isna(case.column):
                 continue  # a dataframe check reports each failing row once per column
+            if row["new"] < 0 or row["cumulative"] < 0:
+                continue  # NEGATIVE says it: one problem, one message
             out.setdefault(i, []).append(finding(
                 code, drafts[i].cells.get((industry, level, "cumulative")), value=f"{row['cumulative']:g}",
                 expected=f"{row['new']:g}", label=label(industry, level, "cumulative")))
@@ -69,17 +71,36 @@ def schema_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[
 
 
 def total_findings(frame: pd.DataFrame, drafts: list[Draft]) -> dict[int, list[Finding]]:
-    """合计 cells that differ from the sum of their column over the eight industries."""
+    """合计 cells that differ from the sum of their column over the eight industries.
+
+    A column with a count that could not be read has no sum to compare (that cell's finding says
+    why). Where the 合计 is the sum of the column's numbers without those typed as text ("1家",
+    "'3"), as Excel's SUM leaves them out, TEXT_NUMBER names the text cells instead."""
     values = frame[list(MEASURES)].to_numpy().reshape(len(drafts), len(INDUSTRIES), len(LEVELS) * len(MEASURES))
     sums = np.nansum(values, axis=1)                  # (form, level by measure)
+    unread = np.isnan(values).any(axis=1)
     given = np.array([d.totals for d in drafts], dtype="float64")   # NaN: blank, or no such column
     out: dict[int, list[Finding]] = {}
-    for i, k in zip(*np.nonzero(~np.isnan(given) & (given != sums))):
+    for i, k in zip(*np.nonzero(~np.isnan(given) & (given != sums) & ~unread)):
         level, measure = COLUMNS[k]
+        name = f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"
+        cell = drafts[i].cells.get((TOTAL_LABEL, level, measure))
+        texts = [t for t in drafts[i].texts if t[0] == k]
+        if texts and given[i, k] == sums[i, k] - sum(t[3] for t in texts):
+            for _, where, shown, number in texts:
+                out.setdefault(int(i), []).append(finding(
+                    "TEXT_NUMBER", where, value=shown, number=number, total=f"{given[i, k]:g}", total_cell=cell,
+                    expected=f"{sums[i, k]:g}", label=_label_of(drafts[i], where, name)))
+            continue
         out.setdefault(int(i), []).append(finding(
-            "TOTAL_MISMATCH", drafts[i].cells.get((TOTAL_LABEL, level, measure)), value=f"{given[i, k]:g}",
-            expected=f"{sums[i, k]:g}", label=f"{LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
+            "TOTAL_MISMATCH", cell, value=f"{given[i, k]:g}", expected=f"{sums[i, k]:g}", label=name))
     return out
+
+
+def _label_of(d: Draft, where: str, column: str) -> str:
+    """`冶金 一级 累计完成` for a count cell of the draft."""
+    industry = next((ind for ind in INDUSTRIES if any(d.cells.get((ind, *key)) == where for key in COLUMNS)), "")
+    return f"{industry} {column}".strip()
 
 
 def validate(drafts: list[Draft]) -> list[tuple[tuple[Row, ...], tuple[Finding, ...]]]:

@@ -214,12 +214,18 @@ class Watcher:
             " WHERE f.run_id = ?", (run_id,)) if p)
 
     def _refresh(self) -> None:
-        """The touched periods' outputs written again."""
+        """The touched periods' outputs written again: the month now running's as an interim set
+        (monthly.run_monthly's rule), a month not begun's not at all."""
+        now = dt.datetime.now(self.settings.tz)
+        current = now.strftime("%Y-%m")
         while self.stale:
             period = min(self.stale)
-            with no_gc():
-                out = write_monthly(self.ledger, self.folders, period, self.settings, self.units)
             self.stale.discard(period)
+            if period > current:
+                continue
+            with no_gc():
+                out = write_monthly(self.ledger, self.folders, period, self.settings, self.units,
+                                    interim=now if period == current else None)
             log(f"已更新 {period} 的报送情况、区月报和回执：{out}")
 
     def _wait(self) -> None:

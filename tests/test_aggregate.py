@@ -51,3 +51,12 @@ def test_a_counted_form_given_its_rows_is_the_same_record_with_them():
     assert made.rows == rows and rec.rows == ()          # the record read from the ledger is left as it was
     with pytest.raises(TypeError):                       # as dataclasses.replace: no field it does not have
         replaced(rec, rws=rows)
+
+
+def test_a_unit_that_did_not_report_adds_its_last_cumulative_and_no_new():
+    a = rows_of_counts([1] * 72)
+    july = rows_of_counts(list(range(72)))                  # 冶金 一级: new 0, cumulative 1, reviewing 2 …
+    totals = district_rows(counted({"甲": a}), {"乙": ("2016-07", july)})
+    assert totals[0] == Row("冶金", 1, 1, 2, 3)              # 当月 1 + 0; 累计 1 + 1; 评审 1 + 2
+    assert totals[23] == Row("烟草", 3, 1, 71, 72)
+    assert sum(r.new for r in totals) == 24                  # the carried unit's 当月 is zero

@@ -8,6 +8,7 @@ import html
 import re
 import shutil
 import subprocess
+import zipfile
 
 import pytest
 from docx import Document
@@ -18,6 +19,7 @@ from docx.shared import Mm, Pt
 from pipeline import pdf
 from pipeline.bulletin import (
     DOCX_TEMPLATE,
+    docx_blocks,
     render_bulletin,
     render_docx,
     render_html,
@@ -121,7 +123,19 @@ def test_headings_in_heiti_and_kaiti(doc):
 
 def test_attachment_note_signature_and_date(doc):
     assert paragraphs(doc, "公文附件说明")[0].text == \
-        "附件：1.2016年第三季度各乡（镇）办事处安全生产标准化达标创建情况排名表"
+        "附件：1.\t2016年第三季度各乡（镇）办事处安全生产标准化达标创建情况排名表"
+    assert paragraphs(doc, "公文附件说明续")[0].text == "2.\t2016年第三季度各乡（镇）办事处安全生产标准化达标率对比图"
+
+
+def test_a_wrapped_attachment_name_lines_up_with_its_first_character(doc):
+    # GB/T 9704: 附件名称回行时与上一行附件名称的首字对齐; "附件：" two characters in, "2." under "1.".
+    char = Pt(16).twips
+    for style, first_line in (("公文附件说明", 2), ("公文附件说明续", 5)):
+        ppr = doc.styles[style].element.pPr
+        ind, [tab] = ppr.find(qn("w:ind")), ppr.find(qn("w:tabs"))
+        left, hanging = int(ind.get(qn("w:left"))), int(ind.get(qn("w:hanging")))
+        assert left - hanging == first_line * char
+        assert int(tab.get(qn("w:pos"))) == left == 6 * char      # the name after "附件：1." on the tab stop
     assert paragraphs(doc, "公文署名")[0].text == BUREAU
     [date] = paragraphs(doc, "公文成文日期")
     assert date.text == "2016年10月10日"
@@ -177,6 +191,21 @@ def test_record_between_lines_at_the_end(doc):
     sizes = {side: borders.find(qn(f"w:{side}")).get(qn("w:sz")) for side in ("top", "insideH", "bottom")}
     assert sizes == {"top": "8", "insideH": "6", "bottom": "8"}       # 0.35 mm, 0.25 mm, 0.35 mm
     assert record.rows[0].cells[0].paragraphs[0].style.font.size == Pt(14)
+
+
+def test_document_properties_name_this_bulletin_its_bureau_and_the_run(tmp_path, chart):
+    made = datetime.datetime(2016, 10, 11, 9, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    path = render_docx(sample_context(), tmp_path / "通报.docx", chart, made)
+    core = Document(path).core_properties
+    assert core.title == "关于2016年第三季度工贸行业企业安全生产标准化达标创建情况的通报"
+    assert (core.author, core.last_modified_by) == (BUREAU, BUREAU)
+    assert core.created == core.modified == made
+    assert core.language == "zh-CN" and core.comments == "" and core.keywords == "二七安监管〔2016〕21号"
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        app, settings = z.read("docProps/app.xml").decode(), z.read("word/settings.xml").decode()
+    assert not any("thumbnail" in n or n.startswith("customXml/") for n in names)
+    assert "Microsoft" not in app and 'w:eastAsia="zh-CN"' in settings and "ja-JP" not in settings
 
 
 # ---------------------------------------------------------------- wording follows the situation
@@ -235,6 +264,13 @@ def test_district_at_target(render):
     assert "全区达标率为55.9%，已达到2016年底50%的目标。" in body and "还需新增" not in body
 
 
+def test_a_target_of_all_enterprises_is_not_worded_as_100_percent_or_more(render):
+    summary = dataclasses.replace(sample_context().summary, target=1.0)
+    body = render(year=2018, summary=summary)
+    assert "对照2018年底前所有规模以上企业达标的目标任务" in body and "100%以上" not in body
+    assert "对照2016年底前50%以上规模以上企业达标的目标任务" in render()
+
+
 def test_date_in_arabic_numerals_without_leading_zeros(render):
     assert "\n2016年1月5日\n" in render(issued=datetime.date(2016, 1, 5))
 
@@ -270,6 +306,33 @@ def test_html_says_what_the_docx_says(tmp_path, chart):
     for paragraph in Document(docx).paragraphs:
         for line in paragraph.text.split("\n"):
             assert line in shown
+
+
+def test_no_value_label_of_the_chart_is_crossed_by_the_target_line():
+    import matplotlib
+    import numpy as np
+
+    from pipeline.chart import TARGET, chart_figure
+    rows = tuple(dataclasses.replace(r, rate=rate, certified=round(rate * r.base))
+                 for r, rate in zip(sample_context().ranking[:4], (0.475, 0.49, 0.46, 0.30)))   # labels over 50 %
+    with matplotlib.rc_context({"font.family": [cjk_font()]}):
+        fig = chart_figure(rows, 0.5, "2016年底目标")
+        fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    ax = fig.axes[0]
+    x = round(ax.transData.transform((0.5, 0))[0])
+    red = np.array([int(TARGET[k:k + 2], 16) for k in (1, 3, 5)])
+    crossed = 0
+    for text in ax.texts:
+        box = text.get_window_extent()
+        if re.fullmatch(r"\d+\.\d%", text.get_text()) and box.x0 < x < box.x1:   # a value label
+            crossed += 1
+            top, bottom = pixels.shape[0] - round(box.y1), pixels.shape[0] - round(box.y0)
+            column = pixels[top:bottom, x]
+            assert not (np.abs(column - red).sum(axis=1) < 60).any(), text.get_text()   # no red of the line
+    assert crossed == 3                                   # 47.5 %, 49.0 %, 46.0 % reach across 50 %
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y1 < ax.get_window_extent().y0          # the legend below the plot, over no bar
 
 
 def test_chart_font_has_chinese_glyphs():
@@ -312,6 +375,76 @@ def test_pdf_embeds_a_cjk_font_and_shows_the_text(rendered):
         first = subprocess.run(["pdftotext", "-l", "1", str(rendered["pdf"]), "-"], capture_output=True,
                                text=True, check=True).stdout
         assert f"{BUREAU}文件" in first and "二七安监管〔2016〕21" in first
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def docx_text(path) -> str:
+    """Every paragraph and table cell of the .docx body, in order (the chart is a picture)."""
+    parts = []
+    for block in docx_blocks(path):
+        parts += [t for t, _ in block.runs] + [cell for row in block.rows for cell in row]
+    return "".join(parts)
+
+
+def printed_text(path) -> str:
+    """The PDF's text page by page, each page's number (— 3 —) taken off its foot."""
+    pages = []
+    for n in range(1, pdf.page_count(path) + 1):
+        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdf.pdf_text(path, n, n).strip()))
+    return "".join(pages)
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
+    # LibreOffice dropped a 。 or 、 that hung past the right margin ("予以通报表扬希望上述单位").
+    said, printed = squeezed(docx_text(rendered["docx"])), squeezed(printed_text(rendered["pdf"]))
+    assert said.count("。") > 30 and said.count("、") > 30
+    assert printed == said
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
+    pages = pdf.page_count(rendered["pdf"])
+    assert pages % 2 == 0
+    last = pdf.pdf_text(rendered["pdf"], pages, pages)
+    assert squeezed(last) == "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
+    assert f"— {pages - 1} —" in pdf.pdf_text(rendered["pdf"], pages - 1, pages - 1)
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_an_even_page(tmp_path, chart):
+    record = "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
+    ctx = sample_context(interview=(), data_warnings=(), rejected=(), far_below=())   # the text ends on page 6
+    shared = pdf.to_pdf(render_docx(ctx, tmp_path / "共页.docx", chart), tmp_path)
+    assert pdf.page_count(shared) == 6                                  # the 版记 fits under the chart, page 6
+    last = squeezed(pdf.pdf_text(shared, 6, 6))
+    assert last.startswith("附件2") and last.endswith(record) and "—6—" in last
+    apart = pdf.to_pdf(render_docx(ctx, tmp_path / "另页.docx", chart, record_apart=True), tmp_path)
+    assert pdf.page_count(apart) == 8                                   # made to stand apart: 7 blank, 8 the 版记
+    assert squeezed(pdf.pdf_text(apart, 7, 7)) == "" and squeezed(pdf.pdf_text(apart, 8, 8)) == record
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
+    ctx = sample_context()
+    rows = tuple(dataclasses.replace(r, target=1.0, gap=None if r.rate is None else 1.0 - r.rate)
+                 for r in ctx.ranking)
+    rows = (dataclasses.replace(rows[0], certified=12, rate=1.0, gap=0.0),) + rows[1:]
+    ctx = sample_context(year=2018, period="2018Q3", ranking=rows,
+                         summary=dataclasses.replace(ctx.summary, target=1.0))
+    docx = render_docx(ctx, tmp_path / "通报.docx", chart)
+    lines = pdf.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
+    table = lines[lines.index("附件 1"):lines.index("附件 2")]
+    assert "（百分点）" in table                                  # not 百分 / 点
+    assert table.count("1 淮河路街道 12 12 100.0% 100% 已达标 2 3/3 1 并列") == 1
+    assert sum(" 100% " in line for line in table) == 16            # every row's target on its line
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """The command line as staff and scripts use it: output, exit status, the run lock, `status`."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,71 @@ def test_check_a_saved_email_checks_each_attachment(tmp_path):
     assert p.returncode == 0
     assert [(d["file"], d["submissions"][0]["unit"]) for d in docs] == [
         ("侯寨乡2016年9月.xlsx", "侯寨乡"), ("马寨镇2016年9月.xlsx", "马寨镇")]
+
+
+def test_help_is_chinese_and_says_what_each_period_is():
+    top = pipeline("--help").stdout
+    assert top.startswith("用法：") and "显示本帮助并退出" in top
+    assert "docs" not in top and "usage" not in top and "show this help" not in top   # developers' command hidden
+    for command in ("check", "monthly", "quarterly", "status", "template", "demo", "codes", "settings",
+                    "fetch-mail", "watch", "remind"):
+        text = pipeline(command, "--help").stdout
+        english = set(re.findall(r"\b[a-z]{4,}\b", text)) - {command, "pipeline", "python", "json", "inbox",
+                                                            "archive", "outbox", "reference", "period", "help", "force",
+                                                            "markdown", "fetch", "mail"}
+        assert text.startswith("用法：") and not english, (command, english)
+    assert "写作 2016-09；不写则为刚结束的月份" in pipeline("monthly", "--help").stdout
+    assert "写作 2016Q3；不写则为刚结束的季度" in pipeline("quarterly", "--help").stdout
+    assert "写作 2016-10；不写则为下个月" in pipeline("template", "--help").stdout
+    wrong = pipeline("nonsense")
+    assert wrong.returncode == 2 and "没有“nonsense”这个命令" in wrong.stderr
+
+
+def test_codes_are_listed_in_chinese():
+    lines = pipeline("codes").stdout.splitlines()
+    assert lines[0].split() == ["级别", "含义", "代码"]
+    assert any(line.startswith("错误（退回）  合计不符") and line.endswith("TOTAL_MISMATCH") for line in lines)
+    assert any(line.startswith("提示（接收）  迟报") for line in lines)
+
+
+def test_check_a_folder_checks_the_workbooks_in_it(tmp_path):
+    folder = tmp_path / "收到的报表"
+    folder.mkdir()
+    write_book(folder / "侯寨乡_2016年9月.xlsx", form_cells())
+    cells = form_cells("马寨镇")
+    cells["C14"] = 99
+    write_book(folder / "马寨镇_2016年9月.xlsx", cells)
+    (folder / "~$马寨镇_2016年9月.xlsx").write_bytes(b"lock")
+    (folder / "说明.txt").write_text("不是报表", encoding="utf-8")
+    p = pipeline("check", "--json", "--archive", tmp_path / "none", folder)
+    docs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert p.returncode == 1
+    assert [(d["file"], d["submissions"][0]["status"]) for d in docs] == [
+        ("侯寨乡_2016年9月.xlsx", "accepted"), ("马寨镇_2016年9月.xlsx", "rejected")]
+    empty = tmp_path / "空"
+    empty.mkdir()
+    nothing = pipeline("check", empty)
+    assert nothing.returncode == 2 and "没有报表文件" in nothing.stderr
+
+
+def test_a_run_ends_with_its_counts_and_exits_1_when_it_rejected_a_form(tmp_path):
+    f = {k: tmp_path / k for k in ("inbox", "archive", "outbox")}
+    f["inbox"].mkdir()
+    for name, cells in (("侯寨乡_2016年9月.xlsx", form_cells()), ("马寨镇_2016年9月.xlsx", {**form_cells("马寨镇"), "C14": 99})):
+        os.utime(write_book(f["inbox"] / name, cells), (1474300000, 1474300000))
+    same = f["inbox"] / "侯寨乡_2016年9月_again.xlsx"
+    shutil.copyfile(f["inbox"] / "侯寨乡_2016年9月.xlsx", same)
+    os.utime(same, (1474300100, 1474300100))
+    (f["inbox"] / "later").mkdir()
+    args = sum(([f"--{k}", v] for k, v in f.items()), []) + ["--reference", REFERENCE]
+    run = pipeline("monthly", "--period", "2016-09", *args)
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[-1] == "2016年9月：收取 3，接收 1，退回 1，重复 1；未报 15 个单位"
+    again = pipeline("monthly", "--period", "2016-09", *args)
+    assert again.returncode == 0 and again.stdout.splitlines()[-1] == "2016年9月：收取 0，接收 0，退回 0，重复 0；未报 15 个单位"
+    write_book(f["inbox"] / "马寨镇_2016年9月_改.xlsx", form_cells("马寨镇"))
+    (f["inbox"] / "Thumbs.db").write_bytes(b"")
+    status = pipeline("status", "--period", "2016-09", *args).stdout.splitlines()
+    assert "合计 16 个单位：按时 1，迟报 0，退回 1，未报 14" in status
+    assert status[-2:] == ["收件箱中还有 1 个文件等待收取（下次运行 monthly 或 quarterly 时收取）：",
+                           "  马寨镇_2016年9月_改.xlsx"]

@@ -60,3 +60,13 @@ def test_an_unreadable_workbook_stops_after_calamine(tmp_path, settings, units):
     steps, examined = steps_and_result(Context(settings.limits, units, "2016-10"), path)
     assert steps == 2
     assert examined.got.code == "UNREADABLE"
+
+
+def test_an_old_excel_error_cell_is_its_text_never_its_code():
+    import xlrd
+
+    from pipeline.draft import to_count
+    from pipeline.read import _xlrd_value
+    value = _xlrd_value(xlrd.sheet.Cell(xlrd.XL_CELL_ERROR, 7))      # #DIV/0!: code 7
+    assert value == "#DIV/0!" and to_count(value).problem == ("NOT_A_NUMBER", "#DIV/0!")
+    assert _xlrd_value(xlrd.sheet.Cell(xlrd.XL_CELL_NUMBER, 7.0)) == 7.0

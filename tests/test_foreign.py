@@ -82,9 +82,35 @@ def test_monthly_run_with_the_whole_corpus_in_the_inbox(tmp_path):
     files = [p for p in corpus_files() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")]
     for k, p in enumerate(files):
         shutil.copyfile(p, f["inbox"] / f"{k:03d}_{p.name}")
-    assert run_monthly(f, "2016-09") == 0
+    assert run_monthly(f, "2016-09") == 1                 # forms were rejected
     m = json.loads((f["outbox"] / "2016-09" / "manifest.json").read_text(encoding="utf-8"))
     assert len(m["submissions"]) >= len(files) - 30   # byte-identical copies count as duplicates
     assert {s["status"] for s in m["submissions"]} <= {"rejected", "duplicate"}
     assert not list(f["inbox"].iterdir())
     assert len(list((f["outbox"] / "2016-09" / "回执").glob("*.txt"))) == len(m["submissions"])
+
+
+def test_error_values_are_found_wherever_calamine_reads_them_as_empty():
+    """Workbooks written by other programs: every error cell (as the .csv beside ErrorTypes.xls shows
+    them) is found with its text, and one workbook saved as .xlsb and as .ods gives the same cells."""
+    import csv
+
+    from python_calamine import CalamineWorkbook
+
+    from pipeline.read import blank_causes
+    folder = CORPUS / "SheetJS__test_files"
+    data = (folder / "ErrorTypes.xls").read_bytes()
+    grid = CalamineWorkbook.from_path(str(folder / "ErrorTypes.xls")).get_sheet_by_index(0).to_python()
+    with open(folder / "ErrorTypes.csv", encoding="utf-8") as f:
+        shown = list(csv.reader(f))
+    errors = {f"{'ABCDEFGHIJ'[c]}{r + 1}": text for r, row in enumerate(shown) for c, text in enumerate(row)
+              if text.startswith("#") and grid[r][c] == ""}
+    assert len(errors) >= 14
+    assert {ref: text for ref, (_, text) in blank_causes(data, "RawErrors", "xls").items()} == errors
+    book = CalamineWorkbook.from_path(str(folder / "formula_stress_test.xlsb"))
+    found = 0
+    for sheet in book.sheet_names:
+        xlsb = blank_causes((folder / "formula_stress_test.xlsb").read_bytes(), sheet, "xlsb")
+        assert xlsb == blank_causes((folder / "formula_stress_test.ods").read_bytes(), sheet, "ods")
+        found += len(xlsb)
+    assert found >= 8

@@ -94,3 +94,16 @@ def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_
         formbook.write_form(path, "侯寨乡", "2016-09", {key: (9, 9, 9) for key in ROWS})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["f.xlsx"]
+
+
+def test_the_district_form_and_a_template_carry_the_bureau_and_their_title(tmp_path):
+    from pipeline import template
+    from pipeline.settings import load_settings
+    bureau = "郑州市二七区安全生产监督管理局"
+    form = formbook.write_form(tmp_path / "二七区_2016年9月_工贸企业安全生产标准化月度报表.xlsx", "二七区", "2016-09",
+                               None, author=bureau)
+    [blank] = template.make_templates(["侯寨乡"], "2016-10", tmp_path, load_settings(None))
+    for path, title in ((form, "二七区 2016年9月 工贸企业安全生产标准化月度报表"), (blank, blank.stem.replace("_", " "))):
+        props = openpyxl.load_workbook(path).properties
+        assert (props.creator, props.lastModifiedBy, props.title, props.language) == (bureau, bureau, title, "zh-CN")
+        assert props.creator != "openpyxl" and props.created is not None

@@ -98,6 +98,24 @@ def test_same_as_other_unit_and_cumulative_gap(folders, tmp_path):
     assert "CUMULATIVE_GAP" in m["submissions"][0]["codes"]
 
 
+def test_a_cumulative_that_went_down_is_accepted_and_asks_for_an_explanation(folders):
+    write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells("侯寨乡"))
+    run_monthly(folders, "2016-09")
+    cells = form_cells("侯寨乡", period=(2016, 10))
+    cells["C6"] -= 1                                   # 冶金 一级 累计完成 one fewer than in September
+    cells["C14"] -= 1
+    write_book(folders["inbox"] / "侯寨乡_2016年10月.xlsx", cells)
+    run_monthly(folders, "2016-10")
+    m = json.loads((folders["outbox"] / "2016-10" / "manifest.json").read_text(encoding="utf-8"))
+    [sub] = m["submissions"]
+    assert sub["status"] == "accepted" and "CUMULATIVE_DECREASE" in sub["codes"]
+    (receipt,) = (folders["outbox"] / "2016-10" / "回执").glob("*.txt")
+    text = receipt.read_text(encoding="utf-8-sig")
+    assert "处理结果：已接收" in text
+    assert "“冶金 一级 累计完成”为 1，比上月（2016-09）的 2 少。本报表已照常接收。" in text
+    assert "请报送情况说明（写明企业名称和原因），作为附件随报表发送或写在邮件正文中" in text
+
+
 def test_an_email_without_a_spreadsheet_gets_a_receipt(folders):
     (folders["inbox"] / "只有正文.eml").write_bytes(mail_with([("说明.txt", b"hello", None)]))
     run_monthly(folders, "2016-09")

@@ -116,3 +116,29 @@ def test_only_the_files_waiting_to_leave_the_inbox_are_indexed_and_an_older_ledg
     assert sorted(p for _, p, _ in ledger.pending_removals()) == ["/inbox/0.xlsx", "/inbox/4.xlsx"]
     assert ledger.db.execute("SELECT count(*) FROM intake INDEXED BY intake_waiting WHERE removed=0").fetchone() == (2,)
     ledger.close()
+
+
+def test_last_counted_is_the_latest_month_before_and_in_it_the_last_accepted(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    Ledger.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO files VALUES (1, 'ab', 'x.xlsx', '/a', '2016-09-28T10:00:00+08:00', 10,"
+               " 'xlsx', 'x.xlsx', 1, '2016-09', NULL)")
+    forms = [  # id, unit, period, status, received, every count
+        (1, "侯寨乡", "2016-06", "accepted", "2016-06-20", 1), (2, "侯寨乡", "2016-07", "accepted", "2016-07-20", 2),
+        (3, "侯寨乡", "2016-07", "accepted", "2016-07-25", 3), (4, "侯寨乡", "2016-08", "rejected", "2016-08-20", 4),
+        (5, "侯寨乡", "2016-09", "accepted", "2016-09-20", 5), (6, "马寨镇", "2016-09", "accepted", "2016-09-20", 6),
+        (7, "马寨镇", "2016-10", "accepted", "2016-10-20", 7)]
+    for sid, unit, period, status, at, n in forms:
+        db.execute("INSERT INTO submissions VALUES (?, 1, 'S', ?, ?, ?, 0, ?, NULL, ?)",
+                   (sid, unit, period, status, at + "T10:00:00+08:00", "[" + ",".join([str(n)] * 72) + "]"))
+    db.commit()
+    db.close()
+    ledger = Ledger.open_readonly(path)
+    got = ledger.last_counted(["马寨镇", "侯寨乡", "淮河路街道"], "2016-09")
+    assert list(got) == ["侯寨乡"]                           # 马寨镇 has nothing before September
+    month, rows = got["侯寨乡"]
+    assert month == "2016-07" and rows[0] == Row("冶金", 1, 3, 3, 3)   # not August's rejected one
+    assert ledger.last_counted(["马寨镇", "侯寨乡"], "2016-11") == {
+        "马寨镇": ("2016-10", ledger.rows_of_ids([7])[7]), "侯寨乡": ("2016-09", ledger.rows_of_ids([5])[5])}
+    ledger.close()

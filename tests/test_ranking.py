@@ -85,10 +85,11 @@ def test_ranking_workbook_writes_hostile_unit_names_as_text(tmp_path):
 
     import openpyxl
 
+    from pipeline.quarterly import rank_rows
     from pipeline.ranking_book import write_ranking_book
     hostile = '=HYPERLINK("http://x","点我")'
     _, frame = table(units((hostile, 10), ("乙", 10)), {"2016-09": [rec(hostile, 6), rec("乙", 2)]})
-    path = write_ranking_book(tmp_path / "排名表.xlsx", "排名表", frame, 0.5)
+    path = write_ranking_book(tmp_path / "排名表.xlsx", "排名表", rank_rows(frame), 0.5, author="区安监局")
     ws = openpyxl.load_workbook(path)["排名表"]
     assert ws["B3"].value == hostile and ws["B3"].data_type == "s"
     with zipfile.ZipFile(path) as z:

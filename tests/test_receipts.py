@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +19,12 @@ from openpyxl.comments import Comment
 
 from pipeline import receipts, samples
 from pipeline.findings import finding
-from pipeline.marked_xlsx import marked_xlsx
+from pipeline.marked_xlsx import LIST_LINE, marked_xlsx, set_lines
 from pipeline.model import INDUSTRIES, LEVELS, Received, Row
 from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
+BUREAU = "郑州市二七区安全生产监督管理局"
 WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
 ROWS = tuple(Row(i, lv, 0, 1, 0) for i in INDUSTRIES for lv in LEVELS)
 MISMATCH = finding("TOTAL_MISMATCH", "月度报表!C14", label="一级 累计完成", value=12, expected=11)
@@ -79,7 +81,7 @@ def marking(request, monkeypatch):
 @pytest.fixture
 def rejected(tmp_path, marking):
     rec = received(clerk_form(tmp_path / "archived.xlsx"), [MISMATCH, MISSING])
-    return write_receipt(rec, tmp_path / "out", "二七区", deadline_text="2016年9月30日（星期五）23:59 前")
+    return write_receipt(rec, tmp_path / "out", BUREAU, deadline_text="2016年9月30日")
 
 
 def test_rejected_txt_says_returned_and_lists_each_message(rejected):
@@ -89,7 +91,8 @@ def test_rejected_txt_says_returned_and_lists_each_message(rejected):
     assert "2016年9月28日 10:15" in text
     assert f"1. 【错误】{MISMATCH.message}" in text
     assert f"2. 【提示】{MISSING.message}" in text
-    assert "2016年9月30日（星期五）23:59 前" in text
+    assert text.startswith(f"{BUREAU} 报表回执")
+    assert "请按上述问题改正后于2016年9月30日前重新报送。本单位2016年9月目前没有被接收的报表，汇总中暂按未报计。" in text
     assert rejected[0].name == "回执_马寨镇_2016年9月_1_马寨镇_2016年9月.txt"
     assert rejected[0].read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n" in rejected[0].read_bytes()
 
@@ -111,9 +114,15 @@ def test_problem_list_sheet_lists_every_finding_with_links(rejected):
     wb, _ = marked(rejected)
     ws = wb[LIST_SHEET]
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
-    assert [(r[1], r[2].split()[0], r[3], r[4]) for r in rows] == [
-        ("错误", "TOTAL_MISMATCH", "月度报表!C14", MISMATCH.message),
-        ("提示", "TOTAL_MISSING", "月度报表!E14", MISSING.message)]
+    assert [c.value for c in ws[2]] == ["序号", "级别", "问题", "单元格", "说明", "代码"]     # Chinese, the code last
+    unspaced = lambda text: "".join(text.split())   # noqa: E731 -- a line may break where a space was
+    assert [(r[1], r[2], r[3], unspaced(r[4]), r[5]) for r in rows] == [
+        ("错误", "合计不符", "月度报表!C14", unspaced(MISMATCH.message), "TOTAL_MISMATCH"),
+        ("提示", "合计未填", "月度报表!E14", unspaced(MISSING.message), "TOTAL_MISSING")]
+    for r in rows:        # set in lines that fit the column: none starts with a mark such as 。
+        lines = r[4].split("\n")
+        assert all(line[:1] not in "，。、；：）”" for line in lines)
+        assert ws.row_dimensions[rows.index(r) + 3].height == 16 * len(lines)
     assert ws["D3"].hyperlink.location == "'月度报表'!C14"
     assert wb.active.title == LIST_SHEET
 
@@ -362,7 +371,8 @@ def test_a_pool_worker_writes_from_the_light_form_what_this_process_writes(tmp_p
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 4)]
-    where = {"district": "二七区", "deadline_text": "2016年10月31日", "tz": TZ}
+    where = {"bureau": BUREAU, "deadline_text": "2016年10月31日", "tz": TZ,
+             "counted": {"马寨镇": (WHEN.timestamp() - 3600, "马寨镇9月.xlsx")}}
     for folder in ("pool", "here"):
         (tmp_path / folder).mkdir()
     pooled = receipts._receipts_of_light([receipts._light(r) for r in subs], receipts_dir=tmp_path / "pool", **where)
@@ -373,3 +383,135 @@ def test_a_pool_worker_writes_from_the_light_form_what_this_process_writes(tmp_p
         text = (tmp_path / "pool" / name).read_text(encoding="utf-8-sig")
         assert text == (tmp_path / "here" / name).read_text(encoding="utf-8-sig")
         assert "收到时间：2016年9月28日 10:15" in text
+
+
+@pytest.mark.parametrize("hours, says", [
+    (-2, "请按上述问题改正后于2016年10月12日前重新报送。本单位2016年9月此前于2016年9月28日 08:15报送的“马寨镇9月.xlsx”"
+         "已被接收，在收到改正后的报表之前，汇总仍以该表为准。"),
+    (+2, "本报表未计入汇总。本单位2016年9月于2016年9月28日 12:15报送的“马寨镇9月.xlsx”已被接收并计入汇总，本报表无需再改。")])
+def test_a_rejected_forms_receipt_says_whether_an_accepted_one_still_counts(tmp_path, hours, says):
+    rec = received(clerk_form(tmp_path / "a.xlsx"), [MISMATCH])
+    counted = {"马寨镇": (WHEN.timestamp() + hours * 3600, "马寨镇9月.xlsx")}
+    text = txt(write_receipt(rec, tmp_path / "out", BUREAU, deadline_text="2016年10月12日", counted=counted))
+    assert says in text and f"如有疑问，请与{BUREAU}联系。" in text
+
+
+def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_path):
+    form = clerk_form(tmp_path / "a.xlsx")
+    subs = [received(form, [MISMATCH], id=1), received(form, status="accepted", id=2, file="马寨镇改.xlsx")]
+    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", SimpleNamespace(tz=TZ))
+    first = paths[0].read_text(encoding="utf-8-sig")
+    assert "“马寨镇改.xlsx”已被接收" in first and "本报表已计入2016年9月汇总" in txt(paths[-1:])
+
+
+@pytest.mark.parametrize("now, by", [
+    (datetime(2016, 9, 20, 10, 0, tzinfo=TZ), "2016-09-30"),      # the month's deadline is ahead: it
+    (datetime(2016, 10, 3, 9, 0, tzinfo=TZ), "2016-10-06"),       # Monday: three working days on
+    (datetime(2016, 10, 7, 16, 0, tzinfo=TZ), "2016-10-12"),      # Friday: past the weekend
+])
+def test_a_rejected_form_is_asked_back_by_a_date_still_ahead(now, by):
+    from pipeline.settings import load_settings
+    assert load_settings(None).resend_by("2016-09", now).isoformat() == by
+
+
+@pytest.mark.parametrize("text", [
+    "月度报表!B11：“建材 一级 当月完成”填写为 -1，企业家数不能小于 0。请改正。",
+    "月度报表!A3：填报单位“候寨乡”不在本区单位名录中。是否为“侯寨乡”？请改为单位名录中的规范名称。",
+    "甲" * (LIST_LINE // 2) + "。乙",         # the 。 falls just past the line: it stays with 甲
+    "甲" * (LIST_LINE // 2 - 1) + "（乙）",   # an opening mark does not end a line
+    "甲" * (LIST_LINE // 2 - 2) + "月度报表!C14 不符",   # a cell name goes down whole
+])
+def test_problem_messages_are_set_in_lines_as_chinese_is(text):
+    lines = set_lines(text)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert all(line and line[0] not in "，。、；：？！）”" for line in lines)
+    assert all(line[-1] not in "（“" for line in lines)
+    assert all(sum(2 if ord(c) > 0x2E80 else 1 for c in line) <= LIST_LINE + 4 for line in lines)   # marks hang
+    assert not any(re.search(r"[A-Za-z0-9]$", a) and re.match(r"[A-Za-z0-9]", b) for a, b in zip(lines, lines[1:]))
+
+
+def _marked_clerk_file(tmp_path, path: Path):
+    """A clerk's .xls/.ods with a negative count in 建材 一级 当月完成 (B11), marked as a month's run
+    marks it: from the grid as read, with the file's own layout."""
+    from pipeline.read import read_grids
+    grids = {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(str(path), 2_000_000)}
+    negative = finding("NEGATIVE", "月度报表!B11", label="建材 一级 当月完成", value=-1)
+    rec = received(path, [negative], unit="侯寨乡", file=f"侯寨乡9月{path.suffix}")
+    wb, _ = marked(write_receipt(rec, tmp_path / "out", BUREAU, grid_rows=grids))
+    return wb
+
+
+def _bad_rows():
+    rows = {(ind, lv): (0, 1, 0) for ind in INDUSTRIES for lv in LEVELS}
+    rows[("建材", 1)] = (-1, 1, 0)
+    return rows
+
+
+def test_the_marked_copy_of_an_xls_keeps_the_clerks_layout_and_prints_on_one_page(tmp_path):
+    path = samples.write_sample(tmp_path / "侯寨乡", "侯寨乡", "2016-09", _bad_rows(), "xls")
+    wb = _marked_clerk_file(tmp_path, path)
+    ws = wb["月度报表"]
+    assert {"A2:J2", "A4:A5", "B4:D4", "E4:G4", "H4:J4"} <= {str(r) for r in ws.merged_cells.ranges}
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C11"].border.left.style == ws["C11"].border.bottom.style == "thin"          # the form's box
+    assert ws["A2"].font.name == "宋体" and ws["A2"].font.bold and ws["A2"].font.size == 18
+    import xlrd
+    sheet = xlrd.open_workbook(str(path), formatting_info=True).sheet_by_index(0)
+    for col in range(10):
+        assert ws.column_dimensions["ABCDEFGHIJ"[col]].width == pytest.approx(sheet.colinfo_map[col].width / 256)
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 1)
+    assert wb.properties.creator == BUREAU and wb.properties.title.startswith("侯寨乡 2016年9月 报表问题清单")
+
+
+def test_the_marked_copy_of_an_ods_keeps_its_widths_borders_and_merges(tmp_path):
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import Style, TableCellProperties, TableColumnProperties, TextProperties
+    from odf.table import CoveredTableCell, Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+    doc = OpenDocumentSpreadsheet()
+    wide = Style(name="co1", family="table-column")
+    wide.addElement(TableColumnProperties(columnwidth="3.5cm"))
+    boxed = Style(name="ce1", family="table-cell")
+    boxed.addElement(TableCellProperties(border="0.06pt solid #000000"))
+    boxed.addElement(TextProperties(fontweight="bold"))
+    for style in (wide, boxed):
+        doc.automaticstyles.addElement(style)
+    table = Table(name="月度报表")
+    table.addElement(TableColumn(stylename=wide))
+    table.addElement(TableColumn(numbercolumnsrepeated=9))
+    cells = form_grid()
+    for r, row in enumerate(cells):
+        tr = TableRow()
+        for c, value in enumerate(row):
+            if r == 1 and c > 0:
+                tr.addElement(CoveredTableCell())
+                continue
+            kw = {"numbercolumnsspanned": 10} if (r, c) == (1, 0) else {}
+            if r >= 5:
+                kw["stylename"] = boxed
+            cell = TableCell(valuetype="float", value=value, **kw) if isinstance(value, int) else \
+                TableCell(valuetype="string", **kw)
+            if not isinstance(value, int):
+                cell.addElement(P(text=value))
+            tr.addElement(cell)
+        table.addElement(tr)
+    doc.spreadsheet.addElement(table)
+    path = tmp_path / "侯寨乡.ods"
+    doc.save(str(path))
+    ws = _marked_clerk_file(tmp_path, path)["月度报表"]
+    assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws.column_dimensions["A"].width == pytest.approx((3.5 / 2.54 * 96 - 5) / 7, abs=0.1)
+    assert ws["C11"].border.top.style == "thin" and ws["C11"].font.bold
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+
+
+def form_grid() -> list[list]:
+    """The seed form's rows 1-14 as values (a negative 建材 一级 当月完成 in B11)."""
+    head = [["附件"] + [""] * 9, ["工贸企业安全生产标准化月度报表"] + [""] * 9,
+            ["填报单位：侯寨乡      2016 年 9 月"] + [""] * 9,
+            ["行业", "一级", "", "", "二级", "", "", "三级", "", ""],
+            [""] + ["当月完成", "累计完成", "正在评审"] * 3]
+    body = [[ind] + [-1 if (ind == "建材" and k == 0) else (1 if k % 3 == 1 else 0) for k in range(9)]
+            for ind in INDUSTRIES]
+    return head + body + [["合计"] + [sum(r[k] for r in body) for k in range(1, 10)]]

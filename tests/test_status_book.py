@@ -38,7 +38,7 @@ RECEIVED = [
     rec(4, "淮河路街道", "rejected", 27, findings=[MISMATCH, MISSING]),
     rec(5, "淮河路街道", "duplicate", 29, findings=[finding("DUPLICATE_FILE", None, file="x", value="v", expected="e")]),
     rec(6, HOSTILE, "rejected", 29, file="=cmd|' /C calc'!A0.xlsx",
-        findings=[finding("UNKNOWN_UNIT", "月度报表!A3", value=HOSTILE, example="侯寨乡")]),
+        findings=[finding("UNKNOWN_UNIT", "月度报表!A3", value=HOSTILE, hint="是否为“侯寨乡”？")]),
 ]
 COUNTED = {"侯寨乡": RECEIVED[1], "马寨镇": RECEIVED[2]}
 

@@ -38,12 +38,16 @@ CHAR_SPACE = round((156 / 25.4 * 72 / 28 - BODY_PT) * 4096)   # 28 characters in
 # our PDF, gives each 16 pt character two 15.8 pt grid cells and prints 14 a line. So the grid
 # is a line grid, and the text itself is set 0.25 pt tighter: 28 characters a line everywhere.
 RECORD_ROW = 10                              # mm, height of each 版记 row
+ATTACH_NAME = 6 * CHAR                       # where an attachment's name starts: after "附件：1."
 TIGHTER = -5                                 # w:spacing in twentieths of a point
 
 # Column titles and widths (mm, summing to the 156 mm type area) of the ranking table.
-COLUMNS = [("名次", 10), ("单位", 22), ("规模以上\n企业数", 17), ("达标\n企业数", 13), ("达标率", 14),
-           ("目标", 10), ("差距\n（百分点）", 18), ("季度\n新增", 11), ("按时\n报送", 11),
-           ("正在\n评审", 11), ("备注", 19)]
+# A cell holds its widest line of 10.5 pt text plus 1.6 mm of cell margins: "100.0%" needs 16 mm,
+# "100%" 12 mm, the five characters of "（百分点）" 20 mm (at 18 mm it broke as 百分/点), "缺报8月" 17.
+CELL_MARGIN = 45                             # twips (0.8 mm) left and right in a table cell
+COLUMNS = [("名次", 10), ("单位", 21), ("规模以上\n企业数", 17), ("达标\n企业数", 13), ("达标率", 16),
+           ("目标", 12), ("差距\n（百分点）", 20), ("季度\n新增", 10), ("按时\n报送", 10),
+           ("正在\n评审", 10), ("备注", 17)]
 ROW_CELLS = ["{{ r.rank|dash }}", "{{ r.unit }}", "{{ r.base }}", "{{ r.certified }}", "{{ r.rate|pct }}",
              "{{ r.target|pct(0) }}", "{{ r|gap }}", "{{ r.new_in_quarter }}", "{{ r.on_time }}/3",
              "{{ r.reviewing }}", "{{ r|remark }}"]
@@ -252,7 +256,7 @@ def _table_props(table, borders: dict, float_bottom: bool = False) -> None:
     tblpr.append(_el("w:tblLayout", type="fixed"))
     margins = _el("w:tblCellMar")
     for side in ("left", "right"):
-        margins.append(_el(f"w:{side}", w=57, type="dxa"))
+        margins.append(_el(f"w:{side}", w=CELL_MARGIN, type="dxa"))
     tblpr.append(margins)
 
 
@@ -304,13 +308,22 @@ def _styles(doc) -> None:
     if lang is None:
         lang = _el("w:lang")
         defaults.append(lang)
+    # Digits and Latin letters stay en-US: set as zh-CN, LibreOffice breaks a line inside "2016".
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
     for tag in ("w:sz", "w:szCs"):
         defaults.find(qn(tag)).set(qn("w:val"), str(BODY_PT * 2))
-    spacing = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:pPrDefault")).find(qn("w:pPr"))[0]
+    ppr_default = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:pPrDefault")).find(qn("w:pPr"))
+    spacing = ppr_default[0]
     for key, value in (("after", "0"), ("line", str(LINE)), ("lineRule", "exact")):
         spacing.set(qn(f"w:{key}"), value)
+    # Punctuation must not hang past the right margin in the PDF: LibreOffice does not paint a 。 or 、
+    # that hangs from a line set with condensed spacing (TIGHTER), nor put it in the PDF's text
+    # (LibreOffice 7.4; "予以通报表扬希望"). Without hanging it moves the mark down with the character
+    # before it (禁则), as Chinese typesetting does. LibreOffice reads w:overflowPunct the other way
+    # round from Word (writerfilter: ParaIsHangingPunctuation = val == 0), so val=1 turns hanging off
+    # there and keeps Word's own default, under which Word does paint the hanging mark.
+    ppr_default.insert(0, _el("w:overflowPunct", val=1))
 
     center, left, right, both = (WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT,
                                  WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.JUSTIFY)
@@ -342,11 +355,18 @@ def _styles(doc) -> None:
     _style(doc, "公文二级标题字", "GwH2Char", kind=WD_STYLE_TYPE.CHARACTER, font=KAITI)
 
     # 特此通报, the attachment note and the signature keep together: no page holds only the 落款.
+    # 附件：1.名称 — a name that wraps goes on under its own first character (GB/T 9704 7.3.3), so
+    # the name starts at a tab stop one character past "1." and the wrapped lines at the same place;
+    # "2." stands under "1.".
     note = _style(doc, "公文附件说明", "GwAttachNote", alignment=both, keep_with_next=True)
     _before_lines(note, 1)
-    _indent(note, left=5 * CHAR, hanging=3 * CHAR)
+    _indent(note, left=ATTACH_NAME, hanging=ATTACH_NAME - 2 * CHAR)
     note2 = _style(doc, "公文附件说明续", "GwAttachNote2", alignment=both, keep_with_next=True)
-    _indent(note2, left=5 * CHAR)
+    _indent(note2, left=ATTACH_NAME, hanging=CHAR)
+    for style in (note, note2):
+        tabs = _el("w:tabs")
+        tabs.append(_el("w:tab", val="left", pos=ATTACH_NAME))
+        style.element.get_or_add_pPr().insert(0, tabs)
 
     sign = _style(doc, "公文署名", "GwSign", alignment=right, keep_with_next=True)
     _before_lines(sign, 2)
@@ -378,7 +398,7 @@ def _styles(doc) -> None:
     _indent(record, left=280, right=280)
     _no_grid(record)
     tabs = _el("w:tabs")
-    tabs.append(_el("w:tab", val="right", pos=round(156 / 25.4 * 1440) - 2 * 57 - 280))
+    tabs.append(_el("w:tab", val="right", pos=round(156 / 25.4 * 1440) - 2 * CELL_MARGIN - 280))
     record.element.get_or_add_pPr().insert(0, tabs)
 
     page = _style(doc, "页码", "GwPageNumber", font=SONGTI, size=14)
@@ -448,8 +468,8 @@ def _body(doc) -> None:
     _p(doc, "公文正文", "{%p endfor %}")
     _p(doc, "公文正文", "特此通报。")
     doc.paragraphs[-1].paragraph_format.keep_with_next = True
-    _p(doc, "公文附件说明", "附件：1.{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标创建情况排名表")
-    _p(doc, "公文附件说明续", "2.{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标率对比图")
+    _p(doc, "公文附件说明", "附件：1.\t{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标创建情况排名表")
+    _p(doc, "公文附件说明续", "2.\t{{ year }}年{{ quarter_name }}各乡（镇）办事处安全生产标准化达标率对比图")
     _p(doc, "公文署名", "{{ bureau }}")
     _p(doc, "公文成文日期", "{{ issued|cndate }}")
 
@@ -495,10 +515,36 @@ def _record(doc) -> None:
     doc.add_paragraph(style="表格文字")
 
 
+APP_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.openxmlformats.'
+           'org/officeDocument/2006/extended-properties"><Template>Normal.dotm</Template></Properties>')
+
+
+def _package(doc) -> None:
+    """Only what this document is: python-docx's default package says it was made by "Microsoft
+    Macintosh Word" in 2013, carries a blank thumbnail and a bibliography part, and sets the theme's
+    East Asian language to ja-JP. The rendered 通报 gets its own title, author and dates
+    (pipeline/bulletin.py)."""
+    package = doc.part.package
+    for rel_id, rel in list(package.rels.items()):
+        if rel.reltype.endswith("/thumbnail"):
+            package.rels.pop(rel_id)
+    for rel_id, rel in list(doc.part.rels.items()):
+        if rel.reltype.endswith("/customXml"):
+            doc.part.rels.pop(rel_id)
+    for part in package.iter_parts():
+        if part.partname == "/docProps/app.xml":
+            part._blob = APP_XML.encode("utf-8")
+    doc.settings.element.find(qn("w:themeFontLang")).set(qn("w:eastAsia"), "zh-CN")
+    core = doc.core_properties
+    core.title = "工贸行业企业安全生产标准化达标创建情况通报（模板）"
+    core.author = core.last_modified_by = "郑州市二七区安全生产监督管理局"
+    core.comments = ""
+    core.language = "zh-CN"
+
+
 def build(out: Path = OUT) -> Path:
     doc = Document()
-    doc.core_properties.title = "季度安全生产标准化达标创建情况通报（模板）"
-    doc.core_properties.author = "郑州市二七区安全生产监督管理局"
+    _package(doc)
     _styles(doc)
     _section(doc)
     _body(doc)
