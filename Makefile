@@ -4,7 +4,7 @@ PERIOD  ?=
 APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils dovecot-imapd
 FLAGS   ?=
 
-.PHONY: setup system venv demo test lint monthly quarterly status templates register bench codes docs clean-demo
+.PHONY: setup system venv demo demo-mail test lint monthly quarterly status templates register fetch-mail watch remind bench bench-mail codes docs clean-demo
 
 setup: system venv
 
@@ -48,9 +48,24 @@ templates: venv
 register: venv
 	$(PY) -m pipeline register $(if $(DATE),--date $(DATE)) $(FLAGS)
 
+fetch-mail: venv
+	$(PY) -m pipeline fetch-mail $(FLAGS)
+
+watch: venv
+	$(PY) -m pipeline watch $(FLAGS)
+
+remind: venv
+	$(PY) -m pipeline remind $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+demo-mail: setup
+	$(PY) tools/demo_mail.py
+
 bench: venv
 	$(PY) bench/bench.py $(if $(N),--n $(N))
 	$(PY) bench/register.py
+
+bench-mail: setup
+	$(PY) bench/bench_mail.py $(FLAGS)
 
 docs: venv
 	$(PY) -m pipeline docs

@@ -299,6 +299,26 @@ def _next_month(settings) -> str:
     return f"{y:04d}-{m:02d}"
 
 
+def cmd_fetch_mail(args) -> int:
+    from .mailrun import run_fetch_mail
+    f, _, _ = prepared(args, ("inbox", "archive", "reference"), ("inbox", "archive", "outbox"))
+    return run_fetch_mail(f)
+
+
+def cmd_watch(args) -> int:
+    from .watch import run_watch
+    f, _, _ = prepared(args, ("inbox", "archive", "reference"), ("inbox", "archive", "outbox"))
+    return run_watch(f)
+
+
+def cmd_remind(args) -> int:
+    from .remind import run_remind
+    if bad_period(args.period, MONTH, "2016-09"):
+        return 2
+    f, _, _ = prepared(args, ("archive", "reference"))
+    return run_remind(f, args.period)
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(Path(args.dir))
@@ -402,6 +422,19 @@ def parser() -> argparse.ArgumentParser:
             c.add_argument("--force", action="store_true",
                            help="季度未结束、没有年度目标或没有被计入的报表时也生成通报（标明“草稿”，不得印发）")
         c.set_defaults(func=func)
+
+    c = sub.add_parser("fetch-mail", parents=[common], help="从邮箱收取报表邮件，登记并发回回执",
+                       description="从邮箱收取报表邮件（连同收件箱中的文件），登记并发回回执")
+    c.set_defaults(func=cmd_fetch_mail)
+
+    c = sub.add_parser("watch", parents=[common], help="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）",
+                       description="持续监视邮箱和收件箱，随到随收、随即回执（Ctrl-C 或 SIGTERM 结束）")
+    c.set_defaults(func=cmd_watch)
+
+    c = sub.add_parser("remind", parents=[common], help="提醒尚未报送的单位（有登记邮箱的发邮件）",
+                       description="提醒尚未报送的单位（有登记邮箱的发邮件）")
+    c.add_argument("--period", metavar="月份", help="2016-09；缺省为本月")
+    c.set_defaults(func=cmd_remind)
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表", description="为每个单位生成空白月报表")
     c.add_argument("--period", metavar="月份", help=PERIOD_HELP["template"])

@@ -14,6 +14,7 @@ recorded and removed (1, 3, 4) on a writer thread, so that the main thread only 
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import hashlib
@@ -34,6 +35,7 @@ from .mail import is_mail, read_eml
 from .model import Submission
 from .reference import Units
 from .safety import printable
+from .senders import address_of, load_senders, sender_finding
 from .settings import Settings
 from .sniff import human
 from .store import NotRegular, folder_for, open_regular, put, sweep_parts
@@ -55,6 +57,7 @@ class Incoming:
     kind: str | None = None   # "other": an attachment that is not a workbook (archived and listed, not checked)
     attached: bool = False    # came with the e-mail before it
     note: str | None = None   # an e-mail's text
+    sender: str | None = None  # an attachment's: the address its e-mail came from
 
 
 def crash_point(name: str):
@@ -165,13 +168,15 @@ def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, 
     return out
 
 
-def received(inbox: Path, settings: Settings, left: list | None = None) -> list[tuple]:
+def received(inbox: Path, settings: Settings, left: list | None = None, server_times: dict | None = None) -> list[tuple]:
     """(received at, inbox path as text, e-mail or None) for every inbox file ready to be taken, in
-    order of receipt. What is not ready goes in `left` as (path, why): a symlink, FIFO or device; a
-    file modified within the last `limits.settle_seconds` that is still changing (a copy from a USB
-    stick, a mail client saving an attachment). Such a recent file is looked at again once, after
-    the settle time: unchanged in size and mtime, it is taken; changed, it waits for the next run."""
-    tz, found = settings.tz, []
+    order of receipt. An e-mail fetched from the mailbox was received when its server says
+    (`server_times`, by file name); a saved one, at its `Date`. What is not ready goes in `left` as
+    (path, why): a symlink, FIFO or device; a file modified within the last `limits.settle_seconds`
+    that is still changing (a copy from a USB stick, a mail client saving an attachment). Such a
+    recent file is looked at again once, after the settle time: unchanged in size and mtime, it is
+    taken; changed, it waits for the next run."""
+    tz, found, server_times = settings.tz, [], server_times or {}
     odd: list = []
     scanned = _inbox(inbox, odd)
     most = settings.limits.get("inbox_bytes")
@@ -189,7 +194,8 @@ def received(inbox: Path, settings: Settings, left: list | None = None) -> list[
                 continue
             with open(fd, "rb") as f:
                 mail = read_eml(f.read())
-            at = mail.date.astimezone(tz) if mail.date else dt.datetime.fromtimestamp(mtime, tz)
+            at = server_times.get(os.path.basename(p)) or mail.date
+            at = at.astimezone(tz) if at else dt.datetime.fromtimestamp(mtime, tz)
             found.append((at.timestamp(), p, at, mail))
         else:
             found.append((mtime, p, None, None))
@@ -243,10 +249,12 @@ def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, stag
     staged.append(_stage(archive, p, mail_name, at, made))
     out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
                     empty_mail=not mail.attachments, kind="eml", note=mail.body or None)]
+    sender = address_of(mail.sender)
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
         staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, attached=True))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, attached=True,
+                            sender=sender))
     for a in mail.others:   # 情况说明.docx and the like: kept and listed, not checked
         staged.append(_stage(archive, a.data, a.name, at, made))
         out.append(Incoming(staged[-1][0], a.name, at, staged[-1][1], staged[-1][2], mail_name, None, kind="other",
@@ -260,27 +268,31 @@ FIRST = 250
 
 def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
             run_period: str | None, now: dt.datetime | None = None, progress=None, touched: set | None = None,
-            against_register=None) -> int:
+            against_register=None, pool=None) -> int:
     """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
     examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
     the writer thread. Returns how many inbox files were taken in; `touched` gets the period of
-    every submission recorded (the run writes the outputs of each); `against_register`: `check.conclude`'s `reconcile`."""
+    every submission recorded (the run writes the outputs of each); `against_register`:
+    `check.conclude`'s `reconcile`; `pool`: a `checking_pool` the caller keeps running (the
+    watcher's), else one is started and closed here."""
     touched = set() if touched is None else touched
     finish_removals(ledger)
     sweep_parts(folders["archive"])   # what a killed run left half-copied
     reconcile(folders["archive"], ledger, units, settings, touched)
-    pool = checking_pool(units, settings, now)
+    kept, pool = pool is not None, pool or checking_pool(units, settings, now)
+    senders = load_senders(folders["reference"]) if "reference" in folders else {}
     left: list = []
     with ThreadPoolExecutor(1) as starter:
         started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
         try:
-            found = received(folders["inbox"], settings, left)   # the workers start meanwhile
+            found = received(folders["inbox"], settings, left, ledger.server_times())   # the workers start meanwhile
         finally:
             if started is not None:
                 started.result()
     note_left(left)
     if not found:
-        pool.close()
+        if not kept:
+            pool.close()
         return 0
     parts, k = [], 0
     for size in _chunk_sizes(len(found)):
@@ -300,7 +312,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
 
     step = (lambda n: progress(min(n, total), total)) if progress else None
     writing: list = []   # the writer thread's chunks, in order
-    with ThreadPoolExecutor(1) as writer, pool:
+    with ThreadPoolExecutor(1) as writer, (contextlib.nullcontext(pool) if kept else pool):
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
             for examined in examine_chunks(chunks(), settings, pool, step):
@@ -309,7 +321,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
                                              (staged, mails, to_check, examined), first_of, twins, settings, run_id,
-                                             run_period, touched, against_register))
+                                             run_period, touched, against_register, senders))
             for job in writing:
                 job.result()
         finally:
@@ -392,7 +404,7 @@ def _chunk_sizes(n: int) -> list[int]:
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
                          first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
-                         touched: set, against_register=None):
+                         touched: set, against_register=None, senders: dict | None = None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
     left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
@@ -400,7 +412,7 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tup
     staged, mails, to_check, found = examined
     results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register)
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
-    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins)
+    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
     _commit(archive, staged)
     crash_point("archived")
@@ -488,7 +500,7 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
 
 
 def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, twins: dict) -> list[dict]:
+             first_of: dict, twins: dict, senders: dict | None = None) -> list[dict]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
     the ledger and against what this run has already seen."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
@@ -533,6 +545,9 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
                 twin = _same_as_other(ledger, twins, sub, counts)
                 if twin:
                     extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
+            stranger = inc.sender and sender_finding(sub.unit, inc.sender, senders or {})
+            if stranger:
+                extra.append(stranger)
             if extra:
                 sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
                                  sub.cells, sub.unit_cell, sub.period_cell)

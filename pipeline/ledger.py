@@ -63,6 +63,18 @@ CREATE INDEX IF NOT EXISTS register_revisits_import ON register_revisits(import_
 CREATE TABLE IF NOT EXISTS register_findings (
   import_id INTEGER NOT NULL REFERENCES register_imports(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
+-- MAIL.md: each message taken from the mailbox (written to the inbox before this row, moved on the
+-- server after its intake), and each mail to send (queued before it is sent, marked once accepted)
+CREATE TABLE IF NOT EXISTS mail_in (
+  id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+  message_id TEXT, sha256 TEXT NOT NULL, internal_at TEXT NOT NULL, inbox_path TEXT, fetched_at TEXT NOT NULL,
+  queued INTEGER NOT NULL DEFAULT 0, moved_at TEXT, UNIQUE (mailbox, uidvalidity, uid));
+CREATE INDEX IF NOT EXISTS mail_in_message ON mail_in(message_id);
+CREATE TABLE IF NOT EXISTS mail_out (
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, message_id TEXT NOT NULL,
+  to_addr TEXT, subject TEXT NOT NULL, message BLOB NOT NULL, queued_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT);
+CREATE INDEX IF NOT EXISTS mail_out_waiting ON mail_out(next_try) WHERE sent_at IS NULL;
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
@@ -359,6 +371,20 @@ class Ledger:
             for unit, sid in ids.items():
                 out[(unit, this)] = (counts.get(sid, {}), prev)
         return out
+
+    def submissions_by_id(self, ids: list[int]) -> list[Received]:
+        """The submissions of these ids, as recorded (a receipt mailed as it comes in)."""
+        out = []
+        for k in range(0, len(ids), 900):
+            part = ids[k: k + 900]
+            out += self._received(f"s.id IN ({','.join('?' * len(part))})", tuple(part))
+        return out
+
+    def server_times(self) -> dict[str, dt.datetime]:
+        """Inbox file name -> the time the mail server received it (INTERNALDATE), for each message
+        fetched from the mailbox and not yet taken in: its received time, which a sender cannot set."""
+        return {Path(p).name: dt.datetime.fromisoformat(at) for p, at in self.db.execute(
+            "SELECT inbox_path, internal_at FROM mail_in WHERE queued = 0 AND inbox_path IS NOT NULL")}
 
     def last_counted(self, units, before: str) -> dict[str, tuple[str, tuple[Row, ...]]]:
         """unit -> (month, rows) of its counted submission in the latest month before `before` that

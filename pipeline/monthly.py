@@ -15,7 +15,9 @@ from .aggregate import district_rows
 from .formbook import write_form
 from .intake import crash_point, take_in, wanted
 from .ledger import Ledger, archived_anything
+from .mailrun import mail_before_intake
 from .model import no_gc, replaced
+from .outmail import unsent_lines
 from .receipts import period_text, receipt_pool, write_receipts
 from .reference import load_units
 from .register import find_register
@@ -115,7 +117,11 @@ def run_job(folders: dict, kind: str, intake_period: str, write, settings: Setti
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
+        mail = mail_before_intake(folders, settings)   # MAIL.md: new mail into the inbox first, when mail is on
         ledger, counts = intake_run(folders, kind, intake_period, settings, units, touched)
+        if mail is not None:
+            mail.after_intake(ledger)
+            mail.close()
         crash_point("taken_in")
         try:
             out = write(ledger, settings, units)
@@ -323,6 +329,8 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
                 state = "未报"
                 print(printable(f"  {u.name:　<8} 未报"))
             states[state] += 1
+        for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
+            print(line)
         ledger.close()
     print(f"合计 {sum(states.values())} 个单位：" + "，".join(f"{k} {v}" for k, v in states.items()))
     waiting = sorted(p.name for p in folders["inbox"].iterdir() if p.is_file() and wanted(p.name)) \

@@ -65,6 +65,26 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
         "file_bytes": (100_000_000, "企业台账文件的字节上限"),
         "cells": (5_000_000, "企业台账的单元格数上限（十万家企业约 150 万格）"),
     },
+    "mail": {   # MAIL.md: off while imap_host is empty
+        "imap_host": ("", "收取报表的邮箱的 IMAP 服务器；空则不用邮箱（邮件功能关闭）"),
+        "imap_port": (0, "IMAP 端口；0 为 imap_security 的标准端口（ssl 993，starttls 143）"),
+        "imap_security": ("ssl", "ssl（直接 TLS）或 starttls；服务器证书总是校验"),
+        "smtp_host": ("", "发送回执和提醒的 SMTP 服务器；空则与 imap_host 相同"),
+        "smtp_port": (0, "SMTP 端口；0 为 smtp_security 的标准端口（ssl 465，starttls 587）"),
+        "smtp_security": ("ssl", "ssl 或 starttls；服务器证书总是校验"),
+        "user": ("", "邮箱登录名（IMAP 与 SMTP 相同）"),
+        "from": ("", "回执和提醒的发件地址；空则为 user"),
+        "folder": ("INBOX", "新邮件所在的文件夹"),
+        "done_folder": ("已收取", "收取并登记后的邮件移入的文件夹（没有则自动建立）"),
+        "password_file": ("", "存放邮箱密码的文件（放在仓库以外，仅本用户可读）；或用环境变量 PIPELINE_MAIL_PASSWORD。"
+                               "密码不会显示、记入日志或写入台账"),
+        "cafile": ("", "本局自建证书的 CA 证书文件（PEM）；空则用系统的 CA。证书总是校验"),
+        "reply": (True, "是否把回执用邮件发回报送人（Reply-To，否则 From）"),
+        "remind_days": ([3, 1], "截止日前几天提醒尚未报送的单位（units.csv 的“邮箱”列）"),
+        "remind_time": ("09:00", "提醒日从几点起发送提醒（本地时间）"),
+        "poll_seconds": (30, "服务器不支持 IDLE 时，监视进程每隔多少秒查看一次新邮件"),
+        "retry_seconds": (30, "回执或提醒发送失败后第一次重试前等待的秒数，之后每次加倍，最长一小时"),
+    },
 }
 
 
@@ -139,6 +159,11 @@ def _coerce(default, raw: str):
         try:
             return tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
+            return raw
+    if isinstance(default, list):   # "[3, 1]" or "3,1"
+        try:
+            return [int(x) for x in raw.strip("[] ").split(",") if x.strip()]
+        except ValueError:
             return raw
     return raw
 

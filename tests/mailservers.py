@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 import os
 import pwd
 import shutil
@@ -26,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 USER, PASSWORD = "bureau", "Pw-never-printed-7f3a"
+logging.getLogger("mail.log").setLevel(logging.ERROR)   # aiosmtpd's notes on its own deprecations
 HOST = "127.0.0.1"
 
 
@@ -107,7 +109,7 @@ class Dovecot:
     Run as root (CI), mail is stored as `nobody` (Dovecot refuses uid 0 for mail); run as another
     user, as that user."""
 
-    def __init__(self, ca: TestCA, root: Path | None = None):
+    def __init__(self, ca: TestCA, root: Path | None = None, capability: str | None = None):
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed: run `make setup` (Debian package dovecot-imapd)")
         self.ca = ca
@@ -120,8 +122,11 @@ class Dovecot:
         os.chown(self.root / "mail", account.pw_uid, account.pw_gid)
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n", encoding="utf-8")
         self.conf = self.root / "dovecot.conf"
-        self.conf.write_text(_DOVECOT_CONF.format(host=HOST, root=self.root, pem=ca.server_pem, port=self.port,
-                                                  uid=account.pw_uid, gid=account.pw_gid), encoding="utf-8")
+        conf = _DOVECOT_CONF.format(host=HOST, root=self.root, pem=ca.server_pem, port=self.port,
+                                    uid=account.pw_uid, gid=account.pw_gid)
+        if capability is not None:   # what the server says it can do once logged in (e.g. without IDLE)
+            conf += f"imap_capability = {capability}\n"
+        self.conf.write_text(conf, encoding="utf-8")
 
     def start(self) -> Dovecot:
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
@@ -130,13 +135,18 @@ class Dovecot:
         return self
 
     def stop(self) -> None:
+        """Dovecot stopped, its connections with it: the master exits in a second, but a process
+        serving a client in IDLE says BYE only ~10 s later, so what is left of the group is killed
+        (clients see their connection end, as when a server goes down)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:
@@ -188,6 +198,7 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.refusing:
             return "451 4.3.0 暂时无法投递 (test server refusing mail)"
+        envelope.arrived = time.time()   # when the server took it: a receipt's latency ends here
         self.messages.append(envelope)
         return "250 OK"
 
@@ -222,14 +233,51 @@ class SmtpServer:
         self.controller.stop()
 
 
+# Dovecot's own list without IDLE and MOVE: a server a client must poll, and move messages on by
+# COPY, \Deleted and EXPUNGE
+PLAIN_IMAP = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN"
+              " NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH SEARCHRES WITHIN LITERAL+")
+
+
 @contextlib.contextmanager
-def mail_servers(folder: Path):
+def mail_servers(folder: Path, capability: str | None = None):
     """A test CA, Dovecot and the SMTP server, started; all stopped and removed afterwards."""
     ca = TestCA(folder)
-    imap = Dovecot(ca).start()
+    imap = Dovecot(ca, capability=capability).start()
     smtp = SmtpServer(ca).start()
     try:
         yield ca, imap, smtp
     finally:
         smtp.stop()
         imap.close()
+
+
+def mail_settings(folder: Path, ca: TestCA, imap: Dovecot, smtp: SmtpServer, **extra) -> str:
+    """The `[mail]` section of settings.toml for these servers, the password in a file of its own."""
+    secret = folder / "mail-password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    values = {"imap_host": HOST, "imap_port": imap.port, "imap_security": "ssl", "smtp_host": HOST,
+              "smtp_port": smtp.port, "smtp_security": "starttls", "user": USER, "from": "baobiao@erqi.example",
+              "password_file": str(secret), "cafile": str(ca.cafile)} | extra
+    lines = ["[mail]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def with_mail(settings_text: str, section: str) -> str:
+    """A settings.toml's text with its `[mail]` section (if any) replaced by `section`."""
+    head, found, rest = settings_text.partition("\n[mail]")
+    if found:
+        after = rest.split("\n[", 1)
+        head += "\n[" + after[1] if len(after) > 1 else ""
+    return head.rstrip("\n") + "\n\n" + section
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

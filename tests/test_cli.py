@@ -112,11 +112,11 @@ def test_help_is_chinese_and_says_what_each_period_is():
     assert top.startswith("用法：") and "显示本帮助并退出" in top
     assert "docs" not in top and "usage" not in top and "show this help" not in top   # developers' command hidden
     for command in ("check", "monthly", "quarterly", "status", "template", "register", "verify", "rebuild-ledger", "demo",
-                    "codes", "settings"):
+                    "codes", "settings", "fetch-mail", "watch", "remind"):
         text = pipeline(command, "--help").stdout
         english = set(re.findall(r"\b[a-z]{4,}\b", text)) - {command, "pipeline", "python", "json", "inbox",
                                                             "archive", "outbox", "reference", "period", "help", "force",
-                                                                "register", "date", "rebuild", "ledger",
+                                                            "register", "date", "rebuild", "ledger", "fetch", "mail",
                                                             "markdown"}
         assert text.startswith("用法：") and not english, (command, english)
     assert "写作 2016-09；不写则为刚结束的月份" in pipeline("monthly", "--help").stdout

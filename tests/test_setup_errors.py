@@ -127,11 +127,14 @@ def test_a_quarter_without_its_document_number_is_asked_for_not_guessed(tmp_path
 
 # --- every command against every bad input -----------------------------------------------------
 
-COMMANDS = ("check", "monthly", "quarterly", "status", "template", "settings", "verify", "rebuild-ledger")
+COMMANDS = ("check", "monthly", "quarterly", "status", "template", "settings", "verify", "rebuild-ledger", "register",
+            "fetch-mail", "watch", "remind")
 READS = {"check": ("reference",), "monthly": ("inbox", "archive", "reference"),
          "quarterly": ("inbox", "archive", "reference"), "status": ("archive", "reference"),
          "template": ("reference",), "settings": ("reference",), "verify": ("archive", "reference"),
-         "rebuild-ledger": ("archive", "reference")}
+         "rebuild-ledger": ("archive", "reference"), "register": ("archive", "reference"),
+         "fetch-mail": ("inbox", "archive", "reference"), "watch": ("inbox", "archive", "reference"),
+         "remind": ("archive", "reference")}
 BAD_UNITS = {"units-missing": None, "units-empty": "", "units-header-only": HEADER,
              "units-duplicate": HEADER + "侯寨乡,,57,,\n侯寨乡,,3,,\n",
              "units-shared-alias": HEADER + "侯寨乡,侯寨,57,,\n马寨镇,侯寨,62,,\n",
@@ -157,7 +160,7 @@ def _cases():
             yield command, name
         for folder in READS[command]:
             yield command, f"no-{folder}"
-        if command in ("monthly", "status", "template"):
+        if command in ("monthly", "status", "template", "remind"):
             yield from ((command, f"period-{p}") for p in BAD_MONTHS)
         if command == "quarterly":
             yield from ((command, f"period-{p}") for p in BAD_QUARTERS)
@@ -201,7 +204,8 @@ def test_every_command_refuses_every_bad_input_and_changes_nothing(tmp_path, goo
     args = {"check": ["check", form], "settings": ["settings"], "verify": ["verify"], "rebuild-ledger": ["rebuild-ledger"],
             "monthly": ["monthly", "--period", period or "2016-09"], "status": ["status", "--period", period or "2016-09"],
             "template": ["template", "--period", period or "2016-10"],
-            "quarterly": ["quarterly", "--period", period or "2016Q3"]}[command]
+            "quarterly": ["quarterly", "--period", period or "2016Q3"], "register": ["register", "--date", "2016-09-30"],
+            "fetch-mail": ["fetch-mail"], "watch": ["watch"], "remind": ["remind", "--period", period or "2016-09"]}[command]
     assert main([*map(str, args), *map(str, folders)]) == 2
     err = capsys.readouterr().err
     assert expected in err, err
