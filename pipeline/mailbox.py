@@ -168,6 +168,9 @@ class Mailbox:
             tmp = folder / f".{self.uidvalidity}-{uid}.part"
             with open(tmp, "wb") as f:
                 f.write(data)
+            # complete when it is renamed into the inbox: dated by the server, intake takes it at once
+            # rather than waiting for it to settle as for a file still being copied in
+            os.utime(tmp, (when.timestamp(), when.timestamp()))
             parts.append((tmp, path))
             row[6], row[8] = str(path), 0
             rows.append(row)
