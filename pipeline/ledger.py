@@ -2,8 +2,9 @@
 
 Counted submission per unit and period: the accepted one received last; the other accepted ones
 are superseded (derived when read, never stored, so nothing has to be rewritten when a newer one
-arrives). A rejected file never replaces an accepted one. Everything one intake records is written
-in one transaction.
+arrives). A rejected file never replaces an accepted one. In a month of a closed quarter
+(closing.py) the counted one stays the one counted when it was closed; accepted ones recorded later
+are `held`, derived in the same way. Everything one intake records is written in one transaction.
 """
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ CREATE TABLE IF NOT EXISTS findings (
   submission_id INTEGER NOT NULL REFERENCES submissions(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
 CREATE INDEX IF NOT EXISTS findings_sub ON findings(submission_id);
+-- a quarter closed once its 通报 is issued (closing.py): its months count what was counted up to
+-- `last_submission`; what comes later is kept and shown, and counted only once it is reopened
+CREATE TABLE IF NOT EXISTS closings (
+  id INTEGER PRIMARY KEY, quarter TEXT NOT NULL, closed_at TEXT NOT NULL, last_submission INTEGER NOT NULL,
+  closed_then TEXT NOT NULL, issued TEXT, doc_number TEXT, note TEXT, reopened_at TEXT, reason TEXT);
+-- each form's sums of 当月完成 and 正在评审: a unit's months at a glance, for the OUTLIER check
+CREATE TABLE IF NOT EXISTS form_totals (
+  submission_id INTEGER PRIMARY KEY REFERENCES submissions(id), new INTEGER, reviewing INTEGER);
 """
 
 # The form's 24 rows of a submission are kept in one JSON column, `submissions.counts`: 72 numbers,
@@ -67,9 +76,16 @@ def _iso(t: dt.datetime) -> str:
 
 
 class Ledger:
-    def __init__(self, db: sqlite3.Connection, path: Path):
+    def __init__(self, db: sqlite3.Connection, path: Path, upto: int | None = None, closed: dict | None = None):
         self.db = db
         self.path = path
+        self.upto = upto       # read as the ledger stood when this submission was the last recorded,
+        self.closed = closed   # with these months closed then (`closed_months`)
+
+    def as_of(self, last_submission: int, closed: dict[str, int]) -> Ledger:
+        """The same ledger read as it stood when `last_submission` was the last one recorded and the
+        months of `closed` were closed (a closed quarter's outputs are made from it)."""
+        return Ledger(self.db, self.path, last_submission, closed)
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
@@ -81,12 +97,14 @@ class Ledger:
         db.executescript(SCHEMA)
         _upgrade(db)
         db.executescript(ROWS_VIEW)
+        _fill_totals(db)
         return cls(db, path)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Ledger:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
-        current = "counts" in [c[1] for c in db.execute("PRAGMA table_info(submissions)")]
+        current = "counts" in [c[1] for c in db.execute("PRAGMA table_info(submissions)")] and \
+            db.execute("SELECT 1 FROM sqlite_master WHERE name='form_totals'").fetchone() is not None
         db.close()
         if not current:   # written by an older version: upgraded once, by a writer
             cls.open(path).close()
@@ -143,7 +161,7 @@ class Ledger:
         try:   # ids given here (the lock is held), so that each table takes one executemany
             file_id, sid, row = (db.execute(f"SELECT coalesce(max({k}), 0) FROM {t}").fetchone()[0]
                                  for k, t in (("id", "files"), ("id", "submissions"), ("rowid", "intake")))
-            files, subs, finds = [], [], []
+            files, subs, finds, totals = [], [], [], []
             for e in entries:
                 file_id += 1
                 at = _iso(e["received_at"])
@@ -154,11 +172,15 @@ class Ledger:
                     subs.append((sid, file_id, sub.sheet, sub.unit, sub.period, status, int(late), at,
                                  sub.cells.as_json() if sub.cells else None, counts))
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
+                    if sub.rows:
+                        totals.append((sid, sum(filter(None, map(_NEW, sub.rows))),
+                                       sum(filter(None, map(_REVIEWING, sub.rows)))))
             db.executemany("INSERT INTO files(id, sha256, name, archived, received_at, size, kind, source, run_id,"
                            " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
             db.executemany("INSERT INTO submissions(id, file_id, sheet, unit, period, status, late, received_at,"
                            " cells, counts) VALUES (?,?,?,?,?,?,?,?,?,?)", subs)
             db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", finds)
+            db.executemany("INSERT INTO form_totals VALUES (?,?,?)", totals)
             taken = [(row + k, e["inbox"], e["sha256"], run_id)
                      for k, e in enumerate((e for e in entries if e.get("inbox")), 1)]
             db.executemany("INSERT INTO intake(rowid, inbox_path, sha256, run_id) VALUES (?,?,?,?)", taken)
@@ -175,6 +197,8 @@ class Ledger:
             return self._read(where, params, rows)
 
     def _read(self, where: str, params: tuple, rows: bool) -> list[Received]:
+        if self.upto is not None:
+            where = f"({where}) AND s.id <= {int(self.upto)}"
         select = " FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where
         subs = self.db.execute(
             "SELECT s.id, f.name, f.archived, f.sha256, s.received_at, s.sheet, s.unit, s.period, s.status,"
@@ -197,15 +221,30 @@ class Ledger:
         """Every submission of the period, with superseded ones marked as such; without `rows`, each
         with none (what a receipt needs, read in half the time: `rows_of_ids` gives them later)."""
         subs = self._received(_OF_PERIOD, (period, period), rows)
-        counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit}
+        last = self.closed_months().get(period, 1 << 62)   # a closed month: what came later is held
+        counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit and r.id <= last}
         return [r if r.status != "accepted" or counted.get(r.unit) == r.id
-                else replaced(r, status="superseded") for r in subs]
+                else replaced(r, status="held" if r.id > last else "superseded") for r in subs]
 
     def counted(self, period: str) -> dict[str, Received]:
-        """unit -> the counted submission (the accepted one received last)."""
+        """unit -> the counted submission (the accepted one received last; in a closed month, the one
+        counted when it was closed)."""
         out = {}
-        for r in self._received("s.period = ? AND s.status = 'accepted'", (period,)):
+        last = self.closed_months().get(period)
+        for r in self._received("s.period = ? AND s.status = 'accepted'" + ("" if last is None else f" AND s.id <= {last}"),
+                                (period,)):
             out[r.unit] = r
+        return out
+
+    def closed_months(self) -> dict[str, int]:
+        """Each month of a closed quarter -> the last submission counted when it was closed (closing.py)."""
+        if self.closed is not None:
+            return self.closed
+        out = {}
+        for quarter, last in self.db.execute("SELECT quarter, last_submission FROM closings WHERE reopened_at IS NULL"):
+            year, q = int(quarter[:4]), int(quarter[-1])
+            for m in range(3 * q - 2, 3 * q + 1):
+                out[f"{year:04d}-{m:02d}"] = int(last)
         return out
 
     def rows_of_ids(self, ids: list[int]) -> dict[int, tuple[Row, ...]]:
@@ -227,11 +266,13 @@ class Ledger:
             if unit and period:
                 wanted.setdefault(_month_before(period), set()).add(unit)
         out = {}
+        closed = self.closed_months()
         for prev, units in wanted.items():
             ids = {}
+            last = min(closed.get(prev, 1 << 62), self.upto or 1 << 62)
             for unit, sid in self.db.execute(
-                    "SELECT unit, id FROM submissions WHERE period=? AND status='accepted'"
-                    " ORDER BY received_at, id", (prev,)):
+                    "SELECT unit, id FROM submissions WHERE period=? AND status='accepted' AND id <= ?"
+                    " ORDER BY received_at, id", (prev, last)):
                 if unit in units:
                     ids[unit] = sid     # the last one received wins
             counts = {sid: {(r.industry, r.level): r.cumulative for r in rows}
@@ -252,7 +293,8 @@ class Ledger:
             "SELECT count(*), coalesce(max(s.id), 0) FROM submissions s JOIN files f ON f.id=s.file_id"
             " WHERE " + _OF_PERIOD, (period, period)).fetchone()
         prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
-        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}"
+        closed = self.db.execute("SELECT count(*), count(reopened_at) FROM closings").fetchone()   # closing.py
+        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}" + (f"-{closed[0]}-{closed[1]}" if closed[0] else "")
 
 
 def counts_json(rows) -> str | None:
@@ -267,6 +309,7 @@ def counts_json(rows) -> str | None:
 
 
 _ROW_COUNTS = operator.itemgetter(2, 3, 4)   # a Row's new, cumulative, reviewing
+_NEW, _REVIEWING = operator.itemgetter(2), operator.itemgetter(4)
 _COMPACT = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps makes one a call for these separators
 _INT_OR_NONE = {int, type(None)}
 
@@ -299,6 +342,16 @@ def _upgrade(db: sqlite3.Connection):
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _fill_totals(db: sqlite3.Connection):
+    """`form_totals` for forms recorded before it existed (once: later forms are recorded with theirs)."""
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO form_totals SELECT s.id, sum(CASE WHEN j.key % 3 = 0 THEN j.value END),"
+               " sum(CASE WHEN j.key % 3 = 2 THEN j.value END) FROM submissions s, json_each(s.counts) j"
+               " WHERE s.counts IS NOT NULL AND s.id > (SELECT coalesce(max(submission_id), 0) FROM form_totals)"
+               " GROUP BY s.id")
+    db.execute("COMMIT")
 
 
 def _month_before(period: str) -> str:
