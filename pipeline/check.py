@@ -16,6 +16,7 @@ from .draft import Draft
 from .extract import Context, Examined, Failed, Found, examine, sha256_of
 from .findings import Finding, finding
 from .model import FileResult, Submission
+from .outliers import flag as outliers_in
 from .reference import Units
 from .sandbox import Pool
 from .settings import Settings
@@ -54,14 +55,14 @@ def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = No
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None) -> list[FileResult]:
+                now: dt.datetime | None = None, history=None, past=None) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
-    (unit, period).
+    (unit, period); `past(keys)` each one's outliers.Norm (none: no OUTLIER check).
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
     pool, on both cores (`examine_files`); what needs the whole run (pandera, the 合计 check, last
     month) runs here, once (`conclude`)."""
-    return conclude(files, examine_files(files, units, settings, now), history)
+    return conclude(files, examine_files(files, units, settings, now), history, past)
 
 
 def examine_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
@@ -112,9 +113,9 @@ def examine_chunks(chunks, settings: Settings, pool: Pool, progress=None):
     yield from complete()   # chunks with no file to examine, at the end
 
 
-def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None) -> list[FileResult]:
-    """The rest of `check_files`, over all the files at once: pandera and the 合计 check, and the
-    cumulative counts against last month's."""
+def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None, past=None) -> list[FileResult]:
+    """The rest of `check_files`, over all the files at once: pandera and the 合计 check, the
+    cumulative counts against last month's, and the month against the unit's history (OUTLIER)."""
     results: dict[int, FileResult] = {}
     forms: list[Found] = []
     owners: list[int] = []
@@ -133,12 +134,16 @@ def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=No
 
     checked = validate([f.draft for f in forms])
     before = history([(f.unit, f.period) for f in forms]) if history else {}
+    norms = past([(f.unit, f.period) for f in forms]) if past else {}
     subs: dict[int, list[Submission]] = {}
     for f, (rows, more), i in zip(forms, checked, owners):
         findings = f.findings + more
         previous = before.get((f.unit, f.period))
         if previous and rows:
             findings += tuple(cross_month(f.draft, rows, previous))
+        unit_norm = norms.get((f.unit, f.period))
+        if unit_norm is not None and rows:
+            findings += tuple(outliers_in(f.draft, rows, unit_norm))
         d = f.draft
         subs.setdefault(i, []).append(Submission(d.sheet, f.unit, f.period, rows, findings, d.cells,
                                                  d.unit_cell, d.period_cell))

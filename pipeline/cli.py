@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
 def folders(args) -> dict:
@@ -21,6 +21,7 @@ def folders(args) -> dict:
 
 
 def cmd_check(args) -> int:
+    from . import outliers
     from .check import check_files
     from .ledger import Ledger
     from .reference import load_units
@@ -33,13 +34,13 @@ def cmd_check(args) -> int:
         return 2
     settings = load_settings(Path(args.reference))
     units = load_units(Path(args.reference))
-    history = None
+    history, past = None, outliers.ceilings(settings)
     ledger_path = Path(args.archive) / "ledger.sqlite"
     if ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
-        history = ledger.previous_rows
+        history, past = ledger.previous_rows, outliers.history(ledger, settings)
     with tempfile.TemporaryDirectory() as scratch:
-        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history)
+        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, past=past)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
@@ -116,6 +117,7 @@ def cmd_settings(args) -> int:
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 QUARTER = re.compile(r"^\d{4}[Qq][1-4]$")
+YEAR = re.compile(r"^\d{4}$")
 
 
 def bad_period(given: str | None, pattern, example: str) -> bool:
@@ -137,6 +139,27 @@ def cmd_quarterly(args) -> int:
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
     return run_quarterly(folders(args), args.period)
+
+
+def cmd_close(args) -> int:
+    from .closing import close_quarter
+    if bad_period(args.quarter, QUARTER, "2016Q3"):
+        return 2
+    return close_quarter(folders(args), args.quarter.upper(), args.note or "")
+
+
+def cmd_reopen(args) -> int:
+    from .closing import reopen_quarter
+    if bad_period(args.quarter, QUARTER, "2016Q3"):
+        return 2
+    return reopen_quarter(folders(args), args.quarter.upper(), args.reason)
+
+
+def cmd_annual(args) -> int:
+    from .annual_run import run_annual
+    if bad_period(args.year, YEAR, "2016"):
+        return 2
+    return run_annual(folders(args), int(args.year) if args.year else None)
 
 
 def cmd_status(args) -> int:
@@ -191,6 +214,20 @@ def parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, parents=[common], help=what)
         c.add_argument("--period", help="2016-09 或 2016Q3；缺省为最近结束的月份（季度）")
         c.set_defaults(func=func)
+
+    c = sub.add_parser("close", parents=[common], help="季度关账：通报发出后，该季度各月的数字不再变动")
+    c.add_argument("quarter", metavar="QUARTER", help="如 2016Q3")
+    c.add_argument("--note", help="备注（记入台账）")
+    c.set_defaults(func=cmd_close)
+
+    c = sub.add_parser("reopen", parents=[common], help="重新开账（须说明原因，记入台账）")
+    c.add_argument("quarter", metavar="QUARTER", help="如 2016Q3")
+    c.add_argument("--reason", help="重新开账的原因；不给时在终端询问")
+    c.set_defaults(func=cmd_reopen)
+
+    c = sub.add_parser("annual", parents=[common], help="年度综合排名、年度通报与年度排名表")
+    c.add_argument("year", metavar="YEAR", nargs="?", help="如 2016；缺省为上一年")
+    c.set_defaults(func=cmd_annual)
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表")
     c.add_argument("--period", help="2016-10；缺省为下个月")

@@ -20,7 +20,7 @@ from .settings import Settings, load_settings
 from .status_book import write_status_book
 from .store import atomic_bytes, sweep
 
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
 def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -201,7 +201,7 @@ def print_status(folders: dict, period: str | None) -> int:
     counted = ledger.counted(period)
     print(f"{period_text(period)} 报送情况")
     for u in units.active(period):
-        mine = [s for s in subs if s.unit == u.name]
+        mine = [s for s in subs if s.unit == u.name and s.status != "held"]
         if u.name in counted:
             rec = counted[u.name]
             state = "迟报" if rec.late else "按时"
@@ -211,5 +211,10 @@ def print_status(folders: dict, period: str | None) -> int:
             print(f"  {u.name:　<8} 退回  {mine[-1].received_at:%Y-%m-%d %H:%M}  {mine[-1].file}")
         else:
             print(f"  {u.name:　<8} 未报")
+    held = [s for s in subs if s.status == "held"]
+    if held:   # a closed month (closing.py)
+        print(f"本月所属季度已关账；关账后收到 {len(held)} 份，重新开账前不计入：")
+        for s in held:
+            print(f"  {s.unit or '未识别':　<8} {s.received_at:%Y-%m-%d %H:%M}  {s.file}")
     ledger.close()
     return 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+from . import closing
 from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .findings import CODES
@@ -14,9 +16,11 @@ from .monthly import run_job
 from .ranking_book import write_ranking_book
 from .settings import Settings, load_settings
 from .store import atomic_bytes, sweep
+from .trends import trends
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
-DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT")
+DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
+              "OUTLIER")
 
 
 def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -111,8 +115,16 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings):
         rejected=tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 99))),
         data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 99))),
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
-        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"])
+        copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"],
+        trends=year_trends(ledger, units, quarter, counted))
     return ctx, ranking
+
+
+def year_trends(ledger: Ledger, units, quarter: str, counted: dict):
+    """Each unit's rate at the end of each month of the year up to the quarter's end (the HTML's trends)."""
+    months = [f"{quarter[:4]}-{m:02d}" for m in range(1, 3 * int(quarter[-1]) + 1)]
+    counted = {m: counted[m] if m in counted else ledger.counted(m) for m in months}
+    return trends(units.active(months[-1]) or units.units, months, counted)
 
 
 def run_quarterly(folders: dict, quarter: str | None) -> int:
@@ -127,7 +139,10 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     out = folders["outbox"] / quarter
     out.mkdir(parents=True, exist_ok=True)
     sweep(out)   # what a run killed mid-write left
-    ctx, ranking = build_context(ledger, units, quarter, settings)
+    view, closed = closing.view(ledger, quarter)   # a closed quarter: the ledger as its 通报 saw it
+    ctx, ranking = build_context(view, units, quarter, settings)
+    if closed:
+        ctx = replace(ctx, issued=closed.issued, doc_number=closed.doc_number)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报"
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
@@ -140,6 +155,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
                      "base": r.base, "rate": r.rate, "target": r.target, "new_in_quarter": r.new_in_quarter,
                      "on_time": r.on_time, "status": r.status} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
+        "issued": ctx.issued.isoformat(), "doc_number": ctx.doc_number, "ledger_upto": closing.last_submission(view),
     }
     atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
     return out

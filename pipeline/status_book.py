@@ -32,7 +32,8 @@ from .store import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
-STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
+STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复",
+                "held": "关账后收到，暂不计入"}
 COLUMNS = "ABCDEFGH"
 SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
@@ -49,7 +50,10 @@ def unit_status(unit: str, own: list[Received], counted: dict[str, Received]) ->
         rec = counted[unit]
         return ("迟报" if rec.late else "按时"), rec
     if own:
-        return "退回", max(own, key=lambda r: (r.received_at, r.id))
+        last = max(own, key=lambda r: (r.received_at, r.id))
+        if all(r.status == "held" for r in own):   # sent only after the month was closed: not counted
+            return "未报", last
+        return "退回", last
     return "未报", None
 
 
@@ -205,6 +209,11 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
                      problems(rec), times], styles[status], height=20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
+    held = [r for rs in by_unit.values() for r in rs if r.status == "held"]
+    if held:   # a closed month: what came after its 通报 is kept, not counted (closing.py)
+        sheet.merged(f"本月所属季度已关账：关账后收到 {len(held)} 份报表（"
+                     + "、".join(dict.fromkeys(r.unit or "未识别" for r in held))
+                     + "），已存档登记，重新开账前不计入汇总，详见“全部文件”页。", "bold")
     sheet.widths[0] = 6
     sheet.ws.freeze_panes(3, 0)
     sheet.finish(2)

@@ -84,6 +84,7 @@ def test_bulletin_states_the_ledger_totals(quarter):
     assert (out / m["files"]["pdf"]).stat().st_size > 10_000
     html = (out / m["files"]["html"]).read_text(encoding="utf-8")
     assert f"{certified / base * 100:.1f}%" in html
+    assert html.count("<svg") == len(ref.units) and "走势（1月至9月）" in html   # each unit's rate month by month
 
 
 def test_ranking_workbook_has_every_component_and_a_chart(quarter):
