@@ -14,12 +14,12 @@ Two checks, each on the form's sums over the eight industries and three levels:
 The finding points at the cell holding the largest count of the measure (where such a slip is).
 
 The history is the ledger's `form_totals` (two numbers a form), read once for all the forms of a
-chunk: a form costs two sums and two comparisons.
+chunk: a form costs two sums and two comparisons; the medians are worked out only for the few
+forms that come near a limit.
 """
 from __future__ import annotations
 
 import operator
-import statistics
 from dataclasses import dataclass
 
 from .findings import Finding, finding
@@ -30,62 +30,104 @@ _NEW, _REVIEWING = operator.itemgetter(2), operator.itemgetter(4)
 
 
 @dataclass(frozen=True)
+class Rule:
+    """The thresholds (settings `[outliers]`)."""
+    window: int
+    least: int
+    k: float
+    floor: float
+    ceiling_new: float
+    ceiling_reviewing: float
+
+    @classmethod
+    def of(cls, settings) -> Rule:
+        s = settings["outliers"]
+        return cls(int(s["months"]), int(s["min_history"]), float(s["k"]), float(s["spread_floor"]),
+                   float(s["ceiling_new"]), float(s["ceiling_reviewing"]))
+
+
+@dataclass(frozen=True)
 class Norm:
-    """What a unit's history says one of its months may hold."""
-    new_limit: float
-    new_basis: str                  # how the limit was set, in words for the message
-    reviewing_limit: float
-    reviewing_basis: str
-    last_reviewing: int | None      # last month's 正在评审 sum, None if the unit did not report
-    last_period: str | None
+    """A unit's history before a month, by which the rule judges that month. The limits are worked
+    out only for a month that comes near them: most never do."""
+    rule: Rule
+    new: tuple[int, ...]                  # 当月完成 sums of the window's counted months, oldest first
+    reviewing: tuple[int | None, ...]     # 正在评审 sums of each month of the window, None: not counted
+    last_period: str                      # the month before
+
+    @property
+    def last_reviewing(self) -> int | None:
+        return self.reviewing[-1] if self.reviewing else None
+
+    def new_limit(self) -> tuple[float, float | None]:
+        """(limit, median of the history; None where the fixed ceiling applies)."""
+        if len(self.new) < self.rule.least:
+            return self.rule.ceiling_new, None
+        limit, median, _ = robust_limit(self.new, self.rule.k, self.rule.floor)
+        return limit, median
+
+    def reviewing_limit(self) -> tuple[float, float | None]:
+        r = self.reviewing
+        rises = [b - a for a, b in zip(r, r[1:]) if a is not None and b is not None]
+        if len(rises) < self.rule.least:
+            return self.rule.ceiling_reviewing, None
+        limit, median, _ = robust_limit(rises, self.rule.k, self.rule.floor)
+        return limit, median
+
+    def new_basis(self) -> str:
+        limit, median = self.new_limit()
+        if median is None:
+            return f"本单位以往报表不足 {self.rule.least} 个月，按固定上限每月 {limit:g} 家判断。"
+        return (f"本单位近 {self.rule.window} 个月中有 {len(self.new)} 个月的报表，每月当月完成合计的中位数为 "
+                f"{median:g} 家，按规则超过 {limit:.1f} 家即属异常。")
+
+    def reviewing_basis(self) -> str:
+        limit, median = self.reviewing_limit()
+        if median is None:
+            return f"本单位以往报表不足以判断，按固定上限每月增加 {limit:g} 家判断。"
+        return (f"本单位近 {self.rule.window} 个月正在评审合计每月增减的中位数为 {median:+g} 家，"
+                f"按规则增加超过 {limit:.1f} 家即属异常。")
 
 
-def robust_limit(values: list[float], k: float, floor: float) -> tuple[float, float, float]:
+def _median(values) -> float:
+    v = sorted(values)
+    n = len(v)
+    return (v[n // 2] + v[(n - 1) // 2]) / 2
+
+
+def robust_limit(values, k: float, floor: float) -> tuple[float, float, float]:
     """(limit, median, spread) of the robust rule over `values`."""
-    median = statistics.median(values)
-    spread = max(MAD_SCALE * statistics.median(abs(v - median) for v in values), floor)
+    median = _median(values)
+    spread = max(MAD_SCALE * _median([abs(v - median) for v in values]), floor)
     return median + k * spread, median, spread
 
 
 def norm(new: list[int], reviewing: dict[str, int], period: str, settings) -> Norm:
     """A unit's Norm from its history: `new` the 当月完成 sums of its counted months in the window,
-    `reviewing` month -> 正在评审 sum."""
-    s = settings["outliers"]
-    k, floor, least, window = float(s["k"]), float(s["spread_floor"]), int(s["min_history"]), int(s["months"])
-    if len(new) >= least:
-        limit, median, _ = robust_limit(new, k, floor)
-        new_basis = (f"本单位近 {window} 个月中有 {len(new)} 个月的报表，每月当月完成合计的中位数为 {median:g} 家，"
-                     f"按规则超过 {limit:.1f} 家即属异常。")
-    else:
-        limit = float(s["ceiling_new"])
-        new_basis = f"本单位以往报表不足 {least} 个月，按固定上限每月 {limit:g} 家判断。"
-    months = sorted(reviewing)
-    rises = [reviewing[b] - reviewing[a] for a, b in zip(months, months[1:]) if _next(a) == b]
-    if len(rises) >= least:
-        r_limit, r_median, _ = robust_limit(rises, k, floor)
-        r_basis = (f"本单位近 {window} 个月正在评审合计每月增减的中位数为 {r_median:+g} 家，"
-                   f"按规则增加超过 {r_limit:.1f} 家即属异常。")
-    else:
-        r_limit = float(s["ceiling_reviewing"])
-        r_basis = f"本单位以往报表不足以判断，按固定上限每月增加 {r_limit:g} 家判断。"
-    last = _before(period)
-    return Norm(limit, new_basis, r_limit, r_basis, reviewing.get(last), last if last in reviewing else None)
+    oldest first; `reviewing` month -> 正在评审 sum."""
+    rule = Rule.of(settings)
+    months = _window(period, rule.window)
+    return Norm(rule, tuple(new), tuple(reviewing.get(m) for m in months) if reviewing else (), months[-1])
 
 
 def flag(draft, rows, unit_norm: Norm) -> list[Finding]:
     """OUTLIER findings of one form (its 24 rows, as validated) against its unit's Norm."""
     if not rows:
         return []
+    rule, history = unit_norm.rule, unit_norm.new
     new = sum(filter(None, map(_NEW, rows)))
-    reviewing = sum(filter(None, map(_REVIEWING, rows)))
     out = []
-    if new > unit_norm.new_limit:
-        out.append(_finding(draft, rows, "new", f"本月当月完成合计 {new} 家，{unit_norm.new_basis}"))
+    # the robust limit is at least the history's least value + k × floor: below that, nothing to work out
+    if new > (min(history) + rule.k * rule.floor if len(history) >= rule.least else rule.ceiling_new) \
+            and new > unit_norm.new_limit()[0]:
+        out.append(_finding(draft, rows, "new", f"本月当月完成合计 {new} 家，{unit_norm.new_basis()}"))
     last = unit_norm.last_reviewing
-    if last is not None and reviewing - last > unit_norm.reviewing_limit:
-        out.append(_finding(draft, rows, "reviewing",
-                            f"本月正在评审合计 {reviewing} 家，比上月（{unit_norm.last_period}）的 {last} 家增加 "
-                            f"{reviewing - last} 家，{unit_norm.reviewing_basis}"))
+    if last is not None:
+        rise = sum(filter(None, map(_REVIEWING, rows))) - last
+        if rise > 0 and rise > unit_norm.reviewing_limit()[0]:
+            out.append(_finding(draft, rows, "reviewing",
+                                f"本月正在评审合计 {rise + last} 家，比上月（{unit_norm.last_period}）的 {last} 家增加 "
+                                f"{rise} 家，{unit_norm.reviewing_basis()}"))
     return out
 
 
@@ -100,7 +142,7 @@ def _finding(draft, rows, measure: str, detail: str) -> Finding:
 def history(ledger, settings):
     """`past(keys)` for `check.conclude`: {(unit, period): Norm} for each (unit, period) of `keys`,
     from the unit's counted forms of the months before (a unit with no history gets the ceilings)."""
-    window = int(settings["outliers"]["months"])
+    rule = Rule.of(settings)
 
     def past(keys) -> dict:
         wanted: dict[str, set] = {}
@@ -110,14 +152,14 @@ def history(ledger, settings):
         closed = ledger.closed_months()
         out = {}
         for period, units in wanted.items():
-            months = _window(period, window)
+            months = _window(period, rule.window)
             got = _counted_totals(ledger, months, sorted(units), closed)
-            none = norm([], {}, period, settings)   # a unit with no history: the ceilings, made once
+            none = Norm(rule, (), (), months[-1])   # a unit with no history: the ceilings, made once
             for unit in units:
                 mine = got.get(unit)
-                out[(unit, period)] = none if mine is None else norm(
-                    [mine[m][0] for m in months if m in mine], {m: mine[m][1] for m in months if m in mine},
-                    period, settings)
+                out[(unit, period)] = none if mine is None else Norm(
+                    rule, tuple(mine[m][0] for m in months if m in mine),
+                    tuple(mine[m][1] if m in mine else None for m in months), months[-1])
         return out
     return past
 
@@ -152,11 +194,6 @@ def _window(period: str, n: int) -> list[str]:
 def _before(period: str) -> str:
     y, m = int(period[:4]), int(period[5:7])
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
-
-
-def _next(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
 
 
 def ceilings(settings):

@@ -32,7 +32,7 @@ def rows_with(**cells):
 def test_the_robust_rule_on_a_unit_that_adds_about_one_a_month(settings):
     history = [1, 0, 2, 1, 1, 0, 1, 3, 1]             # median 1, MAD 0 -> spread: the floor, 1
     norm = outliers.norm(history, {}, "2016-10", settings)
-    assert norm.new_limit == 6                          # 1 + 5 × 1
+    assert norm.new_limit() == (6, 1)                   # 1 + 5 × 1
     limit, median, spread = outliers.robust_limit([0, 0, 0, 10, 0, 0], 5, 1)
     assert (median, spread, limit) == (0, 1, 5)         # one spike moves neither the median nor the MAD
     assert outliers.robust_limit([2, 4, 6, 8, 10, 12], 5, 1) == (pytest.approx(7 + 5 * 1.4826 * 3), 7, pytest.approx(1.4826 * 3))
@@ -40,8 +40,9 @@ def test_the_robust_rule_on_a_unit_that_adds_about_one_a_month(settings):
 
 def test_little_history_uses_the_fixed_ceiling(settings):
     norm = outliers.norm([1, 2], {"2016-08": 3, "2016-09": 4}, "2016-10", settings)
-    assert (norm.new_limit, norm.reviewing_limit, norm.last_reviewing, norm.last_period) == (10, 10, 4, "2016-09")
-    assert "不足 6 个月" in norm.new_basis
+    assert (norm.new_limit(), norm.reviewing_limit(), norm.last_reviewing, norm.last_period) == \
+        ((10, None), (10, None), 4, "2016-09")
+    assert "不足 6 个月" in norm.new_basis()
 
 
 def check_with(check, tmp_path, rows, norm):
@@ -122,8 +123,21 @@ def test_the_history_comes_from_the_ledger(demo_year, settings):
     months = [f"2016-{m:02d}" for m in range(1, 13)]
     news = sorted(sum(v[0] for v in sent[("嵩山路街道", m)].values()) for m in months)
     median = (news[5] + news[6]) / 2
-    assert f"中位数为 {median:g} 家" in norms[("嵩山路街道", "2017-01")].new_basis
+    assert f"中位数为 {median:g} 家" in norms[("嵩山路街道", "2017-01")].new_basis()
     december = sum(v[2] for v in sent[("嵩山路街道", "2016-12")].values())
     assert norms[("嵩山路街道", "2017-01")].last_reviewing == december
-    assert norms[("德化街街道", "2017-01")].new_limit == settings["outliers"]["ceiling_new"]   # never reported
+    assert norms[("德化街街道", "2017-01")].new_limit() == (settings["outliers"]["ceiling_new"], None)   # never reported
     assert NOW < dt.datetime(2017, 1, 1, tzinfo=NOW.tzinfo)
+
+
+def test_a_rise_in_reviewing_judged_by_the_units_own_rises(check, tmp_path, settings):
+    # 正在评审 month by month 4, 6, 5, 7, 6, 8, 7, 9: rises +2, −1 alternating, median +2 (of 7: four +2,
+    # three −1), MAD 0 -> spread 1 -> limit 2 + 5 = 7
+    months = [f"2016-{m:02d}" for m in range(2, 10)]
+    norm = outliers.norm([1] * 8, dict(zip(months, (4, 6, 5, 7, 6, 8, 7, 9))), "2016-10", settings)
+    assert norm.reviewing_limit() == (7, 2)
+    flagged = check_with(check, tmp_path, rows_with(建材2=(0, 4, 17)), norm)      # 9 -> 17: +8
+    assert [f.cell for f in flagged.submissions[0].findings if f.code == "OUTLIER"] == ["月度报表!G11"]
+    assert "增减的中位数为 +2 家，按规则增加超过 7.0 家" in flagged.submissions[0].findings[-1].message
+    ordinary = check_with(check, tmp_path, rows_with(建材2=(0, 4, 16)), norm)     # +7: not above the limit
+    assert not [f for f in ordinary.submissions[0].findings if f.code == "OUTLIER"]
