@@ -68,12 +68,13 @@ def last_submission(ledger: Ledger) -> int:
 
 
 def closed_notes(ledger: Ledger) -> dict[str, tuple[str, str]]:
-    """Each month of a closed quarter -> (the quarter in words, when it was closed), for PERIOD_CLOSED."""
+    """Each month of a closed quarter -> (the quarter in words, its 通报's 文号 and date), for PERIOD_CLOSED."""
     out = {}
-    for quarter, at in ledger.db.execute("SELECT quarter, closed_at FROM closings WHERE reopened_at IS NULL"):
-        when = dt.datetime.fromisoformat(at)
+    for quarter, number, issued in ledger.db.execute(
+            "SELECT quarter, doc_number, issued FROM closings WHERE reopened_at IS NULL"):
+        day = dt.date.fromisoformat(issued)
         for month in quarter_months(quarter):
-            out[month] = (quarter_text(quarter), f"{when.year}年{when.month}月{when.day}日")
+            out[month] = (quarter_text(quarter), f"{number}，{day.year}年{day.month}月{day.day}日")
     return out
 
 
