@@ -19,7 +19,7 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
 from .annual import PARTS, AnnualRow, Place
-from .bulletin import LEAD, TEMPLATES, cn, environment, months, render_html
+from .bulletin import LEAD, TEMPLATES, cn, environment, render_html
 from .pdf import to_pdf
 from .store import atomic
 from .trends import Trend, draw_trends
@@ -94,15 +94,20 @@ def score(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def month_list(periods) -> str:
+    """("2016-05", "2016-07") -> 5、7月."""
+    return "、".join(str(int(p[5:7])) for p in periods) + "月"
+
+
 def annual_remark(row: AnnualRow) -> str:
     notes = ["并列"] if row.tied else []
     if row.status != "排名":
         notes.append(row.status)
     else:
         if row.missing:
-            notes.append(f"{months(row.missing)}缺报")
+            notes.append(f"{month_list(row.missing)}缺报")
         if row.late:
-            notes.append(f"{months(row.late)}迟报")
+            notes.append(f"{month_list(row.late)}迟报")
     return "；".join(notes)
 
 
