@@ -113,7 +113,8 @@ def test_a_file_for_a_closed_month_is_kept_answered_and_changes_nothing(closed, 
     assert [(s["unit"], s["file"]) for s in held] == [(LATE_UNIT, f"{LATE_UNIT}_2016年9月_更正.xlsx")]
     [receipt] = [p for p in now["files"]["receipts"] if p.endswith(f"{late[0].id}_{LATE_UNIT}_2016年9月_更正.txt")]
     text = (f["outbox"] / "2016-09" / receipt).read_text(encoding="utf-8-sig")
-    assert "处理结果：已收到并登记；该月已关账，暂不计入汇总" in text and "【提示】本报表所属的2016年第三季度已关账：该季度通报（二七安监管〔2016〕21号，2016年10月10日）已经印发。" in text
+    assert "处理结果：已收到并登记；该月已关账，暂不计入汇总" in text
+    assert "【提示】本报表所属的2016年第三季度已关账：该季度通报（二七安监管〔2016〕21号，2016年10月10日）已经印发。" in text
 
     book = openpyxl.load_workbook(f["outbox"] / "2016-09" / now["files"]["status"])
     files = [[c.value for c in row] for row in book["全部文件"].iter_rows()]
