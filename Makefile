@@ -1,10 +1,12 @@
 # 工贸企业安全生产标准化报表系统
 PY      := .venv/bin/python
 PERIOD  ?=
+YEAR    ?=
+REASON  ?=
 APT_PKGS := libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk poppler-utils dovecot-imapd
 FLAGS   ?=
 
-.PHONY: setup system venv demo demo-mail test lint monthly quarterly status templates register fetch-mail watch remind bench bench-mail codes docs clean-demo
+.PHONY: setup system venv demo demo-mail test lint monthly quarterly annual close reopen status templates register fetch-mail watch remind bench bench-mail codes docs clean-demo
 
 setup: system venv
 
@@ -38,6 +40,15 @@ monthly: venv
 
 quarterly: venv
 	$(PY) -m pipeline quarterly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
+
+annual: venv
+	$(PY) -m pipeline annual $(YEAR) $(FLAGS)
+
+close: venv
+	$(PY) -m pipeline close $(PERIOD) $(FLAGS)
+
+reopen: venv
+	$(PY) -m pipeline reopen $(PERIOD) $(if $(REASON),--reason "$(REASON)") $(FLAGS)
 
 status: venv
 	$(PY) -m pipeline status $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)

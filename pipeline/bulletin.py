@@ -39,6 +39,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .chart import draw_chart
 from .pdf import page_count, to_pdf
 from .store import atomic, atomic_bytes
+from .trends import sparkline, top_of
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DOCX_TEMPLATE = TEMPLATES / "bulletin.docx"
@@ -120,6 +121,7 @@ class BulletinContext:
     issuer: str                       # 版记: 印发机关
     draft: str = ""                   # why this is only a draft (quarter not over…), said on its face; "" = none
     register: RegisterPart | None = None   # the enterprise register's part, when there is one
+    trends: tuple = ()                # trends.Trend of each unit, for the HTML only
 
     @property
     def title(self) -> str:
@@ -357,8 +359,20 @@ def docx_blocks(path: Path) -> list[Block]:
 def render_html(ctx: BulletinContext, docx: Path, chart: Path, out: Path) -> Path:
     chart_src = "data:image/png;base64," + base64.b64encode(chart.read_bytes()).decode("ascii")
     html = environment(autoescape=True).get_template("bulletin.html.j2").render(
-        title=ctx.title, blocks=docx_blocks(docx), chart_src=chart_src)
+        title=ctx.title, blocks=docx_blocks(docx), chart_src=chart_src,
+        trends=trend_rows(ctx.trends, ctx.summary.target), target=ctx.summary.target,
+        trend_months=f"{int(ctx.trends[0].months[0][5:])}月至{int(ctx.trends[0].months[-1][5:])}月" if ctx.trends else "")
     return atomic_bytes(out, html.encode("utf-8"))
+
+
+def trend_rows(rows, target: float) -> list[tuple]:
+    """(unit, its sparkline, its latest rate, that month) for the HTML's table of trends."""
+    top = top_of(rows, target) if rows else 1.0
+    out = []
+    for t in rows:
+        latest = next(((m, v) for m, v in zip(t.months[::-1], t.rates[::-1]) if v is not None), (None, None))
+        out.append((t.unit, sparkline(t, target, top), latest[1], latest[0]))
+    return out
 
 
 def render_bulletin(ctx: BulletinContext, out_dir: Path, stem: str) -> dict[str, Path]:

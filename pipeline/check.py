@@ -16,6 +16,7 @@ from .draft import Draft
 from .extract import Context, Examined, Failed, Found, examine, sha256_of
 from .findings import Finding, finding, has_error
 from .model import FileResult, Submission
+from .outliers import flag as outliers_in
 from .reference import Units
 from .safety import printable
 from .sandbox import Pool
@@ -56,15 +57,16 @@ def checking_pool(units: Units, settings: Settings, now: dt.datetime | None = No
 
 
 def check_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
-                now: dt.datetime | None = None, history=None, reconcile=None) -> list[FileResult]:
+                now: dt.datetime | None = None, history=None, reconcile=None, past=None) -> list[FileResult]:
     """Check (path, name-as-received) pairs. `history(keys)` gives the previous month's rows of each
     (unit, period); `reconcile(unit, period, rows, cells)` the findings of a form against the
-    enterprise register (`certified.Reconciler`), when there is one.
+    enterprise register (`certified.Reconciler`), when there is one; `past(keys)` each one's
+    outliers.Norm (none: no OUTLIER check).
 
     All per-file work (hashing, sniffing, parsing, finding the unit and period) runs in the worker
     pool, on both cores (`examine_files`); what needs the whole run (pandera, the 合计 check, last
     month) runs here, once (`conclude`)."""
-    return conclude(files, examine_files(files, units, settings, now), history, reconcile)
+    return conclude(files, examine_files(files, units, settings, now), history, reconcile, past)
 
 
 def examine_files(files: list[tuple[Path, str]], units: Units, settings: Settings,
@@ -124,9 +126,11 @@ def _sha_or_blank(path: str) -> str:
         return ""
 
 
-def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None, reconcile=None) -> list[FileResult]:
+def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=None, reconcile=None,
+             past=None) -> list[FileResult]:
     """The rest of `check_files`, over all the files at once: pandera and the 合计 check, the
-    cumulative counts against last month's, and a form without errors against the register."""
+    cumulative counts against last month's, the month against the unit's history (OUTLIER), and a
+    form without errors against the register."""
     results: dict[int, FileResult] = {}
     forms: list[Found] = []
     owners: list[int] = []
@@ -145,12 +149,16 @@ def conclude(files: list[tuple[Path, str]], examined: list[Examined], history=No
 
     checked = validate([f.draft for f in forms])
     before = history([(f.unit, f.period) for f in forms]) if history else {}
+    norms = past([(f.unit, f.period) for f in forms]) if past else {}
     subs: dict[int, list[Submission]] = {}
     for f, (rows, more), i in zip(forms, checked, owners):
         findings = f.findings + more
         previous = before.get((f.unit, f.period))
         if previous and rows:
             findings += tuple(cross_month(f.draft, rows, previous))
+        unit_norm = norms.get((f.unit, f.period))
+        if unit_norm is not None and rows:
+            findings += tuple(outliers_in(f.draft, rows, unit_norm))
         if reconcile is not None and rows and not has_error(findings):
             findings += tuple(reconcile(f.unit, f.period, rows, f.draft.cells))
         d = f.draft

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
 def folders(args) -> dict:
@@ -55,6 +55,7 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
 
 
 def cmd_check(args) -> int:
+    from . import outliers
     from .check import check_files
     from .ledger import Ledger
     from .register import find_register, read_register
@@ -74,18 +75,19 @@ def cmd_check(args) -> int:
         print(f"不是普通文件（管道或设备），不能检查：{printable(', '.join(map(str, odd)))}", file=sys.stderr)
         return 2
     _, settings, units = prepared(args, ("reference",))
-    history = None
+    history = past = None   # no ledger: no history to judge a month by
     archive = Path(args.archive)
     ledger_path = archive / "ledger.sqlite"
     if not archive.is_dir():
         print(f"存档 {archive} 不存在：不与上月累计数比较。", file=sys.stderr)
     elif ledger_path.exists():
         ledger = Ledger.open_readonly(ledger_path)
-        history = ledger.previous_rows
+        history, past = ledger.previous_rows, outliers.history(ledger, settings)
     register = find_register(Path(args.reference), settings)   # read, not imported: check touches no folder
     reconcile = reconciler(read_register(register, units, settings)) if register else None
     with tempfile.TemporaryDirectory() as scratch:
-        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, reconcile=reconcile)
+        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, reconcile=reconcile,
+                              past=past)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
@@ -185,6 +187,7 @@ def cmd_settings(args) -> int:
 MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 QUARTER = re.compile(r"([0-9]{4})[Qq][1-4]")
 FIRST_YEAR = 2000   # no form of this kind is older; a later year than next year is a typing slip
+YEAR = re.compile(r"([0-9]{4})")
 
 
 def bad_period(given: str | None, pattern, example: str) -> bool:
@@ -231,6 +234,30 @@ def cmd_quarterly(args) -> int:
             doc_number_of(s, quarter, Path(args.reference))
     f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"), number_given)
     return run_quarterly(f, args.period, force=args.force, settings=settings, units=units)
+
+
+def cmd_close(args) -> int:
+    from .closing import close_quarter
+    if bad_period(args.quarter, QUARTER, "2016Q3"):
+        return 2
+    f, _, _ = prepared(args, ("archive", "reference"), ("archive",))
+    return close_quarter(f, args.quarter.upper(), args.note or "")
+
+
+def cmd_reopen(args) -> int:
+    from .closing import reopen_quarter
+    if bad_period(args.quarter, QUARTER, "2016Q3"):
+        return 2
+    f, _, _ = prepared(args, ("archive", "reference"), ("archive",))
+    return reopen_quarter(f, args.quarter.upper(), args.reason)
+
+
+def cmd_annual(args) -> int:
+    from .annual_run import run_annual
+    if bad_period(args.year, YEAR, "2016"):
+        return 2
+    f, _, _ = prepared(args, ("archive", "reference"), ("archive", "outbox"))
+    return run_annual(f, int(args.year) if args.year else None)
 
 
 def cmd_status(args) -> int:
@@ -435,6 +462,23 @@ def parser() -> argparse.ArgumentParser:
                        description="提醒尚未报送的单位（有登记邮箱的发邮件）")
     c.add_argument("--period", metavar="月份", help="2016-09；缺省为本月")
     c.set_defaults(func=cmd_remind)
+
+    c = sub.add_parser("close", parents=[common], help="季度关账：通报印发后，该季度各月的数字不再变动",
+                       description="季度关账：通报印发后，该季度各月的数字不再变动；之后收到的报表照常存档、回执，重新开账前不计入")
+    c.add_argument("quarter", metavar="季度", help="写作 2016Q3")
+    c.add_argument("--note", metavar="备注", help="备注（记入台账）")
+    c.set_defaults(func=cmd_close)
+
+    c = sub.add_parser("reopen", parents=[common], help="重新开账（须说明原因，记入台账）",
+                       description="重新开账：关账后收到的报表从此计入（须说明原因，记入台账）")
+    c.add_argument("quarter", metavar="季度", help="写作 2016Q3")
+    c.add_argument("--reason", metavar="原因", help="重新开账的原因；不写则在终端询问")
+    c.set_defaults(func=cmd_reopen)
+
+    c = sub.add_parser("annual", parents=[common], help="年度综合排名、年度通报与年度排名表",
+                       description="年度综合排名、年度通报与年度排名表（outbox/<年份>/）")
+    c.add_argument("year", metavar="年份", nargs="?", help="写作 2016；不写则为上一年")
+    c.set_defaults(func=cmd_annual)
 
     c = sub.add_parser("template", parents=[common], help="为每个单位生成空白月报表", description="为每个单位生成空白月报表")
     c.add_argument("--period", metavar="月份", help=PERIOD_HELP["template"])

@@ -28,7 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import outliers
 from .check import check_files, checking_pool, conclude, examine_chunks
+from .closing import closed_notes
 from .findings import finding
 from .ledger import Ledger, append_log, counts_json, log_lines, read_log
 from .mail import is_mail, read_eml
@@ -410,7 +412,8 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tup
     left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
     recorded, and its inbox files removed."""
     staged, mails, to_check, found = examined
-    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register)
+    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register,
+                       past=outliers.history(book, settings))
     incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
     entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
@@ -505,6 +508,7 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
     the ledger and against what this run has already seen."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
     entries, deadlines = [], {}
+    closed = closed_notes(ledger)
     for inc, mail in zip(incoming, mailed):
         entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
                  "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
@@ -548,6 +552,8 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
             stranger = inc.sender and sender_finding(sub.unit, inc.sender, senders or {})
             if stranger:
                 extra.append(stranger)
+            if sub.period in closed:   # kept and answered, counted once the quarter is reopened
+                extra.append(finding("PERIOD_CLOSED", None, value=closed[sub.period][0], expected=closed[sub.period][1]))
             if extra:
                 sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
                                  sub.cells, sub.unit_cell, sub.period_cell)

@@ -2,8 +2,9 @@
 
 Counted submission per unit and period: the accepted one received last; the other accepted ones
 are superseded (derived when read, never stored, so nothing has to be rewritten when a newer one
-arrives). A rejected file never replaces an accepted one. Everything one intake records is written
-in one transaction.
+arrives). A rejected file never replaces an accepted one. In a month of a closed quarter
+(closing.py) the counted one stays the one counted when it was closed; accepted ones recorded later
+are `held`, derived in the same way. Everything one intake records is written in one transaction.
 """
 from __future__ import annotations
 
@@ -75,6 +76,15 @@ CREATE TABLE IF NOT EXISTS mail_out (
   to_addr TEXT, subject TEXT NOT NULL, message BLOB NOT NULL, queued_at TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT);
 CREATE INDEX IF NOT EXISTS mail_out_waiting ON mail_out(next_try) WHERE sent_at IS NULL;
+-- a quarter closed once its 通报 is issued (closing.py): its months count what was counted up to
+-- `last_submission`; what comes later is kept and shown, and counted only once it is reopened
+CREATE TABLE IF NOT EXISTS closings (
+  id INTEGER PRIMARY KEY, quarter TEXT NOT NULL, closed_at TEXT NOT NULL, last_submission INTEGER NOT NULL,
+  closed_then TEXT NOT NULL, issued TEXT, doc_number TEXT, note TEXT, reopened_at TEXT, reason TEXT,
+  register_import INTEGER);   -- the enterprise register's import the 通报 used
+-- each form's sums of 当月完成 and 正在评审: a unit's months at a glance, for the OUTLIER check
+CREATE TABLE IF NOT EXISTS form_totals (
+  submission_id INTEGER PRIMARY KEY REFERENCES submissions(id), new INTEGER, reviewing INTEGER);
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
@@ -122,10 +132,17 @@ def _iso(t: dt.datetime) -> str:
 
 
 class Ledger:
-    def __init__(self, db: sqlite3.Connection, path: Path):
+    def __init__(self, db: sqlite3.Connection, path: Path, upto: int | None = None, closed: dict | None = None):
         self.db = db
         self.path = path
         self.base = str(path.parent) + os.sep   # archive paths are kept relative to the archive
+        self.upto = upto       # read as the ledger stood when this submission was the last recorded,
+        self.closed = closed   # with these months closed then (`closed_months`)
+
+    def as_of(self, last_submission: int, closed: dict[str, int]) -> Ledger:
+        """The same ledger read as it stood when `last_submission` was the last one recorded and the
+        months of `closed` were closed (a closed quarter's outputs are made from it)."""
+        return Ledger(self.db, self.path, last_submission, closed)
 
     @classmethod
     def open(cls, path: Path, new: bool = False) -> Ledger:
@@ -148,6 +165,7 @@ class Ledger:
                 _upgrade(db, path.parent)
             db.executescript(INDEXES)
             db.executescript(ROWS_VIEW)
+            _fill_totals(db)
             # which ledger this is: a rebuilt one gets a new id, so every period's outputs are made again
             db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger_id', ?)", (uuid.uuid4().hex,))
         except sqlite3.DatabaseError as error:
@@ -232,7 +250,7 @@ class Ledger:
         try:   # ids given here (the lock is held), so that each table takes one executemany
             file_id, sid, row = (db.execute(f"SELECT coalesce(max({k}), 0) FROM {t}").fetchone()[0]
                                  for k, t in (("id", "files"), ("id", "submissions"), ("rowid", "intake")))
-            files, subs, finds, attached, notes, mail = [], [], [], [], [], None
+            files, subs, finds, attached, notes, mail, totals = [], [], [], [], [], None, []
             base = self.base
             for e in entries:
                 file_id += 1
@@ -252,6 +270,9 @@ class Ledger:
                     subs.append((sid, file_id, sub.sheet, sub.unit, sub.period, status, int(late), at,
                                  sub.cells.as_json() if sub.cells else None, counts))
                     finds += [(sid, f.code, f.severity, f.cell, f.message, f.value) for f in sub.findings]
+                    if sub.rows:
+                        totals.append((sid, sum(filter(None, map(_NEW, sub.rows))),
+                                       sum(filter(None, map(_REVIEWING, sub.rows)))))
             db.executemany("INSERT INTO files(id, sha256, name, archived, received_at, size, kind, source, run_id,"
                            " run_period, duplicate_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
             db.executemany("INSERT INTO submissions(id, file_id, sheet, unit, period, status, late, received_at,"
@@ -259,6 +280,7 @@ class Ledger:
             db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", finds)
             db.executemany("INSERT INTO attached(file_id, mail_id) VALUES (?,?)", attached)
             db.executemany("INSERT INTO notes(file_id, note) VALUES (?,?)", notes)
+            db.executemany("INSERT INTO form_totals VALUES (?,?,?)", totals)
             taken = [(row + k, e["inbox"], e["sha256"], run_id)
                      for k, e in enumerate((e for e in entries if e.get("inbox")), 1)]
             db.executemany("INSERT INTO intake(rowid, inbox_path, sha256, run_id) VALUES (?,?,?,?)", taken)
@@ -282,6 +304,8 @@ class Ledger:
             return self._read(where, params, rows)
 
     def _read(self, where: str, params: tuple, rows: bool) -> list[Received]:
+        if self.upto is not None:
+            where = f"({where}) AND s.id <= {int(self.upto)}"
         select = " FROM submissions s JOIN files f ON f.id = s.file_id WHERE " + where
         subs = self.db.execute(
             "SELECT s.id, f.name, f.archived, f.sha256, s.received_at, s.sheet, s.unit, s.period, s.status,"
@@ -328,15 +352,30 @@ class Ledger:
         """Every submission of the period, with superseded ones marked as such; without `rows`, each
         with none (what a receipt needs, read in half the time: `rows_of_ids` gives them later)."""
         subs = self._received(_OF_PERIOD, (period, period), rows)
-        counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit}
+        last = self.closed_months().get(period, 1 << 62)   # a closed month: what came later is held
+        counted = {r.unit: r.id for r in subs if r.status == "accepted" and r.unit and r.id <= last}
         return [r if r.status != "accepted" or counted.get(r.unit) == r.id
-                else replaced(r, status="superseded") for r in subs]
+                else replaced(r, status="held" if r.id > last else "superseded") for r in subs]
 
     def counted(self, period: str) -> dict[str, Received]:
-        """unit -> the counted submission (the accepted one received last)."""
+        """unit -> the counted submission (the accepted one received last; in a closed month, the one
+        counted when it was closed)."""
         out = {}
-        for r in self._received("s.period = ? AND s.status = 'accepted'", (period,)):
+        last = self.closed_months().get(period)
+        for r in self._received("s.period = ? AND s.status = 'accepted'" + ("" if last is None else f" AND s.id <= {last}"),
+                                (period,)):
             out[r.unit] = r
+        return out
+
+    def closed_months(self) -> dict[str, int]:
+        """Each month of a closed quarter -> the last submission counted when it was closed (closing.py)."""
+        if self.closed is not None:
+            return self.closed
+        out = {}
+        for quarter, last in self.db.execute("SELECT quarter, last_submission FROM closings WHERE reopened_at IS NULL"):
+            year, q = int(quarter[:4]), int(quarter[-1])
+            for m in range(3 * q - 2, 3 * q + 1):
+                out[f"{year:04d}-{m:02d}"] = int(last)
         return out
 
     def rows_of_ids(self, ids: list[int]) -> dict[int, tuple[Row, ...]]:
@@ -358,11 +397,13 @@ class Ledger:
             if unit and period:
                 wanted.setdefault(_month_before(period), set()).add(unit)
         out = {}
+        closed = self.closed_months()
         for prev, units in wanted.items():
             ids = {}
+            last = min(closed.get(prev, 1 << 62), self.upto or 1 << 62)
             for unit, sid in self.db.execute(
-                    "SELECT unit, id FROM submissions WHERE period=? AND status='accepted'"
-                    " ORDER BY received_at, id", (prev,)):
+                    "SELECT unit, id FROM submissions WHERE period=? AND status='accepted' AND id <= ?"
+                    " ORDER BY received_at, id", (prev, last)):
                 if unit in units:
                     ids[unit] = sid     # the last one received wins
             counts = {sid: {(r.industry, r.level): r.cumulative for r in rows}
@@ -391,12 +432,14 @@ class Ledger:
         has one, for each of `units` that has any."""
         wanted = [u for u in dict.fromkeys(units) if u]
         latest: dict = {}
+        closed, upto = self.closed_months(), self.upto or 1 << 62
         for k in range(0, len(wanted), 900):
             part = wanted[k: k + 900]
             for unit, period, sid in self.db.execute(
                     "SELECT unit, period, id FROM submissions WHERE status='accepted' AND period < ?"
                     f" AND unit IN ({','.join('?' * len(part))}) ORDER BY period, received_at, id", (before, *part)):
-                latest[unit] = (period, sid)     # the latest month, and in it the last received
+                if sid <= min(closed.get(period, 1 << 62), upto):   # a held form of a closed month is not carried
+                    latest[unit] = (period, sid)     # the latest month, and in it the last received
         rows = self.rows_of_ids([sid for _, sid in latest.values()])
         return {unit: (latest[unit][0], rows[latest[unit][1]]) for unit in wanted if unit in latest}
 
@@ -423,7 +466,9 @@ class Ledger:
             " WHERE " + _OF_PERIOD, (period, period)).fetchone()
         prev = self.db.execute("SELECT count(*), coalesce(max(id),0) FROM submissions").fetchone()
         made = self.db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
-        return f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}" + (f"-{made[0][:8]}" if made else "")
+        closed = self.db.execute("SELECT count(*), count(reopened_at) FROM closings").fetchone()   # closing.py
+        return (f"{row[0]}-{row[1]}-{prev[0]}-{prev[1]}" + (f"-{made[0][:8]}" if made else "")
+                + (f"-{closed[0]}-{closed[1]}" if closed[0] else ""))
 
 
 def counts_json(rows) -> str | None:
@@ -438,6 +483,7 @@ def counts_json(rows) -> str | None:
 
 
 _ROW_COUNTS = operator.itemgetter(2, 3, 4)   # a Row's new, cumulative, reviewing
+_NEW, _REVIEWING = operator.itemgetter(2), operator.itemgetter(4)
 _COMPACT = json.JSONEncoder(separators=(",", ":"))   # made once: json.dumps makes one a call for these separators
 _INT_OR_NONE = {int, type(None)}
 
@@ -597,6 +643,16 @@ def read_log(archive: Path, start: int = 0) -> tuple[list[dict], int]:
 
 
 _string = json.encoder.encode_basestring   # a str as JSON (not ASCII-escaped)
+
+
+def _fill_totals(db: sqlite3.Connection):
+    """`form_totals` for forms recorded before it existed (once: later forms are recorded with theirs)."""
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO form_totals SELECT s.id, sum(CASE WHEN j.key % 3 = 0 THEN j.value END),"
+               " sum(CASE WHEN j.key % 3 = 2 THEN j.value END) FROM submissions s, json_each(s.counts) j"
+               " WHERE s.counts IS NOT NULL AND s.id > (SELECT coalesce(max(submission_id), 0) FROM form_totals)"
+               " GROUP BY s.id")
+    db.execute("COMMIT")
 
 
 def _month_before(period: str) -> str:

@@ -181,7 +181,7 @@ class Received:
     sheet: str | None
     unit: str | None
     period: str | None
-    status: str                  # accepted | rejected | superseded | duplicate
+    status: str                  # accepted | rejected | superseded | duplicate | held (closing.py)
     late: bool
     rows: tuple[Row, ...]
     findings: tuple[Finding, ...]

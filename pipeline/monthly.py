@@ -27,7 +27,7 @@ from .settings import Settings, load_settings
 from .status_book import carried_note, write_status_book
 from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复"}
+STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
 def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -317,7 +317,7 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
         counted = ledger.counted(period)
         print(f"{period_text(period)} 报送情况")
         for u in units.active(period):
-            mine = [s for s in subs if s.unit == u.name]
+            mine = [s for s in subs if s.unit == u.name and s.status != "held"]
             if u.name in counted:
                 rec = counted[u.name]
                 state = "迟报" if rec.late else "按时"
@@ -329,6 +329,11 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
                 state = "未报"
                 print(printable(f"  {u.name:　<8} 未报"))
             states[state] += 1
+        held = [s for s in subs if s.status == "held"]
+        if held:   # a closed month (closing.py)
+            print(f"本月所属季度已关账；关账后收到 {len(held)} 份，重新开账前不计入：")
+            for s in held:
+                print(printable(f"  {s.unit or '未识别':　<8} {s.received_at:%Y-%m-%d %H:%M}  {s.file}"))
         for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
             print(line)
         ledger.close()

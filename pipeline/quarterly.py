@@ -10,8 +10,10 @@ import json
 import shutil
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+from . import closing
 from .aggregate import previous_quarter, quarter_months, rank, standings
 from .bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
 from .certified import quarter_end, with_register_bases
@@ -20,13 +22,15 @@ from .ledger import Ledger
 from .monthly import _manifest, run_job
 from .ranking_book import write_ranking_book
 from .register_bulletin import ranked_with_register, register_part
-from .register_run import register_in_use
+from .register_ledger import load_import
+from .register_run import register_import_in_use
 from .settings import Settings, doc_number_of, load_settings
 from .store import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
+from .trends import trends
 
 QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
-              "TEXT_NUMBER", "RECONCILE_MISMATCH")
+              "TEXT_NUMBER", "RECONCILE_MISMATCH", "OUTLIER")
 
 
 def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
@@ -57,10 +61,10 @@ def choose(ranking, settings: Settings) -> tuple[list[str], list[str]]:
     return praised, silent + lowest
 
 
-def _doc_number(settings: Settings, quarter: str, draft: str = "") -> str:
-    """The 通报's 文号; a draft whose number staff have not given yet shows a blank for it."""
-    numbers = settings["bulletin"]["numbers"] or {}
-    n = "__" if draft and quarter not in numbers else doc_number_of(settings, quarter)
+def _doc_number(settings: Settings, quarter: str) -> str:
+    """The 通报's 文号. A final run asks for its number before anything is done (`doc_number_of`);
+    a draft, or a quarter's ranking recomputed for the year's, shows a blank where none is given."""
+    n = (settings["bulletin"]["numbers"] or {}).get(quarter, "__")
     return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
 
 
@@ -141,7 +145,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
-        doc_number=_doc_number(settings, quarter, draft), issued=_issued(settings), summary=summary,
+        doc_number=_doc_number(settings, quarter), issued=_issued(settings), summary=summary,
         ranking=rows, praised=tuple(praised), criticized=tuple(criticized),
         interview=tuple(u for u in criticized if u in prev_criticized),
         not_reported=tuple(r.unit for r in rows if r.status == "未报送"),
@@ -151,8 +155,16 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 99))),
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
         copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft,
-        register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]))
+        register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]),
+        trends=year_trends(ledger, units, quarter, counted))
     return ctx, ranking
+
+
+def year_trends(ledger: Ledger, units, quarter: str, counted: dict):
+    """Each unit's rate at the end of each month of the year up to the quarter's end (the HTML's trends)."""
+    months = [f"{quarter[:4]}-{m:02d}" for m in range(1, 3 * int(quarter[-1]) + 1)]
+    counted = {m: counted[m] if m in counted else ledger.counted(m) for m in months}
+    return trends(units.active(months[-1]) or units.units, months, counted)
 
 
 def rank_rows(ranking) -> tuple[RankRow, ...]:
@@ -213,7 +225,7 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     draft = "；".join(reasons)
     new = staging(out)   # the whole set is written here, then put in place of the old at once (a draft
     try:                 # made before the quarter was over is listed in the old manifest: it goes)
-        _write_quarter(ledger, new, quarter, settings, units, draft, register_in_use(folders, ledger, settings))
+        _write_quarter(ledger, folders, new, quarter, settings, units, draft)
         publish(new, out, listed_outputs(_manifest(out)))
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
@@ -221,9 +233,14 @@ def write_quarterly(ledger: Ledger, folders: dict, quarter: str, settings: Setti
     return out
 
 
-def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, units, draft: str,
-                   register) -> None:
-    ctx, ranking = build_context(ledger, units, quarter, settings, draft, register)
+def _write_quarter(ledger: Ledger, folders: dict, out: Path, quarter: str, settings: Settings, units,
+                   draft: str) -> None:
+    # a closed quarter: the ledger and the enterprise register as its 通报 saw them, its date and 文号
+    view, closed = closing.view(ledger, quarter)
+    used = closed.register_import if closed else register_import_in_use(folders, ledger, settings)
+    ctx, ranking = build_context(view, units, quarter, settings, draft, load_import(ledger, used) if used else None)
+    if closed:
+        ctx = replace(ctx, issued=closed.issued, doc_number=closed.doc_number)
     year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
@@ -238,6 +255,8 @@ def _write_quarter(ledger: Ledger, out: Path, quarter: str, settings: Settings, 
                      "on_time": r.on_time, "status": r.status, "base_source": r.base_source,
                      "register_rate": r.register_rate} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
+        "issued": ctx.issued.isoformat(), "doc_number": ctx.doc_number, "ledger_upto": closing.last_submission(view),
+        "register_import": used,
     }
     if draft:
         manifest["draft"] = draft

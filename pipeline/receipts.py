@@ -47,7 +47,8 @@ WARNING_FILL = PatternFill("solid", fgColor="FFFFFF00")
 LIST_SHEET = "问题清单"
 LEVEL_WORDS = {ERROR: "错误", "warning": "提示"}
 VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新报送",
-            "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略"}
+            "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略",
+            "held": "已收到并登记；该月已关账，暂不计入汇总"}
 # Findings that mean openpyxl must not (or cannot) open the archived bytes.
 _UNOPENABLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE"}
 MARK_IN_POOL = 40   # from this many marked copies on, a process pool makes them (its workers take ~0.7 s to start)
@@ -142,6 +143,9 @@ def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: 
                 f"已被接收，在收到改正后的报表之前，汇总仍以该表为准。{contact}")
     if rec.status == "superseded":
         return f"本单位后来报送的报表已替代本报表，汇总以后来的报表为准。{contact}"
+    if rec.status == "held":
+        return (f"{period_text(rec.period)}已关账，汇总仍以关账时的报表为准；区局如重新开账，本报表将按规定计入。"
+                f"{contact}")
     return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
 
 

@@ -36,12 +36,17 @@ def import_register(folders: dict, ledger: Ledger, settings: Settings, units,
 def register_in_use(folders: dict, ledger: Ledger, settings: Settings) -> Register | None:
     """The register the run imported (read back from the ledger), or None when the reference folder
     has none: the outputs use what the forms were reconciled against."""
+    found = register_import_in_use(folders, ledger, settings)
+    return load_import(ledger, found) if found else None
+
+
+def register_import_in_use(folders: dict, ledger: Ledger, settings: Settings) -> int | None:
+    """The ledger's import of the reference folder's register, if it has one."""
     path = find_register(folders["reference"], settings)
     if path is None:
         return None
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    found = import_in_use(ledger, sha, units_digest(folders["reference"]))
-    return load_import(ledger, found) if found else None
+    return import_in_use(ledger, sha, units_digest(folders["reference"]))
 
 
 def reconciler(register: Register | None) -> Reconciler | None:

@@ -33,7 +33,8 @@ from .store import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
-STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复"}
+STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复",
+                "held": "关账后收到，暂不计入"}
 COLUMNS = "ABCDEFGHIJ"
 SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
@@ -50,7 +51,10 @@ def unit_status(unit: str, own: list[Received], counted: dict[str, Received]) ->
         rec = counted[unit]
         return ("迟报" if rec.late else "按时"), rec
     if own:
-        return "退回", max(own, key=lambda r: (r.received_at, r.id))
+        last = max(own, key=lambda r: (r.received_at, r.id))
+        if all(r.status == "held" for r in own):   # sent only after the month was closed: not counted
+            return "未报", last
+        return "退回", last
     return "未报", None
 
 
@@ -243,6 +247,11 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
     width = sum(sheet.widths.get(c, 6) for c in range(len(OVERVIEW_HEADS)))   # as finish() will set them
     for note in notes:
         sheet.merged(note, "remark", height=16 * (1 + _display_width(note) // max(width - 4, 20)) + 4)
+    held = [r for rs in by_unit.values() for r in rs if r.status == "held"]
+    if held:   # a closed month: what came after its 通报 is kept, not counted (closing.py)
+        sheet.merged(f"本月所属季度已关账：关账后收到 {len(held)} 份报表（"
+                     + "、".join(dict.fromkeys(r.unit or "未识别" for r in held))
+                     + "），已存档登记，重新开账前不计入汇总，详见“全部文件”页。", "bold")
     sheet.widths[0] = 6
     sheet.ws.freeze_panes(3, 0)
     sheet.finish(2)

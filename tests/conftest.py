@@ -88,3 +88,15 @@ def check(settings, units):
 
 def codes(result) -> set:
     return {(f.code, f.cell) for s in result.submissions for f in s.findings}
+
+
+@pytest.fixture(scope="session")
+def demo_year(tmp_path_factory):
+    """The demo's year (pipeline/demo.py) without its 通报: twelve monthly runs, the third quarter
+    closed, the late September correction taken in. (folders, what each unit sent)."""
+    from pipeline.demo import demo_reference, run_year
+    tmp = tmp_path_factory.mktemp("year")
+    f = {"inbox": tmp / "inbox", "archive": tmp / "archive", "outbox": tmp / "outbox",
+         "reference": demo_reference(tmp / "reference")}
+    sent = run_year(f, bulletins=False)
+    return f, sent

@@ -452,3 +452,23 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
 def test_pdf_pages_render_to_png(rendered, tmp_path):
     pages = pdf.to_png(rendered["pdf"], tmp_path, dpi=20)
     assert len(pages) >= 5 and all(p.suffix == ".png" for p in pages)
+
+
+def test_html_shows_each_units_rate_month_by_month(tmp_path, chart):
+    from pipeline.trends import Trend
+    hostile = "<b>x</b>街道"
+    months = ("2016-07", "2016-08", "2016-09")
+    trends = (Trend("淮河路街道", months, (0.5, None, 0.6)), Trend(hostile, months, (0.1, 0.2, 0.3)))
+    ctx = sample_context(trends=trends)
+    page = render_html(ctx, render_docx(ctx, tmp_path / "通报.docx", chart), chart, tmp_path / "通报.html").read_text(
+        encoding="utf-8")
+    section = page[page.index('<section class="trends">'):]
+    assert section.count("<svg") == 2 and "走势（7月至9月）" in section
+    first = section[section.index("<svg"):section.index("</svg>")]
+    assert "<title>7月50.0%、8月未报、9月60.0%</title>" in first
+    assert first.count("<circle") == 2 and "<polyline" not in first   # no line across the month not reported
+    assert "&lt;b&gt;x&lt;/b&gt;街道" in section and "<b>x</b>" not in page
+    assert "9月 30.0%" in section
+    plain = render_html(sample_context(), render_docx(sample_context(), tmp_path / "b.docx", chart), chart,
+                        tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "<svg" not in plain

@@ -568,7 +568,7 @@ def test_a_marked_copy_of_a_workbook_with_a_sheet_name_excel_forbids_is_a_valid_
     assert title != bad and len(title) <= 31 and not set(title) & set("[]:*?/\\") and title.lower() != "history"
     assert book[title]["C14"].fill.fgColor.rgb == "FFFF6666"
     links = [c.hyperlink.location for row in book["问题清单"].iter_rows() for c in row if c.hyperlink]
-    assert links == [f"'{title}'!C14"]
+    assert f"'{title}'!C14" in links and all(link.startswith(f"'{title}'!") for link in links)   # (and OUTLIER's)
     listed = [c.value for c in book["问题清单"]["D"]]
     assert f"{bad}!C14" in listed   # the finding names the sheet as the clerk's file has it
 

@@ -85,6 +85,7 @@ def test_bulletin_states_the_ledger_totals(quarter):
     assert (out / m["files"]["pdf"]).stat().st_size > 10_000
     html = (out / m["files"]["html"]).read_text(encoding="utf-8")
     assert f"{certified / base * 100:.1f}%" in html
+    assert html.count("<svg") == len(ref.units) and "走势（1月至9月）" in html   # each unit's rate month by month
 
 
 def test_ranking_workbook_says_what_the_bulletins_table_says(quarter):
@@ -187,7 +188,7 @@ def one_month(tmp_path, period="2016-10", units=("侯寨乡", "马寨镇"), now=
 
 def test_a_quarter_not_over_is_refused_before_anything_is_done(tmp_path, capsys):
     f = folders(tmp_path)
-    drop_month(f["inbox"], "2016-10", ["侯寨乡"], {}, random.Random(3), {"侯寨乡": 30})
+    drop_month(f["inbox"], "2016-10", ["马寨镇"], {}, random.Random(3), {"马寨镇": 30})
     assert run_quarterly(f, "2016Q4", now=at(2016, 11, 15, 9, 0)) == 2
     err = capsys.readouterr().err
     assert "2016年第四季度尚未结束（2016年12月31日结束）" in err and "--force" in err
@@ -239,7 +240,7 @@ def test_forced_a_quarter_not_over_is_a_draft_that_says_so(tmp_path, monkeypatch
 
 def test_monthly_for_a_month_not_begun_is_refused(tmp_path, capsys):
     f = folders(tmp_path)
-    drop_month(f["inbox"], "2016-10", ["侯寨乡"], {}, random.Random(3), {"侯寨乡": 30})
+    drop_month(f["inbox"], "2016-10", ["马寨镇"], {}, random.Random(3), {"马寨镇": 30})
     assert run_monthly(f, "2016-11", now=at(2016, 10, 20, 9, 0)) == 2
     assert "2016年11月还没有开始" in capsys.readouterr().err
     assert not f["outbox"].exists() and not f["archive"].exists()
