@@ -17,10 +17,13 @@ from .aggregate import quarter_months
 from .annual import PART_NAMES, PARTS, Place, rank_year, standings, weights_of
 from .annual_book import write_annual_book
 from .annual_bulletin import AnnualContext, YearSummary, quarter_word, render_annual
+from .certified import with_register_bases
 from .findings import CODES
 from .ledger import Ledger
 from .monthly import run_job
 from .quarterly import DATA_CODES, _frame, choose
+from .register_ledger import load_import
+from .register_run import register_import_in_use
 from .settings import Settings, load_settings
 from .store import atomic_bytes, sweep
 from .trends import trends
@@ -39,9 +42,17 @@ def ended_months(year: int, today: dt.date) -> list[str]:
     return [f"{year:04d}-{m:02d}" for m in range(1, 13) if (year, m) < (today.year, today.month)]
 
 
-def _places(ledger: Ledger, units, year: int, settings: Settings, ended: list[str]):
+def _register_of(ledger: Ledger, quarter: str, current: int | None):
+    """The enterprise register a quarter is ranked with, as its quarterly run does: a closed
+    quarter's the one its 通报 used, else the one in use now (`current`, an import id)."""
+    closed = closing.current(ledger, quarter)
+    used = closed.register_import if closed else current
+    return load_import(ledger, used) if used else None
+
+
+def _places(ledger: Ledger, units, year: int, settings: Settings, ended: list[str], register: int | None):
     """quarter -> unit -> Place for each quarter ranked; the quarters left out, with why; and the
-    units each quarter criticized."""
+    units each quarter criticized. `register`: the import id of the enterprise register in use."""
     places, missing, criticized = {}, [], {}
     for q in range(1, 5):
         quarter = f"{year}Q{q}"
@@ -51,7 +62,7 @@ def _places(ledger: Ledger, units, year: int, settings: Settings, ended: list[st
             places[quarter] = {}
             continue
         view, _ = closing.view(ledger, quarter)
-        ranking, _st, counted, _ = _frame(view, units, quarter, settings)
+        ranking, _st, counted, _ = _frame(view, units, quarter, settings, _register_of(ledger, quarter, register))
         if not any(counted[m] for m in months):
             missing.append((quarter, "没有报表数据"))
             places[quarter] = {}
@@ -63,16 +74,22 @@ def _places(ledger: Ledger, units, year: int, settings: Settings, ended: list[st
     return places, missing, criticized
 
 
-def build_context(ledger: Ledger, units, year: int, settings: Settings, today: dt.date) -> AnnualContext:
+def build_context(ledger: Ledger, units, year: int, settings: Settings, today: dt.date,
+                  register: int | None = None) -> AnnualContext:
+    """The year's ranking; `register`: the import id of the enterprise register in use (its bases
+    are the quarterly rankings' and the year end's, as `quarterly` takes them)."""
     ended = ended_months(year, today)
     if not ended:
         raise NothingToRank(f"{year}年还没有结束的月份。")
-    places, missing, criticized = _places(ledger, units, year, settings, ended)
+    places, missing, criticized = _places(ledger, units, year, settings, ended, register)
     quarters = [q for q in places if places[q]]
     if not quarters:
         raise NothingToRank(f"{year}年没有任何季度有被计入的报表。")
     counted = {m: ledger.counted(m) for m in ended}
-    roster = units.active(ended[-1]) or list(units.units)
+    y, m = int(ended[-1][:4]), int(ended[-1][5:])
+    last_day = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+    roster, _ = with_register_bases(units.active(ended[-1]) or list(units.units),   # the bases at that day, as
+                                    _register_of(ledger, f"{y}Q{(m + 2) // 3}", register), last_day)   # its quarter's
     due = {u.name: [m for m in ended if u.active(m)] for u in roster}
     target = settings.target(year) or 0.0
     st = standings(roster, ended, due, counted, places, list(places))
@@ -139,18 +156,20 @@ def run_annual(folders: dict, year: int | None) -> int:
     settings = load_settings(folders["reference"])
     year = year or last_year(settings)
     try:
-        out = run_job(folders, "annual", f"{year:04d}-12",
-                      lambda ledger, settings, units: write_annual(ledger, folders, year, settings, units))
+        out, counts = run_job(folders, "annual", f"{year:04d}-12",
+                              lambda ledger, settings, units: write_annual(ledger, folders, year, settings, units))
     except NothingToRank as e:
         print(f"不生成年度排名：{e}", file=sys.stderr)
         return 2
     print(f"{year}年度综合排名、通报与排名表：{out}")
-    return 0
+    print(f"{year}年12月：{counts.line()}")
+    return counts.exit_status
 
 
 def write_annual(ledger: Ledger, folders: dict, year: int, settings: Settings, units,
                  today: dt.date | None = None) -> Path:
-    ctx = build_context(ledger, units, year, settings, today or dt.datetime.now(settings.tz).date())
+    ctx = build_context(ledger, units, year, settings, today or dt.datetime.now(settings.tz).date(),
+                        register_import_in_use(folders, ledger, settings))
     out = folders["outbox"] / f"{year:04d}"
     out.mkdir(parents=True, exist_ok=True)
     sweep(out)   # what a run killed mid-write left

@@ -156,15 +156,17 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
         copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft,
         register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]),
-        trends=year_trends(ledger, units, quarter, counted))
+        trends=year_trends(ledger, with_register_bases(units.active(months[-1]) or units.units, register,
+                                                       quarter_end(quarter))[0], quarter, counted))
     return ctx, ranking
 
 
-def year_trends(ledger: Ledger, units, quarter: str, counted: dict):
-    """Each unit's rate at the end of each month of the year up to the quarter's end (the HTML's trends)."""
+def year_trends(ledger: Ledger, roster: list, quarter: str, counted: dict):
+    """Each unit of `roster` (with the bases the ranking uses): its rate at the end of each month of
+    the year up to the quarter's end (the HTML's trends)."""
     months = [f"{quarter[:4]}-{m:02d}" for m in range(1, 3 * int(quarter[-1]) + 1)]
     counted = {m: counted[m] if m in counted else ledger.counted(m) for m in months}
-    return trends(units.active(months[-1]) or units.units, months, counted)
+    return trends(roster, months, counted)
 
 
 def rank_rows(ranking) -> tuple[RankRow, ...]:

@@ -14,6 +14,7 @@ from pipeline.ledger import Ledger
 from pipeline.model import INDUSTRIES, LEVELS, Received, Row
 from pipeline.quarterly import build_context as quarter_context
 from pipeline.reference import Unit, load_units
+from pipeline.register_ledger import load_import
 
 from conftest import REFERENCE
 
@@ -134,10 +135,21 @@ def year_end(f, units):
     return out
 
 
+def register_bases(f, units) -> dict:
+    """Each unit's 规模以上企业数 at the year's end: its above-scale enterprises not closed in the
+    enterprise register's last import where it has any (ENTERPRISES.md §4), else units.csv's."""
+    db = sqlite3.connect(f["archive"] / "ledger.sqlite")
+    last = db.execute("SELECT max(id) FROM register_imports").fetchone()[0]
+    counted = dict(db.execute("SELECT unit, sum(scale = '规模以上' AND status <> '已关闭') FROM register_rows"
+                              " WHERE import_id = ? GROUP BY unit", (last,)))
+    return {u.name: counted.get(u.name, u.base) for u in units.units}
+
+
 def test_year_end_rates_are_the_ledgers(annual):
     f, _, _, m, units = annual
     want = year_end(f, units)
-    base = {u.name: u.base for u in units.units}
+    base = register_bases(f, units)
+    assert base["侯寨乡"] == 57                               # its enterprises are not in the register
     got = {r["unit"]: r["certified"] for r in m["ranking"] if r["certified"] is not None}
     assert got == want
     for r in m["ranking"]:
@@ -155,7 +167,10 @@ def test_quarter_places_are_the_quarterly_rankings(annual, settings):
     for k, q in enumerate(QUARTERS):
         view, closed = closing.view(ledger, q)
         assert (closed is not None) == (q == "2016Q3")
-        ctx, _ = quarter_context(view, units, q, settings)
+        latest = ledger.db.execute("SELECT max(id) FROM register_imports").fetchone()[0]
+        used = closed.register_import if closed else latest
+        assert (used < latest) if closed else (used == latest)   # the closed quarter keeps the register its 通报 used
+        ctx, _ = quarter_context(view, units, q, settings, register=load_import(ledger, used))
         ranks = {r.unit: r.rank for r in ctx.ranking}
         assert {r["unit"]: r["quarters"][k] for r in m["ranking"]} == ranks
 
