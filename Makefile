@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(PY) -m ruff check pipeline schemas tests bench tools
+	$(PY) -m ruff check pipeline tests bench tools
 
 monthly: venv
 	$(PY) -m pipeline monthly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from pipeline.samples import rows_with_history, write_sample  # noqa: E402
+from pipeline.demo.samples import rows_with_history, write_sample  # noqa: E402
 
 from mailservers import mail_servers, mail_settings, with_mail  # noqa: E402
 

@@ -22,9 +22,9 @@ import shutil
 import time
 from pathlib import Path
 
-from pipeline import samples
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.samples import Formula
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.demo import samples
+from pipeline.demo.samples import Formula
 
 VERSION = 4                     # bump when the mix or the layout of the cache changes
 PERIOD = "2016-09"

@@ -31,9 +31,9 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
     """Before a command touches anything: the folders it reads exist (a mistyped folder is not an
     empty month), reference/ is valid (and `check(settings)` passes), and then the folders it writes
     can be written. Returns (folders, settings, units); raises SetupError, having changed nothing."""
-    from .reference import load_units
-    from .settings import SetupError, load_settings
-    from .store import cannot_write
+    from pipeline.core.settings import SetupError, load_settings
+    from pipeline.core.units import load_units
+    from pipeline.store.files import cannot_write
     f = folders(args)
     problems = [f"{FOLDER_ZH[k]} {f[k]} 不存在{'（不是文件夹）' if f[k].exists() else ''}。请检查 --{k} 的路径"
                 f"{'，或先建立这个文件夹' if k != 'reference' else ''}。" for k in need if not f[k].is_dir()]
@@ -55,12 +55,12 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
 
 
 def cmd_check(args) -> int:
-    from . import outliers
-    from .check import check_files
-    from .ledger import Ledger
-    from .register import find_register, read_register
-    from .register_run import reconciler
-    from .safety import printable
+    from pipeline.check import outliers
+    from pipeline.check.check import check_files
+    from pipeline.core.safety import printable
+    from pipeline.jobs.register import reconciler
+    from pipeline.read.register import find_register, read_register
+    from pipeline.store.ledger import Ledger
 
     missing = [p for p in map(Path, args.files) if not p.exists()]
     if missing:
@@ -99,7 +99,7 @@ def cmd_check(args) -> int:
 def files_to_check(given) -> list[Path]:
     """The files named, and the workbooks and saved e-mails in each folder named (not its
     subfolders; not lock files or system litter), in name order."""
-    from .intake import wanted
+    from pipeline.jobs.intake import wanted
     out = []
     for p in given:
         if p.is_dir():
@@ -112,8 +112,8 @@ def files_to_check(given) -> list[Path]:
 def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
     """Files to check as (path, name): a saved e-mail stands for its spreadsheet attachments, each
     checked under its own name (an e-mail without any is checked as itself, and refused)."""
-    from .mail import is_mail, read_eml
-    from .safety import safe_name
+    from pipeline.core.safety import safe_name
+    from pipeline.read.eml import is_mail, read_eml
     out = []
     for p in paths:
         if not is_mail(p.name):
@@ -133,7 +133,7 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
 def describe(result) -> str:
     """A file's verdict for a person, in Chinese: names and messages shown without control
     characters (a name in a file or an e-mail cannot move the cursor or forge a line)."""
-    from .safety import printable
+    from pipeline.core.safety import printable
     return "\n".join(map(printable, _describe(result)))
 
 
@@ -152,8 +152,8 @@ def _describe(result) -> list[str]:
 
 
 def cmd_docs(args) -> int:
-    from .findings import catalogue_markdown
-    from .settings import settings_markdown
+    from pipeline.core.findings import catalogue_markdown
+    from pipeline.core.settings import settings_markdown
     docs = ROOT / "docs"
     for name, text in (("findings.md", catalogue_markdown()), ("settings.md", settings_markdown()),
                        ("cli.md", cli_markdown())):
@@ -163,7 +163,7 @@ def cmd_docs(args) -> int:
 
 
 def cmd_codes(args) -> int:
-    from .findings import CODES, catalogue_markdown
+    from pipeline.core.findings import CODES, catalogue_markdown
     if args.markdown:
         sys.stdout.write(catalogue_markdown())
     else:
@@ -175,7 +175,7 @@ def cmd_codes(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from .settings import settings_markdown
+    from pipeline.core.settings import settings_markdown
     if args.markdown:
         sys.stdout.write(settings_markdown())
     else:
@@ -202,7 +202,7 @@ def bad_period(given: str | None, pattern, example: str) -> bool:
     year = int(got[1]) if got else None
     if got and FIRST_YEAR <= year <= dt.date.today().year + 1:
         return False
-    from .safety import printable
+    from pipeline.core.safety import printable
     shown = printable(given)
     if got:
         why = f"年份 {year} 不在 {FIRST_YEAR}–{dt.date.today().year + 1} 年之间"
@@ -215,7 +215,7 @@ def bad_period(given: str | None, pattern, example: str) -> bool:
 
 
 def cmd_monthly(args) -> int:
-    from .monthly import run_monthly
+    from pipeline.jobs.monthly import run_monthly
     if bad_period(args.period, MONTH, "2016-09"):
         return 2
     f, settings, units = prepared(args, ("inbox", "archive", "reference"), ("archive", "outbox"))
@@ -223,8 +223,8 @@ def cmd_monthly(args) -> int:
 
 
 def cmd_quarterly(args) -> int:
-    from .quarterly import early_reasons, last_quarter, run_quarterly
-    from .settings import doc_number_of
+    from pipeline.core.settings import doc_number_of
+    from pipeline.jobs.quarterly import early_reasons, last_quarter, run_quarterly
     if bad_period(args.period, QUARTER, "2016Q3"):
         return 2
 
@@ -237,7 +237,7 @@ def cmd_quarterly(args) -> int:
 
 
 def cmd_close(args) -> int:
-    from .closing import close_quarter
+    from pipeline.jobs.closing import close_quarter
     if bad_period(args.quarter, QUARTER, "2016Q3"):
         return 2
     f, _, _ = prepared(args, ("archive", "reference"), ("archive",))
@@ -245,7 +245,7 @@ def cmd_close(args) -> int:
 
 
 def cmd_reopen(args) -> int:
-    from .closing import reopen_quarter
+    from pipeline.jobs.closing import reopen_quarter
     if bad_period(args.quarter, QUARTER, "2016Q3"):
         return 2
     f, _, _ = prepared(args, ("archive", "reference"), ("archive",))
@@ -253,7 +253,7 @@ def cmd_reopen(args) -> int:
 
 
 def cmd_annual(args) -> int:
-    from .annual_run import run_annual
+    from pipeline.jobs.annual import run_annual
     if bad_period(args.year, YEAR, "2016"):
         return 2
     f, _, _ = prepared(args, ("archive", "reference"), ("archive", "outbox"))
@@ -261,7 +261,7 @@ def cmd_annual(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .monthly import print_status
+    from pipeline.jobs.monthly import print_status
     if bad_period(args.period, MONTH, "2016-09"):
         return 2
     f, settings, units = prepared(args, ("archive", "reference"))
@@ -269,7 +269,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from .template import make_templates
+    from pipeline.outputs.template import make_templates
     if bad_period(args.period, MONTH, "2016-10"):
         return 2
     if args.register:
@@ -283,19 +283,19 @@ def cmd_template(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .verify import verify
+    from pipeline.jobs.verify import verify
     f, settings, units = prepared(args, ("archive", "reference"))
     return verify(f, settings, units)
 
 
 def cmd_rebuild(args) -> int:
-    from .verify import rebuild_ledger
+    from pipeline.jobs.verify import rebuild_ledger
     f, settings, units = prepared(args, ("archive", "reference"), ("archive",))
     return rebuild_ledger(f, settings, units)
 
 
 def _register_template(args) -> int:
-    from .register_template import FILE_NAME, write_register_template
+    from pipeline.outputs.register_template import FILE_NAME, write_register_template
     f, settings, units = prepared(args, ("reference",), ("outbox",))
     out = f["outbox"] / "templates"
     out.mkdir(parents=True, exist_ok=True)
@@ -307,7 +307,7 @@ def _register_template(args) -> int:
 def cmd_register(args) -> int:
     import datetime as dt
 
-    from .register_run import run_register
+    from pipeline.jobs.register import run_register
     day = None
     if args.date:
         try:
@@ -327,19 +327,19 @@ def _next_month(settings) -> str:
 
 
 def cmd_fetch_mail(args) -> int:
-    from .mailrun import run_fetch_mail
+    from pipeline.jobs.mail.mailrun import run_fetch_mail
     f, _, _ = prepared(args, ("inbox", "archive", "reference"), ("inbox", "archive", "outbox"))
     return run_fetch_mail(f)
 
 
 def cmd_watch(args) -> int:
-    from .watch import run_watch
+    from pipeline.jobs.mail.watch import run_watch
     f, _, _ = prepared(args, ("inbox", "archive", "reference"), ("inbox", "archive", "outbox"))
     return run_watch(f)
 
 
 def cmd_remind(args) -> int:
-    from .remind import run_remind
+    from pipeline.jobs.mail.remind import run_remind
     if bad_period(args.period, MONTH, "2016-09"):
         return 2
     f, _, _ = prepared(args, ("archive", "reference"))
@@ -347,7 +347,7 @@ def cmd_remind(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from pipeline.demo.year import run_demo
     return run_demo(Path(args.dir))
 
 
@@ -541,12 +541,12 @@ def _cli_markdown() -> str:
 
 
 def main(argv=None) -> int:
-    from .settings import SetupError
+    from pipeline.core.settings import SetupError
     args = parser().parse_args(argv)
     try:
         return args.func(args)
     except SetupError as error:
-        from .safety import printable
+        from pipeline.core.safety import printable
         count = "" if len(error.lines) == 1 else f"（{len(error.lines)} 处问题）"
         print(f"无法运行，没有改动任何文件{count}：", file=sys.stderr)
         for line in error.lines:
@@ -558,8 +558,8 @@ def main(argv=None) -> int:
         text = str(error)
         if "malformed" not in text and "not a database" not in text:
             raise
-        from .ledger import damaged
-        from .safety import printable
+        from pipeline.core.safety import printable
+        from pipeline.store.ledger import damaged
         ledger = Path(getattr(args, "archive", "archive")) / "ledger.sqlite"
         print(printable("运行中断，已登记的都在存档中，不会丢失：" + damaged(ledger, error)), file=sys.stderr)
         return 2
@@ -571,7 +571,7 @@ def main(argv=None) -> int:
 
 
 def _interrupted(reason: str) -> int:
-    from .safety import printable
+    from pipeline.core.safety import printable
     print(printable(f"运行中断：{reason}。没有登记的文件仍在收件箱中，已登记的都在存档中，不会丢失；各期输出仍是上一套"
                     "完整的。请腾出磁盘空间或改正文件夹权限后重新运行，会从中断处接着做。"), file=sys.stderr)
     return 2
@@ -580,7 +580,7 @@ def _interrupted(reason: str) -> int:
 def _fault(error: Exception) -> str | None:
     """A fault of the machine a run cannot go on from (a full disk, a read-only folder), in a few
     words with where it happened; None for anything else (a bug: its traceback is wanted)."""
-    from .store import WHY, why
+    from pipeline.store.files import WHY, why
     if isinstance(error, sqlite3.OperationalError):
         text = str(error)
         if "disk is full" in text or "disk I/O error" in text:

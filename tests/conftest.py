@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline.check import check_files
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.reference import load_units
-from pipeline.settings import load_settings
+from pipeline.check.check import check_files
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.core.settings import load_settings
+from pipeline.core.units import load_units
 
 # Files written by a test are taken at once (a run otherwise waits `limits.settle_seconds` for a file
 # modified just now, to see that it is no longer being written): tests of that wait set it themselves.
@@ -94,7 +94,7 @@ def codes(result) -> set:
 def demo_year(tmp_path_factory):
     """The demo's year (pipeline/demo.py) without its 通报: twelve monthly runs, the third quarter
     closed, the late September correction taken in. (folders, what each unit sent)."""
-    from pipeline.demo import demo_reference, run_year
+    from pipeline.demo.year import demo_reference, run_year
     tmp = tmp_path_factory.mktemp("year")
     f = {"inbox": tmp / "inbox", "archive": tmp / "archive", "outbox": tmp / "outbox",
          "reference": demo_reference(tmp / "reference")}

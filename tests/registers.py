@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 from stdnum.cn import uscc
 
-from pipeline.register import LABELS
+from pipeline.read.register import LABELS
 
 HEADER = list(LABELS)
 REVISIT_HEADER = ["统一社会信用代码", "回访日期", "结果", "问题"]

@@ -8,13 +8,13 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.annual import Place, quarter_part, rank_year, standings, weights_of
-from pipeline.annual_run import NothingToRank, build_context, write_annual
-from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.quarterly import build_context as quarter_context
-from pipeline.reference import Unit, load_units
-from pipeline.register_ledger import load_import
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.core.units import Unit, load_units
+from pipeline.figures.annual import Place, quarter_part, rank_year, standings, weights_of
+from pipeline.jobs.annual import NothingToRank, build_context, write_annual
+from pipeline.jobs.quarterly import build_context as quarter_context
+from pipeline.jobs.register_ledger import load_import
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE
 
@@ -96,7 +96,7 @@ def test_quarter_part_leaves_out_quarters_without_a_ranking():
 
 
 def test_weights_come_from_the_settings(monkeypatch):
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
     monkeypatch.setenv("PIPELINE_ANNUAL_WEIGHT_QUARTERS", "0")
     rows = {r.unit: r for r in example(load_settings(REFERENCE))}
     # without the quarters: 丙 (40 × 80 + 15 × 100 + 15 × 50) / 70 = 77.86 → 77.9;
@@ -162,7 +162,7 @@ def test_year_end_rates_are_the_ledgers(annual):
 
 
 def test_quarter_places_are_the_quarterly_rankings(annual, settings):
-    from pipeline import closing
+    from pipeline.jobs import closing
     _, ledger, _, m, units = annual
     for k, q in enumerate(QUARTERS):
         view, closed = closing.view(ledger, q)
@@ -226,8 +226,8 @@ def test_a_year_with_missing_quarters_says_which(annual, settings):
 
 
 def test_missing_quarters_in_the_text(annual, settings, tmp_path):
-    from pipeline.annual_bulletin import render_docx
-    from pipeline.trends import draw_trends
+    from pipeline.outputs.annual_bulletin import render_docx
+    from pipeline.outputs.trends import draw_trends
     _, ledger, _, _, units = annual
     ctx = build_context(ledger, units, 2016, settings, dt.date(2016, 8, 15))
     chart = draw_trends(ctx.trends, 0.5, tmp_path / "t.png", "目标")

@@ -16,8 +16,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from pipeline import pdf
-from pipeline.bulletin import (
+from pipeline.outputs import pdf
+from pipeline.outputs.bulletin import (
     DOCX_TEMPLATE,
     docx_blocks,
     render_bulletin,
@@ -26,7 +26,7 @@ from pipeline.bulletin import (
     sample_context,
     template_context,
 )
-from pipeline.chart import cjk_font, draw_chart
+from pipeline.outputs.chart import cjk_font, draw_chart
 
 BUREAU = "郑州市二七区安全生产监督管理局"
 
@@ -312,7 +312,7 @@ def test_no_value_label_of_the_chart_is_crossed_by_the_target_line():
     import matplotlib
     import numpy as np
 
-    from pipeline.chart import TARGET, chart_figure
+    from pipeline.outputs.chart import TARGET, chart_figure
     rows = tuple(dataclasses.replace(r, rate=rate, certified=round(rate * r.base))
                  for r, rate in zip(sample_context().ranking[:4], (0.475, 0.49, 0.46, 0.30)))   # labels over 50 %
     with matplotlib.rc_context({"font.family": [cjk_font()]}):
@@ -455,7 +455,7 @@ def test_pdf_pages_render_to_png(rendered, tmp_path):
 
 
 def test_html_shows_each_units_rate_month_by_month(tmp_path, chart):
-    from pipeline.trends import Trend
+    from pipeline.outputs.trends import Trend
     hostile = "<b>x</b>街道"
     months = ("2016-07", "2016-08", "2016-09")
     trends = (Trend("淮河路街道", months, (0.5, None, 0.6)), Trend(hostile, months, (0.1, 0.2, 0.3)))

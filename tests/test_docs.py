@@ -2,8 +2,8 @@
 import tomllib
 
 from pipeline.cli import cli_markdown
-from pipeline.findings import CODES, catalogue_markdown
-from pipeline.settings import SETTINGS, settings_markdown
+from pipeline.core.findings import CODES, catalogue_markdown
+from pipeline.core.settings import SETTINGS, settings_markdown
 
 from conftest import REFERENCE, ROOT
 

@@ -5,8 +5,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline import formbook
-from pipeline.model import FORM_TITLE, INDUSTRIES, LEVELS, MEASURES
+from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVELS, MEASURES
+from pipeline.outputs import formbook
 
 ROWS = {(ind, level): (i % 2, i % 5 + 1, (i * 7) % 3)
         for i, (ind, level) in enumerate((ind, level) for ind in INDUSTRIES for level in LEVELS)}
@@ -97,8 +97,8 @@ def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_
 
 
 def test_the_district_form_and_a_template_carry_the_bureau_and_their_title(tmp_path):
-    from pipeline import template
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
+    from pipeline.outputs import template
     bureau = "郑州市二七区安全生产监督管理局"
     form = formbook.write_form(tmp_path / "二七区_2016年9月_工贸企业安全生产标准化月度报表.xlsx", "二七区", "2016-09",
                                None, author=bureau)

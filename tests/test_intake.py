@@ -7,10 +7,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from pipeline.intake import received
-from pipeline.monthly import run_monthly
-from pipeline.safety import within
-from pipeline.settings import load_settings
+from pipeline.core.safety import within
+from pipeline.core.settings import load_settings
+from pipeline.jobs.intake import received
+from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE, form_cells, write_book
 
@@ -130,7 +130,7 @@ def test_archived_bytes_outlive_the_inbox_file_whether_linked_or_copied(folders,
     if not can_link:   # the inbox on another file system: os.link fails with EXDEV
         def no_link(*_):
             raise OSError(18, "Invalid cross-device link")
-        monkeypatch.setattr("pipeline.intake.os.link", no_link)
+        monkeypatch.setattr("pipeline.jobs.intake.os.link", no_link)
     sent = write_book(folders["inbox"] / "侯寨乡2016年9月报表.xlsx", form_cells("侯寨乡"))
     data = sent.read_bytes()
     run_monthly(folders, "2016-09")
@@ -146,14 +146,14 @@ def test_a_file_whose_worker_could_not_archive_it_is_archived_by_intake(folders,
     import hashlib
     import os
 
-    import pipeline.intake
-    real = pipeline.intake.conclude
+    import pipeline.jobs.intake
+    real = pipeline.jobs.intake.conclude
 
     def lost_first(files, *args, **kwargs):
         results = real(files, *args, **kwargs)
         os.unlink(results[0].stored[0])          # as if its worker had died before linking it
         return [dataclasses.replace(results[0], stored=None)] + results[1:]
-    monkeypatch.setattr(pipeline.intake, "conclude", lost_first)
+    monkeypatch.setattr(pipeline.jobs.intake, "conclude", lost_first)
     sent = {}
     for unit in ("侯寨乡", "马寨镇", "金水区"):
         data = write_book(tmp_path / f"{unit}.xlsx", form_cells(unit)).read_bytes()
@@ -173,15 +173,15 @@ def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(
     import os
     import time
 
-    import pipeline.intake
-    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
-    monkeypatch.setattr(pipeline.intake, "FIRST", 1)
-    record = pipeline.intake.Ledger.record
+    import pipeline.jobs.intake
+    monkeypatch.setattr(pipeline.jobs.intake, "CHUNK", 1)
+    monkeypatch.setattr(pipeline.jobs.intake, "FIRST", 1)
+    record = pipeline.jobs.intake.Ledger.record
 
     def slow_record(*args):
         time.sleep(0.5)
         return record(*args)
-    monkeypatch.setattr(pipeline.intake.Ledger, "record", slow_record)
+    monkeypatch.setattr(pipeline.jobs.intake.Ledger, "record", slow_record)
     september = write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells("侯寨乡"))
     cells = form_cells("侯寨乡", period=(2016, 10))
     cells["B6"], cells["B14"] = 2, cells["B14"] - cells["B6"] + 2   # 2 new, 累计 as in September: a gap
@@ -196,7 +196,7 @@ def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(
 def test_chunks_take_every_file_once_and_end_small():
     """Chunks of at most CHUNK files cover the inbox in order; the first and the last are small (the
     workers start sooner, and the writer, a chunk behind them, has little left when they finish)."""
-    from pipeline.intake import CHUNK, FIRST, _chunk_sizes
+    from pipeline.jobs.intake import CHUNK, FIRST, _chunk_sizes
     for n in (1, FIRST, FIRST + 1, 2 * CHUNK + 7, 40_000):
         sizes = _chunk_sizes(n)
         assert sum(sizes) == n and all(0 < s <= CHUNK for s in sizes)
@@ -206,7 +206,7 @@ def test_chunks_take_every_file_once_and_end_small():
 def test_chunks_examined_without_a_pause_come_back_whole_and_in_order(tmp_path, settings, units):
     """The workers take the next chunk's files before this one is done; each chunk still comes back
     complete, in the order sent, empty ones included."""
-    from pipeline.check import checking_pool, examine_chunks
+    from pipeline.check.check import checking_pool, examine_chunks
 
     from conftest import NOW
     good = [write_book(tmp_path / f"{u}_2016年9月.xlsx", form_cells(u)) for u in ("侯寨乡", "马寨镇", "淮河路街道")]

@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from pipeline.findings import Finding
-from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row, new_received
+from pipeline.core.findings import Finding
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row, new_received
+from pipeline.store.ledger import Ledger
 
 ROWS = tuple(Row(ind, lvl, k % 3, k, None if k == 5 else 2) for k, (ind, lvl) in
              enumerate((i, lv) for i in INDUSTRIES for lv in LEVELS))
@@ -71,7 +71,7 @@ def test_counts_are_kept_as_compact_json_whatever_the_numbers():
     read back as the same rows; the SQL view and any other reader rely on it."""
     import json
 
-    from pipeline.ledger import counts_json, rows_of
+    from pipeline.store.ledger import counts_json, rows_of
     big = tuple(r._replace(new=10**15) if r.level == 3 else r for r in ROWS)
     floats = tuple(r._replace(cumulative=float(r.cumulative)) for r in ROWS)   # not from a reader, but kept exact
     for rows in (ROWS, big, floats):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.mail import read_eml
+from pipeline.read.eml import read_eml
 
 NAME = "侯寨乡2016年9月报表.xlsx"
 

@@ -9,11 +9,11 @@ import traceback
 
 import pytest
 
-from pipeline.ledger import Ledger
-from pipeline.mailbox import DROPPED
-from pipeline.mailconf import MailError, describe, mail_config, password, smtp_connect
-from pipeline.mailrun import MailRun
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.jobs.mail.mailbox import DROPPED
+from pipeline.jobs.mail.mailconf import MailError, describe, mail_config, password, smtp_connect
+from pipeline.jobs.mail.mailrun import MailRun
+from pipeline.store.ledger import Ledger
 
 from mailservers import PASSWORD, mail_servers
 from mailsite import Site, cli, form_message, stop, wait_until

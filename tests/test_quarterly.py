@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.demo import MONTHS, drop_month
-from pipeline.monthly import run_monthly
-from pipeline.quarterly import run_quarterly
-from pipeline.reference import load_units
+from pipeline.core.units import load_units
+from pipeline.demo.year import MONTHS, drop_month
+from pipeline.jobs.monthly import run_monthly
+from pipeline.jobs.quarterly import run_quarterly
 
 from conftest import REFERENCE
 
@@ -124,7 +124,7 @@ def test_ranking_workbook_says_what_the_bulletins_table_says(quarter):
 
 @pytest.mark.slow
 def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
-    from pipeline import pdf
+    from pipeline.outputs import pdf
     f, _ = quarter
     out = f["outbox"] / "2016Q3"
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -137,8 +137,8 @@ def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
 
 
 def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, settings):
-    from pipeline.ledger import Ledger
-    from pipeline.quarterly import build_context
+    from pipeline.jobs.quarterly import build_context
+    from pipeline.store.ledger import Ledger
     f = {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
          "reference": REFERENCE}
     ref = load_units(REFERENCE)
@@ -212,8 +212,8 @@ def test_a_year_without_its_target_is_refused(tmp_path, capsys, quarter, said):
     f = folders(tmp_path)
     assert run_quarterly(f, quarter, now=at(2019, 10, 8, 9, 0)) == 2
     assert said in capsys.readouterr().err
-    from pipeline.quarterly import early_reasons
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
+    from pipeline.jobs.quarterly import early_reasons
     assert early_reasons(quarter, load_settings(REFERENCE), at(2019, 10, 8, 9, 0)) == [said]
 
 

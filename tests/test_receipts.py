@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 
-from pipeline import receipts, samples
-from pipeline.findings import finding
-from pipeline.marked_xlsx import LIST_LINE, marked_xlsx, set_lines
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
+from pipeline.core.findings import finding
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.demo import samples
+from pipeline.outputs import receipts
+from pipeline.outputs.marked_xlsx import LIST_LINE, marked_xlsx, set_lines
+from pipeline.outputs.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
 BUREAU = "郑州市二七区安全生产监督管理局"
@@ -410,7 +411,7 @@ def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_pa
     (datetime(2016, 10, 7, 16, 0, tzinfo=TZ), "2016-10-12"),      # Friday: past the weekend
 ])
 def test_a_rejected_form_is_asked_back_by_a_date_still_ahead(now, by):
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
     assert load_settings(None).resend_by("2016-09", now).isoformat() == by
 
 
@@ -433,7 +434,7 @@ def test_problem_messages_are_set_in_lines_as_chinese_is(text):
 def _marked_clerk_file(tmp_path, path: Path):
     """A clerk's .xls/.ods with a negative count in 建材 一级 当月完成 (B11), marked as a month's run
     marks it: from the grid as read, with the file's own layout."""
-    from pipeline.read import read_grids
+    from pipeline.read.grids import read_grids
     grids = {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(str(path), 2_000_000)}
     negative = finding("NEGATIVE", "月度报表!B11", label="建材 一级 当月完成", value=-1)
     rec = received(path, [negative], unit="侯寨乡", file=f"侯寨乡9月{path.suffix}")

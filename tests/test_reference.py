@@ -1,8 +1,8 @@
 """The reference list: every spelling a clerk may use of a unit's name leads to that unit."""
 import pandas as pd
 
-from pipeline.model import norm
-from pipeline.reference import units_from_frame
+from pipeline.core.model import norm
+from pipeline.core.units import units_from_frame
 
 
 def frame(rows):

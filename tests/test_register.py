@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipeline.findings import CODES
-from pipeline.register import read_register
+from pipeline.core.findings import CODES
+from pipeline.read.register import read_register
 
 from registers import HEADER, code, row, write_register
 

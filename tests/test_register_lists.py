@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.ledger import Ledger
-from pipeline.register import read_register
-from pipeline.register_ledger import import_on, imports, load_import
-from pipeline.register_lists import work_lists
-from pipeline.register_run import run_register
+from pipeline.jobs.register import run_register
+from pipeline.jobs.register_ledger import import_on, imports, load_import
+from pipeline.outputs.register_lists import work_lists
+from pipeline.read.register import read_register
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE
 from registers import code, row, write_register

@@ -7,9 +7,9 @@ import io
 import openpyxl
 import pytest
 
-from pipeline.mailconf import mail_config
-from pipeline.remind import remind_due
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.jobs.mail.mailconf import mail_config
+from pipeline.jobs.mail.remind import remind_due
 
 from conftest import REFERENCE
 from mailservers import mail_servers

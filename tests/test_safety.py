@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline.safety import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
+from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -92,7 +92,7 @@ def test_check_workers_load_neither_openpyxl_nor_numpy():
     """What a check worker imports (~0.35 s less a worker start without them)."""
     import subprocess
     import sys
-    code = "import sys, pipeline.extract; print(sorted({'openpyxl', 'numpy', 'pandas'} & set(sys.modules)))"
+    code = "import sys, pipeline.read.extract; print(sorted({'openpyxl', 'numpy', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline import samples
-from pipeline.model import INDUSTRIES, LEVELS
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.demo import samples
 
 ROWS = {(ind, level): (i % 2, i % 5 + 1, (i * 7) % 3)
         for i, (ind, level) in enumerate((ind, level) for ind in INDUSTRIES for level in LEVELS)}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipeline.sandbox import Pool, run_one
+from pipeline.check.sandbox import Pool, run_one
 
 
 class PanicException(BaseException):  # what pyo3 raises from a Rust panic (python-calamine)

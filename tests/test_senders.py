@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
-from pipeline.monthly import run_monthly
-from pipeline.senders import is_registered, load_senders, sender_finding
+from pipeline.jobs.mail.senders import is_registered, load_senders, sender_finding
+from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE
 from mailsite import b64, message, part, reference_with_addresses, workbook

@@ -14,8 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline.settings import load_settings
-from pipeline.sniff import sniff
+from pipeline.core.settings import load_settings
+from pipeline.read.sniff import sniff
 
 ROOT = Path(__file__).parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "foreign"
@@ -204,8 +204,8 @@ def _bomb_xlsx(path: Path, inflated: int = 1_500_000_000) -> None:
 MEASURE = """
 import json, resource, sys, time
 from pathlib import Path
-from pipeline.settings import load_settings
-from pipeline.sniff import sniff
+from pipeline.core.settings import load_settings
+from pipeline.read.sniff import sniff
 limits = load_settings(Path("reference")).limits
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import pipeline.sniff as S
-from pipeline.settings import load_settings
+import pipeline.read.sniff as S
+from pipeline.core.settings import load_settings
 
 ROOT = Path(__file__).parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "foreign"

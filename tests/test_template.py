@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline import template
-from pipeline.model import INDUSTRIES, LEVELS, MEASURES
-from pipeline.samples import random_rows
-from pipeline.settings import Settings, load_settings
+from pipeline.core.model import INDUSTRIES, LEVELS, MEASURES
+from pipeline.core.settings import Settings, load_settings
+from pipeline.demo.samples import random_rows
+from pipeline.outputs import template
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = load_settings(ROOT / "reference")
@@ -136,7 +136,7 @@ def test_form_prints_on_one_a4_landscape_page(made, tmp_path):
 @needs_soffice
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 def test_filled_template_saved_by_libreoffice_is_accepted_as_typed(made, tmp_path, fmt):
-    pytest.importorskip("pipeline.check")
+    pytest.importorskip("pipeline.check.check")
     rows = random_rows(random.Random(7), "侯寨乡")
     wb = openpyxl.load_workbook(made[0])
     ws = wb["月度报表"]

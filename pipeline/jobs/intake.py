@@ -1,0 +1,587 @@
+"""Intake: take what is in the inbox, archive it, check it, record it, and only then remove it.
+
+Order of work, so that a crash at any point loses nothing and counts nothing twice:
+1. each inbox file is archived (hard-linked under its hash, or copied to a temporary name and
+   renamed after the sync) by the worker that checks it, as it reads it; an e-mail and its
+   attachments are archived here. The chunk's archive is synced once, before step 3;
+2. the files are checked (isolated per file);
+3. the chunk is recorded in the ledger in one transaction, with the inbox paths to remove;
+4. its inbox files are removed and the removals marked done. A rerun first finishes step 4 of
+   an interrupted run (same path and same bytes only), then starts again at 1.
+The steps run chunk by chunk and overlap: while the workers archive and examine a chunk (1, 2),
+the one before is concluded (2: pandera, last month's counts, duplicates, lateness), synced,
+recorded and removed (1, 3, 4) on a writer thread, so that the main thread only feeds the workers.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import hashlib
+import os
+import signal
+import stat
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.check import outliers
+from pipeline.check.check import check_files, checking_pool, conclude, examine_chunks
+from pipeline.core.findings import finding
+from pipeline.core.model import Submission
+from pipeline.core.safety import printable
+from pipeline.core.settings import Settings
+from pipeline.core.units import Units
+from pipeline.jobs.closing import closed_notes
+from pipeline.jobs.mail.senders import address_of, load_senders, sender_finding
+from pipeline.read.eml import is_mail, read_eml
+from pipeline.read.sniff import human
+from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts
+from pipeline.store.ledger import Ledger, append_log, counts_json, log_lines, read_log
+
+SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
+LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    path: str               # where the bytes are now (the archive copy)
+    name: str               # the name it was received under
+    received_at: dt.datetime
+    sha256: str
+    size: int
+    source: str             # inbox file name (the e-mail for attachments)
+    inbox: str | None       # inbox path to remove once recorded (None for attachments)
+    empty_mail: bool = False  # an e-mail that brought no spreadsheet
+    kind: str | None = None   # "other": an attachment that is not a workbook (archived and listed, not checked)
+    attached: bool = False    # came with the e-mail before it
+    note: str | None = None   # an e-mail's text
+    sender: str | None = None  # an attachment's: the address its e-mail came from
+
+
+def crash_point(name: str):
+    """Fault injection for the crash tests: PIPELINE_CRASH_AT=name kills the run here, as a power
+    cut would (SIGKILL: no cleanup, no finally)."""
+    if os.environ.get("PIPELINE_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def wanted(name: str) -> bool:
+    """A spreadsheet or an e-mail, not an editor's lock file or a system's litter."""
+    low = name.lower()
+    if name.startswith(("~$", ".~lock", "._")) or low in LITTER:
+        return False
+    stem, _, ending = low.rpartition(".")   # os.path.splitext's ending, without its Python call a file
+    return bool(stem.lstrip(".")) and "." + ending in SPREADSHEETS or is_mail(low)
+
+
+def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
+    """The archive folder for what was received at `received_at`, made once a run (`made`: the
+    folders made so far, by year and month)."""
+    month = (received_at.year, received_at.month)
+    folder = made.get(month)
+    if folder is None:
+        path = folder_for(archive, received_at)
+        path.mkdir(parents=True, exist_ok=True)
+        made[month] = folder = str(path)
+    return folder
+
+
+def _stage(archive: Path, source, name: str, received_at: dt.datetime,
+           made: dict) -> tuple[str, str, int, str | None]:
+    """Put a file (its path) or bytes into the archive here, in this process (e-mail attachments, and
+    files a worker could not archive); the caller syncs the whole batch once (`_commit`).
+    Returns (final path, sha256, size, temporary name or None)."""
+    folder = _folder(archive, received_at, made)
+    if not isinstance(source, bytes):
+        fd, st = open_regular(str(source))   # NotRegular for a symlink, FIFO or device: never archived
+        with open(fd, "rb", buffering=0) as f:
+            size = st.st_size
+            digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
+            sha = digest.hexdigest()
+            target, tmp = put(folder, name, sha, size, str(source), fd=fd, inode=(st.st_dev, st.st_ino))
+    else:
+        sha, size = hashlib.sha256(source).hexdigest(), len(source)
+        target, tmp = put(folder, name, sha, size, data=source)
+    return target, sha, size, tmp
+
+
+def _sync_filesystem(path: Path):
+    """One sync for a whole batch: syncfs(2) on the archive's file system, else sync(2)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _commit(archive: Path, staged: list):
+    """Data first, then names: one sync for every file of the batch (links included), then each
+    copied file renamed into place and synced again."""
+    _sync_filesystem(archive)
+    copies = [(tmp, target) for target, _sha, _size, tmp in staged if tmp is not None]
+    for tmp, target in copies:
+        os.replace(tmp, target)
+    if copies:
+        _sync_filesystem(archive)
+
+
+def finish_removals(ledger: Ledger):
+    """Step 4 of an interrupted run: remove inbox files recorded but not yet removed (the same path
+    holding the same bytes only)."""
+    pending = ledger.pending_removals()
+    for _, inbox_path, sha in pending:
+        try:
+            fd, _st = open_regular(inbox_path)
+        except OSError:   # gone, or no longer a regular file
+            continue
+        with open(fd, "rb") as f:
+            same = hashlib.file_digest(f, "sha256").hexdigest() == sha
+        if same:
+            _remove(inbox_path)
+    ledger.mark_removed([row for row, _, _ in pending])
+
+
+ODD = {"symlink": "是符号链接（快捷方式）", "other": "不是普通文件（管道、设备或套接字）"}
+
+
+def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, int]]:
+    """Every wanted regular file under the inbox, its path as text (a Path object each would cost as
+    much as the rest of the scan), with its modification time, size and mtime in ns (one stat a
+    file). Symlinks are not followed (into a folder or to a file), nor is anything but a regular
+    file read: each is put in `odd` as (path, what it is), and left where it is."""
+    out, folders = [], [str(inbox)] if inbox.is_dir() else []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    folders.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    if wanted(e.name):
+                        st = e.stat(follow_symlinks=False)
+                        out.append((e.path, st.st_mtime, st.st_size, st.st_mtime_ns))
+                elif odd is not None and not e.name.startswith(("~$", ".~lock", "._")):
+                    odd.append((e.path, ODD["symlink" if e.is_symlink() else "other"]))
+    return out
+
+
+def received(inbox: Path, settings: Settings, left: list | None = None, server_times: dict | None = None) -> list[tuple]:
+    """(received at, inbox path as text, e-mail or None) for every inbox file ready to be taken, in
+    order of receipt. An e-mail fetched from the mailbox was received when its server says
+    (`server_times`, by file name); a saved one, at its `Date`. What is not ready goes in `left` as
+    (path, why): a symlink, FIFO or device; a file modified within the last `limits.settle_seconds`
+    that is still changing (a copy from a USB stick, a mail client saving an attachment). Such a
+    recent file is looked at again once, after the settle time: unchanged in size and mtime, it is
+    taken; changed, it waits for the next run."""
+    tz, found, server_times = settings.tz, [], server_times or {}
+    odd: list = []
+    scanned = _inbox(inbox, odd)
+    most = settings.limits.get("inbox_bytes")
+    if most and any(f[2] > most for f in scanned):   # never read, hashed nor copied: by its size alone
+        odd += [(f[0], f"有 {human(f[2])}，超过收件箱单个文件的上限 {human(most)}（limits.inbox_bytes）")
+                for f in scanned if f[2] > most]
+        scanned = [f for f in scanned if f[2] <= most]
+    scanned = _steady(scanned, float(settings.limits.get("settle_seconds", 0)), odd)
+    for p, mtime, _size, _ns in scanned:
+        if is_mail(p):
+            try:
+                fd, _st = open_regular(p)
+            except NotRegular:
+                odd.append((p, ODD["other"]))
+                continue
+            with open(fd, "rb") as f:
+                mail = read_eml(f.read())
+            at = server_times.get(os.path.basename(p)) or mail.date
+            at = at.astimezone(tz) if at else dt.datetime.fromtimestamp(mtime, tz)
+            found.append((at.timestamp(), p, at, mail))
+        else:
+            found.append((mtime, p, None, None))
+    if left is not None:
+        left += odd
+    found.sort()   # by time and path (never the same): numbers compare several times faster than datetimes
+    return [(at or dt.datetime.fromtimestamp(t, tz), p, mail) for t, p, at, mail in found]
+
+
+STILL_WRITING = "正在写入（大小或修改时间仍在变化）"
+
+
+def _steady(scanned: list[tuple], settle: float, odd: list) -> list[tuple]:
+    """The scanned files without those still being written. Only files modified within the last
+    `settle` seconds (or stamped in the future) are looked at again, after one wait for them all:
+    any other file costs nothing more than its scan."""
+    now = time.time()
+    recent = [f for f in scanned if f[1] > now - settle]
+    if not recent:
+        return scanned
+    time.sleep(max(0.0, min(settle, max(f[1] for f in recent) + settle - now)))
+    changed = set()
+    for p, _mtime, size, ns in recent:
+        try:
+            st = os.stat(p, follow_symlinks=False)
+        except FileNotFoundError:
+            changed.add(p)
+            continue
+        if (st.st_size, st.st_mtime_ns) != (size, ns) or not stat.S_ISREG(st.st_mode):
+            changed.add(p)
+            odd.append((p, STILL_WRITING))
+    return [f for f in scanned if f[0] not in changed]
+
+
+def note_left(left: list[tuple[str, str]]) -> None:
+    """Tell the operator what was left in the inbox, and why (names shown without control characters)."""
+    for path, why in left:
+        if why == STILL_WRITING:
+            print(printable(f"收件箱中的“{path}”{why}，本次没有收取，下次运行时再收。"), file=sys.stderr)
+        elif why.startswith("有 "):
+            print(printable(f"收件箱中的“{path}”{why}，没有读取也没有收取。请与报送单位联系后把它移出收件箱。"),
+                  file=sys.stderr)
+        else:
+            print(printable(f"收件箱中的“{path}”{why}，没有收取，也不会读取它指向的内容。请把报表文件本身放入收件箱，"
+                            "并删去这一项。"), file=sys.stderr)
+
+
+def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
+    """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
+    mail_name = os.path.basename(p)
+    staged.append(_stage(archive, p, mail_name, at, made))
+    out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
+                    empty_mail=not mail.attachments, kind="eml", note=mail.body or None)]
+    sender = address_of(mail.sender)
+    for k, a in enumerate(mail.attachments):
+        name = a.name or f"附件{k + 1}.xlsx"
+        staged.append(_stage(archive, a.data, name, at, made))
+        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, attached=True,
+                            sender=sender))
+    for a in mail.others:   # 情况说明.docx and the like: kept and listed, not checked
+        staged.append(_stage(archive, a.data, a.name, at, made))
+        out.append(Incoming(staged[-1][0], a.name, at, staged[-1][1], staged[-1][2], mail_name, None, kind="other",
+                            attached=True))
+    return out
+
+
+CHUNK = 2000   # files checked and recorded together: memory stays bounded whatever the inbox holds
+FIRST = 250
+
+
+def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run_id: int,
+            run_period: str | None, now: dt.datetime | None = None, progress=None, touched: set | None = None,
+            against_register=None, pool=None) -> int:
+    """Steps 1–4 for everything in the inbox, CHUNK files at a time: while the workers archive and
+    examine one chunk, the one before is concluded, synced, recorded and removed from the inbox on
+    the writer thread. Returns how many inbox files were taken in; `touched` gets the period of
+    every submission recorded (the run writes the outputs of each); `against_register`:
+    `check.conclude`'s `reconcile`; `pool`: a `checking_pool` the caller keeps running (the
+    watcher's), else one is started and closed here."""
+    touched = set() if touched is None else touched
+    finish_removals(ledger)
+    sweep_parts(folders["archive"])   # what a killed run left half-copied
+    reconcile(folders["archive"], ledger, units, settings, touched)
+    kept, pool = pool is not None, pool or checking_pool(units, settings, now)
+    senders = load_senders(folders["reference"]) if "reference" in folders else {}
+    left: list = []
+    with ThreadPoolExecutor(1) as starter:
+        started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
+        try:
+            found = received(folders["inbox"], settings, left, ledger.server_times())   # the workers start meanwhile
+        finally:
+            if started is not None:
+                started.result()
+    note_left(left)
+    if not found:
+        if not kept:
+            pool.close()
+        return 0
+    parts, k = [], 0
+    for size in _chunk_sizes(len(found)):
+        parts.append(found[k:k + size])
+        k += size
+    total = _files_in(found)
+    first_of: dict = {}
+    twins: dict[str, dict] = {}
+    made: dict = {}
+    prepared: deque = deque()   # each chunk's (part, staged, mails, to_check), as the workers come to it
+
+    def chunks():
+        for part in parts:
+            staged, mails, to_check = _prepare_chunk(part, folders["archive"], made, ledger, first_of)
+            prepared.append((part, staged, mails, to_check))
+            yield [c[:4] for c in to_check]
+
+    step = (lambda n: progress(min(n, total), total)) if progress else None
+    writing: list = []   # the writer thread's chunks, in order
+    with ThreadPoolExecutor(1) as writer, (contextlib.nullcontext(pool) if kept else pool):
+        book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
+        try:
+            for examined in examine_chunks(chunks(), settings, pool, step):
+                part, staged, mails, to_check = prepared.popleft()
+                if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
+                    writing[-2].result()   # (and if the writer failed, stop here)
+                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
+                                             (staged, mails, to_check, examined), first_of, twins, settings, run_id,
+                                             run_period, touched, against_register, senders))
+            for job in writing:
+                job.result()
+        finally:
+            writer.submit(book.close).result()
+    if progress:
+        progress(total, total)
+    return len(found)
+
+
+def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, touched: set,
+              lines: list[dict] | None = None, end: int | None = None) -> int:
+    """Record what the archive's received log holds and the ledger does not: the files of a run
+    killed after they were archived and before they were recorded, or of transactions lost with
+    the ledger's -wal file. Each is checked again from its archived copy, as of the month it was
+    received, and recorded as intake would have; its inbox file, if still there with the same bytes,
+    is removed. `lines` (with the log's `end`): those lines instead of the log's unrecorded ones
+    (rebuild-ledger: all of them). Returns how many files were recorded."""
+    given = lines
+    if lines is None:
+        start = ledger.log_end()
+        lines, end = read_log(archive, start)
+        if end == start:
+            return 0
+    tz, incoming, skip_attached = settings.tz, [], False
+    for line in lines:
+        path = line["archived"] if os.path.isabs(line["archived"]) else os.path.join(archive, line["archived"])
+        if line.get("attached") and skip_attached:
+            continue
+        try:
+            whole = os.stat(path).st_size == line["size"]
+        except OSError:
+            whole = False
+        if line.get("kind") == "eml":
+            skip_attached = not whole
+        if not whole:   # never reached the disk whole (a power cut before the sync): its inbox file is taken again
+            continue
+        at = dt.datetime.fromisoformat(line["received_at"]).astimezone(tz)
+        incoming.append((line.get("run_period"), Incoming(
+            path, line["name"], at, line["sha256"], line["size"], line["source"], line.get("inbox"),
+            empty_mail=bool(line.get("empty")), kind=line.get("kind"), attached=bool(line.get("attached")),
+            note=line.get("note"))))
+    groups: dict[str, list] = {}
+    for run_period, inc in incoming:
+        groups.setdefault(inc.received_at.strftime("%Y-%m"), []).append((run_period, inc))
+    months = sorted(groups)
+    last = months[-1] if months else None
+    for month in months or [None]:
+        group = groups.get(month, [])
+        known = ledger.files_by_sha(inc.sha256 for _, inc in group)
+        check = list({inc.sha256: inc for _, inc in group if inc.kind is None and inc.sha256 not in known}.values())
+        results = check_files([(Path(inc.path), inc.name) for inc in check], units, settings,
+                              now=max((inc.received_at for inc in check), default=None),
+                              history=ledger.previous_rows) if check else []
+        by_sha = {inc.sha256: result for inc, result in zip(check, results)}
+        entries = _entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
+                           settings, {}, {})
+        for (run_period, _), entry in zip(group, entries):
+            entry["run_period"] = run_period
+        ledger.record(entries, None, None, log_end=end if month == last else None)
+        touched.update(sub.period or e["run_period"] for e in entries for sub, *_ in e["submissions"])
+    finish_removals(ledger)
+    if incoming and given is None:
+        print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
+              file=sys.stderr)
+    return len(incoming)
+
+
+def _chunk_sizes(n: int) -> list[int]:
+    """A small first chunk (the workers start sooner), then CHUNK files at a time, and the last chunks
+    halving down to FIRST: the writer works a chunk behind the workers, so it has little left to do
+    when they finish."""
+    first = min(n, FIRST)
+    rest, tail, size = n - first, [], FIRST
+    while rest > 0 and size < CHUNK:   # from the end: FIRST, FIRST, 2 FIRST, 4 FIRST, … below CHUNK
+        tail.append(min(size, rest))
+        rest -= tail[-1]
+        size *= 2 if len(tail) > 1 else 1
+    return [first] + [CHUNK] * (rest // CHUNK) + ([rest % CHUNK] if rest % CHUNK else []) + tail[::-1]
+
+
+def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
+                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
+                         touched: set, against_register=None, senders: dict | None = None):
+    """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
+    thread while the workers examine the next: pandera and last month's counts (as the chunks before
+    left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
+    recorded, and its inbox files removed."""
+    staged, mails, to_check, found = examined
+    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register,
+                       past=outliers.history(book, settings))
+    incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
+    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
+    end = append_log(archive, log_lines(entries, archive, run_period))
+    _commit(archive, staged)
+    crash_point("archived")
+    rows = book.record(entries, run_id, run_period, end)
+    touched.update(sub.period or run_period for e in entries for sub, *_ in e["submissions"])
+    crash_point("recorded")
+    book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and _remove(i.inbox)])
+
+
+def _files_in(found: list[tuple]) -> int:
+    """What `received` found counts as files to take in: each e-mail with its attachments."""
+    return sum(1 + len(mail.attachments) + len(mail.others) if mail else 1 for _, _, mail in found)
+
+
+def _anything_in(inbox: Path) -> bool:
+    try:
+        with os.scandir(inbox) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
+def _remove(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _prepare_chunk(part: list[tuple], archive: Path, made: dict, ledger: Ledger, first_of: dict) -> tuple:
+    """Step 2's part here for one chunk of what `received` found: e-mails opened and archived, and
+    what the workers are to examine: each plain file (archived by the worker as it reads it), and
+    each attachment not seen before. Returns (what was archived here, each e-mail's Incoming, what
+    is examined: (path, name, sha or None, archive folder or None, received at, key))."""
+    staged: list = []
+    mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
+    attachments = [inc for got in mails.values() for inc in got[1:] if inc.kind is None]   # workbooks only
+    known = ledger.files_by_sha(inc.sha256 for inc in attachments)
+    readable = {target: tmp or target for target, _sha, _size, tmp in staged}   # renamed after the sync
+    seen: set = set()
+    to_check: list[tuple] = []
+    for at, p, mail in part:
+        if mail is None:
+            to_check.append((p, os.path.basename(p), None, _folder(archive, at, made), at, p))
+    for inc in attachments:       # archived already: checked unless seen before
+        if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
+            seen.add(inc.sha256)
+            to_check.append((readable[inc.path], inc.name, inc.sha256, None, inc.received_at, inc.path))
+    return staged, mails, to_check
+
+
+def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],
+              results: list) -> tuple[list[Incoming], list[bool], dict]:
+    """What came in, in order of receipt (a file the worker could not archive is archived here);
+    which of it are e-mails; and each sha's check result, that of the first received (its name may
+    say the unit)."""
+    result_of = {c[5]: result for c, result in zip(to_check, results)}   # by inbox path, or archived path
+    plain: dict = {}
+    for (path, name, _sha, folder, at, _key), result in zip(to_check, results):
+        if folder is None:
+            continue
+        if result.stored is None:   # the worker failed on it (or could not archive it)
+            try:
+                staged.append(_stage(archive, path, name, at, made) if result.sha256 else None)
+            except NotRegular:
+                staged.append(None)
+            if staged[-1] is None:   # no longer a regular file: left in the inbox, not recorded
+                staged.pop()
+                note_left([(path, ODD["other"])])
+                continue
+        else:
+            target, tmp, size = result.stored
+            staged.append((target, result.sha256, size, tmp))
+        plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, path)
+    incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain.get(p),))
+                if inc is not None]
+    mailed = [inc.kind == "eml" for inc in incoming]
+    by_sha: dict = {}
+    for inc in incoming:
+        result = result_of.get(inc.inbox or inc.path)
+        if result is not None:
+            by_sha.setdefault(inc.sha256, result)
+    return incoming, mailed, by_sha
+
+
+def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
+             first_of: dict, twins: dict, senders: dict | None = None) -> list[dict]:
+    """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
+    the ledger and against what this run has already seen."""
+    known = ledger.files_by_sha(i.sha256 for i in incoming)
+    entries, deadlines = [], {}
+    closed = closed_notes(ledger)
+    for inc, mail in zip(incoming, mailed):
+        entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
+                 "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
+                 "duplicate_of": None, "submissions": [], "attached": inc.attached, "note": inc.note,
+                 "empty": inc.empty_mail}
+        if mail:
+            entry["kind"] = "eml"
+            if inc.empty_mail:  # the sender still hears what happened
+                none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
+                entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False, None)]
+            entries.append(entry)
+            continue
+        if inc.kind == "other":   # kept and listed with the e-mail's forms; nothing to check
+            entry["kind"] = "other"
+            entries.append(entry)
+            continue
+        prior = known.get(inc.sha256)
+        if prior is not None or inc.sha256 in first_of:
+            name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
+            entry["duplicate_of"] = prior[0] if prior else None
+            dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
+                          expected=name)
+            entry["submissions"] = [(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
+                                    for u, p in _units_of(ledger, inc.sha256, by_sha)]
+            entries.append(entry)
+            continue
+        first_of[inc.sha256] = (inc.name, inc.received_at)   # shown as str(when)[:19], as an ISO text from the ledger
+        result = by_sha[inc.sha256]
+        entry["kind"] = result.kind
+        for sub in result.submissions:
+            due = sub.period and (deadlines.get(sub.period) or deadlines.setdefault(sub.period, settings.deadline(sub.period)))
+            late = bool(due) and inc.received_at > due
+            extra, counts = [], counts_json(sub.rows)
+            if late:
+                extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
+                                     expected=due.strftime("%Y-%m-%d %H:%M")))
+            if sub.status == "accepted" and sub.unit and sub.period:
+                twin = _same_as_other(ledger, twins, sub, counts)
+                if twin:
+                    extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
+            stranger = inc.sender and sender_finding(sub.unit, inc.sender, senders or {})
+            if stranger:
+                extra.append(stranger)
+            if sub.period in closed:   # kept and answered, counted once the quarter is reopened
+                extra.append(finding("PERIOD_CLOSED", None, value=closed[sub.period][0], expected=closed[sub.period][1]))
+            if extra:
+                sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
+                                 sub.cells, sub.unit_cell, sub.period_cell)
+            entry["submissions"].append((sub, sub.status, late, counts))
+        entries.append(entry)
+    return entries
+
+
+def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
+    if sha in by_sha:
+        return [(s.unit, s.period) for s in by_sha[sha].submissions] or [(None, None)]
+    got = ledger.db.execute(
+        "SELECT s.unit, s.period FROM submissions s JOIN files f ON f.id=s.file_id"
+        " WHERE f.sha256=? AND f.duplicate_of IS NULL", (sha,)).fetchall()
+    return got or [(None, None)]
+
+
+def _same_as_other(ledger: Ledger, twins: dict, sub: Submission, counts: str | None) -> str | None:
+    """Another unit whose counted form for the period has exactly these numbers (all-zero forms aside).
+    Forms are compared by their `counts_json`: one short string a form (a month of national forms is
+    kept in memory)."""
+    if sub.period not in twins:
+        twins[sub.period] = {}
+        for unit, rec in ledger.counted(sub.period).items():
+            twins[sub.period].setdefault(counts_json(rec.rows) or "", set()).add(unit)
+    if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in sub.rows):
+        return None
+    seen = twins[sub.period].setdefault(counts or "", set())
+    other = sorted(seen - {sub.unit})
+    seen.add(sub.unit)
+    return other[0] if other else None

@@ -1,0 +1,132 @@
+"""Issue 7: each unit's own form for a month, ready to send out, that only takes valid counts.
+
+`make_templates` writes `<out_dir>/<period>/<unit>_<year>年<month>月_月度报表.xlsx` for every unit.
+Each holds the form (sheet 月度报表, first, so the reader finds it) with unit and period filled;
+count cells shaded and unlocked, everything else locked (protection without password, so a clerk
+can still unprotect to fix a label); whole numbers 0–9999 only; 累计完成 < 当月完成 turns red.
+A second sheet 填表说明 says how to fill it in, how to send it and by when.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from pipeline.core.model import LEVELS
+from pipeline.core.settings import Settings
+from pipeline.outputs import formbook
+
+INPUT_FILL = PatternFill("solid", fgColor="FFFFF2CC")     # light yellow: type here
+ALERT_FILL = PatternFill("solid", fgColor="FFFF9999")     # red: 累计 below 当月
+MAX_COUNT = 9999
+_WEEKDAYS = "一二三四五六日"
+
+
+def deadline(period: str, settings: Settings) -> date:
+    """The due date of `period` ("2016-10")."""
+    return settings.deadline(period).date()
+
+
+def deadline_text(period: str, settings: Settings) -> str:
+    """`2016年10月31日（星期一）23:59 前`"""
+    due = deadline(period, settings)
+    hhmm = str(settings["deadline"]["time"])[:5]
+    return f"{due.year}年{due.month}月{due.day}日（星期{_WEEKDAYS[due.weekday()]}）{hhmm} 前"
+
+
+def file_name(unit: str, period: str) -> str:
+    year, month = (int(p) for p in period.split("-"))
+    safe = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in unit).strip() or "未命名单位"
+    return f"{safe}_{year}年{month}月_月度报表.xlsx"
+
+
+def _instructions(unit: str, period: str, due: str, bureau: str) -> list[str]:
+    year, month = (int(p) for p in period.split("-"))
+    return [
+        "填表说明",
+        "",
+        f"本表为{unit} {year}年{month}月《工贸企业安全生产标准化月度报表》，单位和月份已填好，请勿改动表格结构。",
+        "一、怎么填",
+        "1. 只在“月度报表”工作表的浅黄色格子里填写，其他格子已锁定。",
+        "2. 每格填企业家数，只能是 0 到 9999 的整数；没有就填 0 或空着。",
+        "3. 当月完成：本月新取得该级别标准化达标证书的企业家数。",
+        ("4. 累计完成：截至本月底已达标的企业家数（上月累计完成 + 本月当月完成），不能小于当月完成；"
+         "小于时格子会变红，请改正。"),
+        "5. 正在评审：目前正在评审、尚未取得证书的企业家数。",
+        "6. 合计行自动求和，不用填写。",
+        "二、怎么报",
+        (f"7. 填好后保存，文件名不要改；于 {due}将本文件（电子版）通过电子邮件发送给区安全监管局，"
+         "或拷贝后报送区安全监管局。"),
+        "8. 请直接报送本 Excel 文件，不要改成图片、PDF 或 Word。",
+        "9. 报送后会收到回执；如有问题，回执会写明哪一格、怎么改，改后重新报送即可。",
+        "",
+        bureau,
+    ]
+
+
+def write_template(path, unit: str, period: str, due: str, bureau: str) -> Path:
+    """One unit's template for one month at `path`; `due` is the deadline as text."""
+    path = Path(path)
+    wb = Workbook()
+    ws = wb.active
+    totals = formbook.build_form(ws, unit, period, None, blank=True)
+    first, last = formbook.FIRST_ROW, formbook.TOTAL_ROW - 1
+    for row in ws.iter_rows(min_row=first, max_row=last, min_col=2, max_col=formbook.LAST_COL):
+        for cell in row:
+            cell.protection = Protection(locked=False)
+            cell.fill = INPUT_FILL
+    counts = f"B{first}:{ws.cell(1, formbook.LAST_COL).column_letter}{last}"
+    dv = DataValidation(
+        type="whole", operator="between", formula1="0", formula2=str(MAX_COUNT), allow_blank=True,
+        showInputMessage=True, promptTitle="填写企业家数",
+        prompt=f"请填 0 到 {MAX_COUNT} 的整数；没有填 0 或空着。",
+        showErrorMessage=True, errorStyle="stop", errorTitle="输入有误",
+        error=f"这里只能填 0 到 {MAX_COUNT} 的整数（企业家数），不能填小数、负数或文字。")
+    dv.add(counts)
+    ws.add_data_validation(dv)
+    for level in LEVELS:
+        new = ws.cell(1, formbook.count_col(level, "new")).column_letter
+        cum = ws.cell(1, formbook.count_col(level, "cumulative")).column_letter
+        ws.conditional_formatting.add(
+            f"{cum}{first}:{cum}{last}",
+            FormulaRule(formula=[f"N({cum}{first})<N({new}{first})"], fill=ALERT_FILL))
+    ws.protection.sheet = True        # no password: protection guides, it does not lock clerks out
+    ws.protection.formatCells = False  # False = allowed: clerks may widen columns, recolour
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+
+    notes = wb.create_sheet("填表说明")
+    for i, line in enumerate(_instructions(unit, period, due, bureau), start=1):
+        if not line:
+            continue
+        cell = notes.cell(i, 1)
+        formbook.set_text(notes, cell.coordinate, line)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # LibreOffice does not grow rows for wrapped text on load: size them here (CJK = 2 units)
+        notes.row_dimensions[i].height = 20 * -(-sum(2 if ord(ch) > 255 else 1 for ch in line) // 62)
+        cell.font = Font(name="宋体", size=16 if i == 1 else 12, bold=(i == 1 or line[:2] in ("一、", "二、")))
+    notes.column_dimensions["A"].width = 60
+    notes.page_setup.paperSize = notes.PAPERSIZE_A4
+    notes.page_setup.fitToWidth = 1
+    notes.page_setup.fitToHeight = 1
+    notes.sheet_properties.pageSetUpPr.fitToPage = True
+    notes.protection.sheet = True
+    wb.active = 0
+    formbook.book_properties(wb, path.stem.replace("_", " "), bureau)
+    wb.save(path)
+    formbook.cache_formula_values(path, totals)
+    return path
+
+
+def make_templates(units: list[str], period: str, out_dir: Path, settings: Settings) -> list[Path]:
+    """Write every unit's template for `period` into `out_dir / period`; returns the paths."""
+    target = Path(out_dir) / period
+    target.mkdir(parents=True, exist_ok=True)
+    due = deadline_text(period, settings)
+    bureau = str(settings["district"]["bureau"])
+    return [write_template(target / file_name(unit, period), unit, period, due, bureau) for unit in units]
+
