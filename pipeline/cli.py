@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline.core.settings import ROOT
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
@@ -32,7 +32,7 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
     empty month), reference/ is valid (and `check(settings)` passes), and then the folders it writes
     can be written. Returns (folders, settings, units); raises SetupError, having changed nothing."""
     from pipeline.core.settings import SetupError, load_settings
-    from pipeline.core.units import load_units
+    from pipeline.read.units import load_units
     from pipeline.store.files import cannot_write
     f = folders(args)
     problems = [f"{FOLDER_ZH[k]} {f[k]} 不存在{'（不是文件夹）' if f[k].exists() else ''}。请检查 --{k} 的路径"

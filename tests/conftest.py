@@ -11,7 +11,7 @@ import pytest
 from pipeline.check.check import check_files
 from pipeline.core.model import INDUSTRIES, LEVELS
 from pipeline.core.settings import load_settings
-from pipeline.core.units import load_units
+from pipeline.read.units import load_units
 
 # Files written by a test are taken at once (a run otherwise waits `limits.settle_seconds` for a file
 # modified just now, to see that it is no longer being written): tests of that wait set it themselves.

@@ -9,11 +9,11 @@ import pytest
 from docx import Document
 
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.core.units import Unit, load_units
 from pipeline.figures.annual import Place, quarter_part, rank_year, standings, weights_of
 from pipeline.jobs.annual import NothingToRank, build_context, write_annual
 from pipeline.jobs.quarterly import build_context as quarter_context
 from pipeline.jobs.register_ledger import load_import
+from pipeline.read.units import Unit, load_units
 from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipeline.jobs.monthly import run_lock
+from pipeline.jobs.lock import run_lock
 
 from conftest import REFERENCE, ROOT, form_cells, write_book
 

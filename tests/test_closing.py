@@ -14,12 +14,12 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.core.units import load_units
 from pipeline.demo.samples import write_sample
 from pipeline.demo.year import MONTHS, drop_month
 from pipeline.jobs.closing import close_quarter, reopen_quarter
 from pipeline.jobs.monthly import print_status, run_monthly
 from pipeline.jobs.quarterly import run_quarterly
+from pipeline.read.units import load_units
 from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROOT

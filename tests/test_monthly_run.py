@@ -15,9 +15,9 @@ import pytest
 
 from pipeline.core.findings import Finding
 from pipeline.core.model import INDUSTRIES, LEVELS, Received
-from pipeline.core.units import load_units
 from pipeline.demo.year import MONTHS, drop_month
 from pipeline.jobs.monthly import _json_text, _submission_line, _Text, manifest_text, run_monthly
+from pipeline.read.units import load_units
 from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROOT
@@ -186,7 +186,7 @@ def test_outputs_exist_and_open(quarter):
 
 def test_district_form_is_accepted_by_check_with_the_district_as_unit(quarter, tmp_path, settings):
     from pipeline.check.check import check_files
-    from pipeline.core.units import single_unit
+    from pipeline.read.units import single_unit
     f, sent, _ = quarter
     m = manifest(f, "2016-09")
     result = check_files([(f["outbox"] / "2016-09" / m["files"]["form"], m["files"]["form"])],

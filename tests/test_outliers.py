@@ -9,11 +9,11 @@ from docx import Document
 
 from pipeline.check import outliers
 from pipeline.core.model import INDUSTRIES, LEVELS
-from pipeline.core.units import load_units
 from pipeline.demo.year import OUTLIERS
 from pipeline.jobs.quarterly import build_context
 from pipeline.outputs.bulletin import render_docx
 from pipeline.outputs.chart import draw_chart
+from pipeline.read.units import load_units
 from pipeline.store.ledger import Ledger
 
 from conftest import NOW, REFERENCE, form_cells, write_book

@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.core.units import load_units
 from pipeline.demo.year import MONTHS, drop_month
 from pipeline.jobs.monthly import run_monthly
 from pipeline.jobs.quarterly import run_quarterly
+from pipeline.read.units import load_units
 
 from conftest import REFERENCE
 

@@ -2,8 +2,8 @@
 import datetime as dt
 
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.core.units import Unit
 from pipeline.figures.aggregate import quarter_months, rank, standings
+from pipeline.read.units import Unit
 
 Q = quarter_months("2016Q3")
 AT = dt.datetime(2016, 9, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -85,7 +85,7 @@ def test_ranking_workbook_writes_hostile_unit_names_as_text(tmp_path):
 
     import openpyxl
 
-    from pipeline.jobs.quarterly import rank_rows
+    from pipeline.figures.aggregate import rank_rows
     from pipeline.outputs.ranking_book import write_ranking_book
     hostile = '=HYPERLINK("http://x","点我")'
     _, frame = table(units((hostile, 10), ("乙", 10)), {"2016-09": [rec(hostile, 6), rec("乙", 2)]})

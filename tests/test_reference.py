@@ -2,7 +2,7 @@
 import pandas as pd
 
 from pipeline.core.model import norm
-from pipeline.core.units import units_from_frame
+from pipeline.read.units import units_from_frame
 
 
 def frame(rows):

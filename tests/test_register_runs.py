@@ -10,10 +10,10 @@ import pytest
 from docx import Document
 
 from pipeline.core.settings import load_settings
-from pipeline.core.units import load_units
 from pipeline.jobs.monthly import run_monthly
 from pipeline.jobs.quarterly import build_context, run_quarterly
 from pipeline.jobs.register import register_in_use
+from pipeline.read.units import load_units
 from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROWS, form_cells, write_book

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.core.settings import SetupError, load_settings
-from pipeline.core.units import load_units
+from pipeline.read.units import load_units
 
 from conftest import REFERENCE, form_cells, write_book
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.check.check import check_files  # noqa: E402
 from pipeline.core.settings import load_settings  # noqa: E402
-from pipeline.core.units import load_units  # noqa: E402
+from pipeline.read.units import load_units  # noqa: E402
 
 
 def peak_tree_rss(stop, out):

@@ -19,9 +19,9 @@ from pipeline.core.findings import Finding, finding, has_error
 from pipeline.core.model import FileResult, Submission
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
-from pipeline.core.units import Units
 from pipeline.read.draft import Draft
 from pipeline.read.extract import Context, Examined, Failed, Found, examine, sha256_of
+from pipeline.read.units import Units
 from pipeline.store.files import NotRegular
 
 _FAILURES = {

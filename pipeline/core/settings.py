@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+ROOT = Path(__file__).resolve().parents[2]   # the checkout: reference/, templates/ and the default folders
+TEMPLATES = ROOT / "templates"                # what staff edit: the 通报's and receipts' wording
+
 SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
     "district": {
         "name": ("二七区", "本级名称：汇总报表的填报单位"),
@@ -389,3 +392,15 @@ def settings_markdown() -> str:
         for key, (default, help_) in keys.items():
             lines.append(f"| `{section}` | `{key}` | `{default!r}` | {help_} |")
     return "\n".join(lines) + "\n"
+
+
+def doc_number(settings: Settings, quarter: str) -> str:
+    """The 通报's 文号. A final run asks for its number before anything is done (`doc_number_of`);
+    a draft, or a quarter's ranking recomputed for the year's, shows a blank where none is given."""
+    n = (settings["bulletin"]["numbers"] or {}).get(quarter, "__")
+    return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
+
+
+def issued_on(settings: Settings) -> dt.date:
+    given = settings["bulletin"]["date"]
+    return dt.date.fromisoformat(given) if given else dt.datetime.now(settings.tz).date()

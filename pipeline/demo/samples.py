@@ -33,6 +33,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, cell_name
+from pipeline.core.settings import ROOT
 
 Rows = dict[tuple[str, int], tuple[int, int, int]]
 
@@ -51,7 +52,7 @@ AMBIGUOUS = ("two_periods", "two_forms_stacked", "two_forms_side", "duplicate_cu
              "sheet_month")
 SUFFIX = {"xls": ".xls", "xls_renamed_xlsx": ".xlsx", "ods": ".ods", "xlsm": ".xlsm"}
 
-UNITS_CSV = Path(__file__).resolve().parents[2] / "reference" / "units.csv"
+UNITS_CSV = ROOT / "reference" / "units.csv"
 INDUSTRY_SUFFIXED = {"冶金": "冶金行业", "机械": "机械行业", "轻工": "轻工业", "有色": "有色行业",
                      "纺织": "纺织业", "建材": "建材行业", "商贸": "商贸行业", "烟草": "烟草行业"}
 SHUFFLED = ("商贸", "冶金", "烟草", "建材", "机械", "纺织", "有色", "轻工")

@@ -21,8 +21,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from pipeline.cli import ROOT
 from pipeline.core.model import INDUSTRIES
+from pipeline.core.settings import ROOT
 from pipeline.demo.registers import as_known, district_register, form_counts, with_mistakes, write_register
 from pipeline.demo.samples import write_sample
 
@@ -230,10 +230,10 @@ def run_year(folders: dict, bulletins: bool = True) -> dict:
     register up to the month's end, and the forms are honest counts from it (ENTERPRISES.md), but
     for OFF_REGISTER's, the year's two slips and 侯寨乡, whose enterprises are not in it yet.
     Without `bulletins`: the monthly runs and the closing only (what the tests need of the year)."""
-    from pipeline.core.units import load_units
     from pipeline.jobs.closing import close_quarter
     from pipeline.jobs.monthly import run_monthly
     from pipeline.jobs.quarterly import run_quarterly
+    from pipeline.read.units import load_units
     ref = load_units(folders["reference"])
     units, bases = ref.names, {u.name: u.base for u in ref.units}
     rng, history, sent = random.Random(YEAR), {}, {}

@@ -116,3 +116,35 @@ def rank(rows: list[Standing], target: float) -> pd.DataFrame:
     out = pd.concat([ranked, rest], ignore_index=True)
     out["gap"] = out["target"] - out["rate"]
     return out.drop(columns=["order"])
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int | None          # None = not ranked
+    unit: str
+    certified: int            # 达标企业数 (sum of 累计完成 at quarter end)
+    base: int                 # 规模以上企业数
+    rate: float | None        # 达标率 as a fraction (0.5 = 50%); None when base == 0
+    target: float             # the year's target, fraction
+    gap: float | None         # target - rate
+    new_in_quarter: int       # 季度新增
+    on_time: int              # months reported on time, of 3
+    reviewing: int            # 正在评审 at quarter end
+    status: str               # "排名" | "未报送" | "无规模以上企业"
+    missing_months: tuple[str, ...] = ()   # months of the quarter with no counted submission
+    tied: bool = False        # shares its rank (并列)
+    base_source: str = "单位名录"            # where `base` comes from: 单位名录 (units.csv) or 企业台账
+    register_certified: int | None = None   # certified above-scale enterprises by the register (ENTERPRISES.md §4)
+    register_rate: float | None = None      # the register's own 达标率: register_certified / base
+
+
+def rank_rows(ranking) -> tuple[RankRow, ...]:
+    """The frame of `aggregate.rank` as the bulletin's and the workbook's rows (NaN → None, a unit
+    that never reported 0 certified)."""
+    return tuple(RankRow(
+        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
+        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
+        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
+        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
+        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
+        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())

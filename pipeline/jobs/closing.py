@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.settings import load_settings
+from pipeline.core.settings import doc_number, issued_on, load_settings
 from pipeline.figures.aggregate import quarter_months
 from pipeline.store.ledger import Ledger
 
@@ -91,8 +91,7 @@ def _ended(quarter: str, settings) -> bool:
 
 def close_quarter(folders: dict, quarter: str, note: str = "") -> int:
     """Close a quarter: from now on its months count what its 通报 counted."""
-    from pipeline.jobs.monthly import run_lock
-    from pipeline.jobs.quarterly import _doc_number, _issued
+    from pipeline.jobs.lock import run_lock
 
     settings = load_settings(folders["reference"])
     path = folders["archive"] / "ledger.sqlite"
@@ -105,7 +104,7 @@ def close_quarter(folders: dict, quarter: str, note: str = "") -> int:
     with run_lock(folders["archive"]):
         ledger = Ledger.open(path)
         try:
-            return _close(ledger, folders, quarter, note, settings, _doc_number, _issued)
+            return _close(ledger, folders, quarter, note, settings, doc_number, issued_on)
         finally:
             ledger.close()
 
@@ -158,7 +157,7 @@ def _manifest(folder: Path) -> dict:
 
 def reopen_quarter(folders: dict, quarter: str, reason: str | None) -> int:
     """Reopen a closed quarter, with the reason recorded: what was held is counted again."""
-    from pipeline.jobs.monthly import run_lock
+    from pipeline.jobs.lock import run_lock
 
     settings = load_settings(folders["reference"])
     path = folders["archive"] / "ledger.sqlite"

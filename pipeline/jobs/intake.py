@@ -15,11 +15,9 @@ recorded and removed (1, 3, 4) on a writer thread, so that the main thread only 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import hashlib
 import os
-import signal
 import stat
 import sys
 import time
@@ -34,12 +32,14 @@ from pipeline.core.findings import finding
 from pipeline.core.model import Submission
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
-from pipeline.core.units import Units
 from pipeline.jobs.closing import closed_notes
+from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.senders import address_of, load_senders, sender_finding
+from pipeline.jobs.register import import_register, reconciler
 from pipeline.read.eml import is_mail, read_eml
 from pipeline.read.sniff import human
-from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts
+from pipeline.read.units import Units
+from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts, sync_filesystem
 from pipeline.store.ledger import Ledger, append_log, counts_json, log_lines, read_log
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
@@ -60,13 +60,6 @@ class Incoming:
     attached: bool = False    # came with the e-mail before it
     note: str | None = None   # an e-mail's text
     sender: str | None = None  # an attachment's: the address its e-mail came from
-
-
-def crash_point(name: str):
-    """Fault injection for the crash tests: PIPELINE_CRASH_AT=name kills the run here, as a power
-    cut would (SIGKILL: no cleanup, no finally)."""
-    if os.environ.get("PIPELINE_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def wanted(name: str) -> bool:
@@ -109,26 +102,15 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
     return target, sha, size, tmp
 
 
-def _sync_filesystem(path: Path):
-    """One sync for a whole batch: syncfs(2) on the archive's file system, else sync(2)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
 def _commit(archive: Path, staged: list):
     """Data first, then names: one sync for every file of the batch (links included), then each
     copied file renamed into place and synced again."""
-    _sync_filesystem(archive)
+    sync_filesystem(archive)
     copies = [(tmp, target) for target, _sha, _size, tmp in staged if tmp is not None]
     for tmp, target in copies:
         os.replace(tmp, target)
     if copies:
-        _sync_filesystem(archive)
+        sync_filesystem(archive)
 
 
 def finish_removals(ledger: Ledger):
@@ -585,3 +567,56 @@ def _same_as_other(ledger: Ledger, twins: dict, sub: Submission, counts: str | N
     other = sorted(seen - {sub.unit})
     seen.add(sub.unit)
     return other[0] if other else None
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    bar = {}
+
+    def update(done, total):
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc="收取文件", unit="个", file=sys.stderr)
+        bar["bar"].update(done - bar["bar"].n)   # tqdm redraws at most ten times a second
+        if done == total:
+            bar["bar"].close()
+    return update
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """What a run took in, for its last line: files, and their forms accepted, rejected, duplicate;
+    and the units the period still lacks."""
+    files: int
+    accepted: int
+    rejected: int
+    duplicate: int
+    missing: int
+
+    def line(self) -> str:
+        return (f"收取 {self.files}，接收 {self.accepted}，退回 {self.rejected}，重复 {self.duplicate}；"
+                f"未报 {self.missing} 个单位")
+
+    @property
+    def exit_status(self) -> int:
+        """As `check`'s: 1 when the run rejected a form."""
+        return 1 if self.rejected else 0
+
+
+def intake_run(folders: dict, kind: str, period: str, settings: Settings, units,
+               touched: set | None = None) -> tuple[Ledger, RunCounts]:
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    now = dt.datetime.now(settings.tz)
+    run_id = ledger.start_run(kind, period, now)
+    register = import_register(folders, ledger, settings, units, now)   # the forms are reconciled against it
+    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched,
+                    against_register=reconciler(register))
+    ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
+    if taken:
+        print(f"收取 {taken} 个文件，已存档并登记。")
+    statuses = ledger.run_statuses(run_id)
+    counted = ledger.counted_units(period)
+    counts = RunCounts(taken, statuses.get("accepted", 0), statuses.get("rejected", 0), statuses.get("duplicate", 0),
+                       sum(1 for u in units.active(period) if u.name not in counted))
+    return ledger, counts

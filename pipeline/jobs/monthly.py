@@ -1,29 +1,27 @@
 """`monthly`: intake, then the period's outputs in `outbox/<period>/` (RUNS.md, `monthly`)."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.model import no_gc, replaced
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings, load_settings
-from pipeline.core.units import load_units
 from pipeline.figures.aggregate import district_rows
-from pipeline.jobs.intake import crash_point, take_in, wanted
+from pipeline.jobs.intake import RunCounts, intake_run, wanted
+from pipeline.jobs.lock import crash_point, run_lock
 from pipeline.jobs.mail.mailrun import mail_before_intake
 from pipeline.jobs.mail.outmail import unsent_lines
-from pipeline.jobs.register import import_register, reconciler, register_in_use, unreconciled_note
+from pipeline.jobs.register import register_in_use, unreconciled_note
 from pipeline.outputs.formbook import write_form
 from pipeline.outputs.receipts import period_text, receipt_pool, write_receipts
 from pipeline.outputs.status_book import carried_note, write_status_book
 from pipeline.read.register import find_register
+from pipeline.read.units import load_units
 from pipeline.store.files import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 from pipeline.store.ledger import Ledger, archived_anything
 
@@ -34,72 +32,6 @@ def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(settings.tz)
     y, m = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
     return f"{y:04d}-{m:02d}"
-
-
-@contextlib.contextmanager
-def run_lock(archive: Path):
-    """One run at a time per archive: a second run waits, and says why."""
-    archive.mkdir(parents=True, exist_ok=True)
-    with open(archive / ".run.lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("另一个任务正在使用同一存档目录，等待其完成……", file=sys.stderr, flush=True)
-            fcntl.flock(f, fcntl.LOCK_EX)
-        yield
-
-
-def _progress():
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-    bar = {}
-
-    def update(done, total):
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc="收取文件", unit="个", file=sys.stderr)
-        bar["bar"].update(done - bar["bar"].n)   # tqdm redraws at most ten times a second
-        if done == total:
-            bar["bar"].close()
-    return update
-
-
-@dataclass(frozen=True)
-class RunCounts:
-    """What a run took in, for its last line: files, and their forms accepted, rejected, duplicate;
-    and the units the period still lacks."""
-    files: int
-    accepted: int
-    rejected: int
-    duplicate: int
-    missing: int
-
-    def line(self) -> str:
-        return (f"收取 {self.files}，接收 {self.accepted}，退回 {self.rejected}，重复 {self.duplicate}；"
-                f"未报 {self.missing} 个单位")
-
-    @property
-    def exit_status(self) -> int:
-        """As `check`'s: 1 when the run rejected a form."""
-        return 1 if self.rejected else 0
-
-
-def intake_run(folders: dict, kind: str, period: str, settings: Settings, units,
-               touched: set | None = None) -> tuple[Ledger, RunCounts]:
-    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
-    now = dt.datetime.now(settings.tz)
-    run_id = ledger.start_run(kind, period, now)
-    register = import_register(folders, ledger, settings, units, now)   # the forms are reconciled against it
-    taken = take_in(folders, ledger, units, settings, run_id, period, progress=_progress(), touched=touched,
-                    against_register=reconciler(register))
-    ledger.finish_run(run_id, dt.datetime.now(settings.tz), taken)
-    if taken:
-        print(f"收取 {taken} 个文件，已存档并登记。")
-    statuses = ledger.run_statuses(run_id)
-    counted = ledger.counted_units(period)
-    counts = RunCounts(taken, statuses.get("accepted", 0), statuses.get("rejected", 0), statuses.get("duplicate", 0),
-                       sum(1 for u in units.active(period) if u.name not in counted))
-    return ledger, counts
 
 
 def run_job(folders: dict, kind: str, intake_period: str, write, settings: Settings | None = None,

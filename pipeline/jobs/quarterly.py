@@ -15,13 +15,13 @@ from pathlib import Path
 
 from pipeline.check.certified import quarter_end, with_register_bases
 from pipeline.core.findings import CODES
-from pipeline.core.settings import Settings, doc_number_of, load_settings
-from pipeline.figures.aggregate import previous_quarter, quarter_months, rank, standings
+from pipeline.core.settings import Settings, doc_number, doc_number_of, issued_on, load_settings
+from pipeline.figures.aggregate import previous_quarter, quarter_months, rank, rank_rows, standings
 from pipeline.jobs import closing
 from pipeline.jobs.monthly import _manifest, run_job
 from pipeline.jobs.register import register_import_in_use
 from pipeline.jobs.register_ledger import load_import
-from pipeline.outputs.bulletin import BulletinContext, DistrictSummary, RankRow, render_bulletin
+from pipeline.outputs.bulletin import BulletinContext, DistrictSummary, render_bulletin
 from pipeline.outputs.ranking_book import write_ranking_book
 from pipeline.outputs.register_bulletin import ranked_with_register, register_part
 from pipeline.outputs.trends import trends
@@ -59,18 +59,6 @@ def choose(ranking, settings: Settings) -> tuple[list[str], list[str]]:
     lowest = [u for u in below[::-1][:n_crit] if u not in praised][::-1]
     silent = list(ranking[ranking["status"] == "未报送"]["unit"])
     return praised, silent + lowest
-
-
-def _doc_number(settings: Settings, quarter: str) -> str:
-    """The 通报's 文号. A final run asks for its number before anything is done (`doc_number_of`);
-    a draft, or a quarter's ranking recomputed for the year's, shows a blank where none is given."""
-    n = (settings["bulletin"]["numbers"] or {}).get(quarter, "__")
-    return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
-
-
-def _issued(settings: Settings) -> dt.date:
-    given = settings["bulletin"]["date"]
-    return dt.date.fromisoformat(given) if given else dt.datetime.now(settings.tz).date()
 
 
 def _quarter_text(quarter: str) -> str:
@@ -145,7 +133,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
     ctx = BulletinContext(
         year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
-        doc_number=_doc_number(settings, quarter), issued=_issued(settings), summary=summary,
+        doc_number=doc_number(settings, quarter), issued=issued_on(settings), summary=summary,
         ranking=rows, praised=tuple(praised), criticized=tuple(criticized),
         interview=tuple(u for u in criticized if u in prev_criticized),
         not_reported=tuple(r.unit for r in rows if r.status == "未报送"),
@@ -167,18 +155,6 @@ def year_trends(ledger: Ledger, roster: list, quarter: str, counted: dict):
     months = [f"{quarter[:4]}-{m:02d}" for m in range(1, 3 * int(quarter[-1]) + 1)]
     counted = {m: counted[m] if m in counted else ledger.counted(m) for m in months}
     return trends(roster, months, counted)
-
-
-def rank_rows(ranking) -> tuple[RankRow, ...]:
-    """The frame of `aggregate.rank` as the bulletin's and the workbook's rows (NaN → None, a unit
-    that never reported 0 certified)."""
-    return tuple(RankRow(
-        rank=None if r.rank is None or r.rank != r.rank else int(r.rank), unit=r.unit,
-        certified=int(r.certified) if r.certified == r.certified and r.certified is not None else 0,
-        base=int(r.base), rate=None if r.rate is None or r.rate != r.rate else float(r.rate),
-        target=float(r.target), gap=None if r.gap is None or r.gap != r.gap else float(r.gap),
-        new_in_quarter=int(r.new_in_quarter), on_time=int(r.on_time), reviewing=int(r.reviewing),
-        status=r.status, missing_months=tuple(r.missing), tied=bool(r.tied)) for r in ranking.itertuples())
 
 
 def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: dt.datetime | None = None,

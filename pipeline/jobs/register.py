@@ -79,8 +79,8 @@ def _date_text(day: dt.date) -> str:
 def run_register(folders: dict, day: dt.date | None = None, now: dt.datetime | None = None) -> int:
     """`python -m pipeline register`: check and import the register, write the work lists for `day`
     (today by default) into outbox/register/<day>/."""
-    from pipeline.core.units import load_units
-    from pipeline.jobs.monthly import run_lock
+    from pipeline.jobs.lock import run_lock
+    from pipeline.read.units import load_units
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
     now = now or dt.datetime.now(settings.tz)

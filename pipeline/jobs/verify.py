@@ -125,7 +125,7 @@ def rebuild_ledger(folders: dict, settings: Settings, units) -> int:
     under a new name; every file is recorded again as the received log describes it, and each file
     the log does not name (an archive from before the log was kept) from the file itself: an e-mail
     from its Date and attachments, any other file received at its modification time."""
-    from pipeline.jobs.monthly import run_lock
+    from pipeline.jobs.lock import run_lock
     archive = folders["archive"]
     path = archive / "ledger.sqlite"
     with run_lock(archive):

@@ -36,33 +36,14 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline.core.settings import TEMPLATES
+from pipeline.figures.aggregate import RankRow
 from pipeline.outputs.chart import draw_chart
 from pipeline.outputs.pdf import page_count, to_pdf
 from pipeline.outputs.trends import sparkline, top_of
 from pipeline.store.files import atomic, atomic_bytes
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 DOCX_TEMPLATE = TEMPLATES / "bulletin.docx"
-
-
-@dataclass(frozen=True)
-class RankRow:
-    rank: int | None          # None = not ranked
-    unit: str
-    certified: int            # 达标企业数 (sum of 累计完成 at quarter end)
-    base: int                 # 规模以上企业数
-    rate: float | None        # 达标率 as a fraction (0.5 = 50%); None when base == 0
-    target: float             # the year's target, fraction
-    gap: float | None         # target - rate
-    new_in_quarter: int       # 季度新增
-    on_time: int              # months reported on time, of 3
-    reviewing: int            # 正在评审 at quarter end
-    status: str               # "排名" | "未报送" | "无规模以上企业"
-    missing_months: tuple[str, ...] = ()   # months of the quarter with no counted submission
-    tied: bool = False        # shares its rank (并列)
-    base_source: str = "单位名录"            # where `base` comes from: 单位名录 (units.csv) or 企业台账
-    register_certified: int | None = None   # certified above-scale enterprises by the register (ENTERPRISES.md §4)
-    register_rate: float | None = None      # the register's own 达标率: register_certified / base
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from matplotlib.transforms import offset_copy
 from pipeline.store.files import atomic
 
 if TYPE_CHECKING:
-    from pipeline.outputs.bulletin import RankRow
+    from pipeline.figures.aggregate import RankRow
 
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
 REACHED, BELOW, FAR_BELOW, TARGET, MUTED = "#2f5d8a", "#d9822b", "#b8322f", "#c00000", "#8c8c8c"

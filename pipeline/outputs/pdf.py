@@ -17,9 +17,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from pipeline.core.settings import TEMPLATES
 from pipeline.store.files import atomic
 
-FONTS_CONF = Path(__file__).resolve().parents[2] / "templates" / "fonts.conf"
+FONTS_CONF = TEMPLATES / "fonts.conf"
 TIMEOUT = 120
 # Writer's PDF export leaves out by default the blank page that a section starting on an even page
 # puts in: the 通报's 版记 page would then print on an odd page.

@@ -28,7 +28,7 @@ from pipeline.outputs.formbook import book_properties
 from pipeline.store.files import atomic
 
 if TYPE_CHECKING:
-    from pipeline.outputs.bulletin import RankRow
+    from pipeline.figures.aggregate import RankRow
 
 HEADERS = ("名次", "单位", "规模以上\n企业数", "达标\n企业数", "达标率", "目标", "差距\n（百分点）", "季度\n新增",
            "按时\n报送", "正在\n评审", "备注")

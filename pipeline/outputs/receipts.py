@@ -33,13 +33,13 @@ from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import Received, cell_index, new_received, no_gc
 from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, printable, set_text, sheet_title
+from pipeline.core.settings import TEMPLATES
 from pipeline.outputs.formbook import book_properties
 from pipeline.outputs.marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
 from pipeline.read.grids import read_grids
 from pipeline.read.layout import SheetLayout, layout_of
 from pipeline.store.files import atomic, atomic_bytes
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TZ = ZoneInfo("Asia/Shanghai")
 AUTHOR = "区安监局"
 ERROR_FILL = PatternFill("solid", fgColor="FFFF6666")

@@ -9,7 +9,8 @@ import pandas as pd
 
 from pipeline.check.certified import quarter_end, register_standings, with_register_bases, withdrawn_at
 from pipeline.core.settings import Settings
-from pipeline.outputs.bulletin import RankRow, RegisterPart
+from pipeline.figures.aggregate import RankRow
+from pipeline.outputs.bulletin import RegisterPart
 from pipeline.outputs.register_lists import CLASS_WORDS, Intervals, supervision
 from pipeline.read.register import Register
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import python_calamine
 
 from pipeline.core.findings import Finding, finding
-from pipeline.core.units import Units
 from pipeline.read.draft import Draft, draft
 from pipeline.read.grids import Grid, TooManyCells, read_grids
 from pipeline.read.locate import find_period, locate
 from pipeline.read.sniff import sniff
+from pipeline.read.units import Units
 from pipeline.store.files import open_regular, put
 
 

@@ -24,10 +24,10 @@ from stdnum.cn import uscc
 from pipeline.core.findings import CODES, ERROR, Finding, finding
 from pipeline.core.model import cell_name, norm
 from pipeline.core.settings import Settings
-from pipeline.core.units import Units
 from pipeline.read.grids import TooManyCells, read_grids
 from pipeline.read.locate import industry_of
 from pipeline.read.sniff import sniff
+from pipeline.read.units import Units
 from pipeline.schemas.register import DATE_COLUMNS, GRADES, RESULTS, SCALES, STATUSES, enterprise_rows, revisit_rows
 
 SHEET, REVISIT_SHEET = "企业台账", "回访记录"

@@ -248,3 +248,14 @@ def listed_outputs(manifest: dict) -> set[str]:
     for value in manifest.get("files", {}).values():
         out.update(value if isinstance(value, list) else [value])
     return out
+
+
+def sync_filesystem(path: Path):
+    """One sync for a whole batch: syncfs(2) on the archive's file system, else sync(2)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)

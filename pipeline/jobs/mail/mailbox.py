@@ -27,9 +27,10 @@ from email import policy
 from pathlib import Path
 
 from pipeline.core.safety import safe_name
-from pipeline.jobs.intake import _sync_filesystem, crash_point
+from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.mailconf import MailConfig, close_quietly, imap_connect
 from pipeline.read.eml import _header_text
+from pipeline.store.files import sync_filesystem
 from pipeline.store.ledger import Ledger
 
 MAIL_DIR = "邮箱"        # inbox/邮箱/: fetched messages waiting for intake
@@ -175,7 +176,7 @@ class Mailbox:
             row[6], row[8] = str(path), 0
             rows.append(row)
         if parts:
-            _sync_filesystem(folder)
+            sync_filesystem(folder)
         crash_point("mail_written")
         ledger.db.execute("BEGIN IMMEDIATE")
         try:
@@ -190,7 +191,7 @@ class Mailbox:
         for tmp, path in parts:
             os.replace(tmp, path)
         if parts:
-            _sync_filesystem(folder)
+            sync_filesystem(folder)
         return [str(path) for _, path in parts]
 
     # --- step 5 ----------------------------------------------------------------------------------

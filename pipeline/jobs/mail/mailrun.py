@@ -102,8 +102,9 @@ def run_fetch_mail(folders: dict) -> int:
     """`fetch-mail`: new mail taken in (with the rest of the inbox), receipts sent. 0 when every
     submission taken in was accepted, 1 when one was rejected, 2 when the mailbox could not be used."""
     from pipeline.core.settings import load_settings
-    from pipeline.core.units import load_units
-    from pipeline.jobs.monthly import intake_run, run_lock
+    from pipeline.jobs.intake import intake_run
+    from pipeline.jobs.lock import run_lock
+    from pipeline.read.units import load_units
     settings = load_settings(folders["reference"])
     try:
         cfg = mail_config(settings)

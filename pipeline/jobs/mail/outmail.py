@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from pipeline.jobs.intake import crash_point
+from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.mailbox import headers_of
 from pipeline.jobs.mail.mailconf import MailConfig, MailError, close_quietly, describe, smtp_connect
 from pipeline.jobs.mail.senders import address_of

@@ -107,10 +107,10 @@ def send_reminders(ledger: Ledger, folders: dict, settings, units, period: str, 
 
 def run_remind(folders: dict, period: str | None) -> int:
     from pipeline.core.settings import load_settings
-    from pipeline.core.units import load_units
+    from pipeline.jobs.lock import run_lock
     from pipeline.jobs.mail.mailconf import MailError, mail_config
     from pipeline.jobs.mail.mailrun import MailRun
-    from pipeline.jobs.monthly import run_lock
+    from pipeline.read.units import load_units
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
     period = period or dt.datetime.now(settings.tz).strftime("%Y-%m")

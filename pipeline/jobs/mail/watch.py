@@ -30,13 +30,13 @@ from pathlib import Path
 from pipeline.check.check import checking_pool
 from pipeline.core.model import no_gc
 from pipeline.core.settings import load_settings
-from pipeline.core.units import load_units
 from pipeline.jobs.intake import take_in, wanted
 from pipeline.jobs.mail.mailbox import DROPPED, MAIL_DIR, Dropped
 from pipeline.jobs.mail.mailconf import MailError, mail_config
 from pipeline.jobs.mail.mailrun import MailRun
 from pipeline.jobs.mail.remind import remind_due, send_reminders
 from pipeline.jobs.monthly import write_monthly
+from pipeline.read.units import load_units
 from pipeline.store.ledger import Ledger
 
 TICK = 1.0          # seconds between looks at the inbox, the timers and the stop flag
