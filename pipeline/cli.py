@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pipeline.core.period import Month
 from pipeline.core.settings import ROOT
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
@@ -321,9 +322,7 @@ def cmd_register(args) -> int:
 
 def _next_month(settings) -> str:
     import datetime as dt
-    now = dt.datetime.now(settings.tz)
-    y, m = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    return f"{y:04d}-{m:02d}"
+    return Month.at(dt.datetime.now(settings.tz)).next
 
 
 def cmd_fetch_mail(args) -> int:

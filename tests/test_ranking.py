@@ -2,10 +2,11 @@
 import datetime as dt
 
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.figures.aggregate import quarter_months, rank, standings
+from pipeline.core.period import Quarter
+from pipeline.figures.aggregate import rank, standings
 from pipeline.read.units import Unit
 
-Q = quarter_months("2016Q3")
+Q = Quarter("2016Q3").months
 AT = dt.datetime(2016, 9, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 

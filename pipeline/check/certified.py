@@ -8,8 +8,6 @@ end this one. Everything here is a column operation over the register's frame.
 """
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,19 +15,11 @@ import pandas as pd
 
 from pipeline.core.findings import Finding, finding
 from pipeline.core.model import LEVEL_NAMES, Row
+from pipeline.core.period import Month
 from pipeline.read.register import Register
 
 GRADE_LEVEL = {"一级": 1, "二级": 2, "三级": 3}
 NAMED = 10   # enterprises a RECONCILE_MISMATCH names
-
-
-def month_end(period: str) -> dt.date:
-    y, m = int(period[:4]), int(period[5:7])
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
-
-
-def quarter_end(quarter: str) -> dt.date:
-    return month_end(f"{quarter[:4]}-{3 * int(quarter[-1]):02d}")
 
 
 def _day(day) -> pd.Timestamp:
@@ -94,7 +84,7 @@ class Reconciler:
 
     def month(self, period: str):
         if period not in self._months:
-            day = month_end(period)
+            day = Month(period).last_day
             e = self.register.enterprises
             ok = certified(self.register, day)
             gone = withdrawn_at(self.register)

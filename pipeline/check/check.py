@@ -17,6 +17,7 @@ from pipeline.check.sandbox import Pool
 from pipeline.check.validate import validate
 from pipeline.core.findings import Finding, finding, has_error
 from pipeline.core.model import FileResult, Submission
+from pipeline.core.period import Month
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
 from pipeline.read.draft import Draft
@@ -36,9 +37,8 @@ def rejected(name: str, sha: str, kind: str | None, f: Finding, stored=None) -> 
     return FileResult(name, sha, kind, (Submission(None, None, None, (), (f,)),), stored)
 
 
-def current_month(settings: Settings, now: dt.datetime | None) -> str:
-    now = now or dt.datetime.now(settings.tz)
-    return f"{now.year:04d}-{now.month:02d}"
+def current_month(settings: Settings, now: dt.datetime | None) -> Month:
+    return Month.at(now or dt.datetime.now(settings.tz))
 
 
 PARCEL = 16   # files a message to a worker: a message per file would cost the parent as much as the check

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from pipeline.core.findings import Finding, finding
 from pipeline.core.model import LEVEL_NAMES
+from pipeline.core.period import Month
 
 MAD_SCALE = 1.4826
 _NEW, _REVIEWING = operator.itemgetter(2), operator.itemgetter(4)
@@ -185,13 +186,5 @@ def _counted_totals(ledger, months: list[str], units: list[str], closed: dict) -
 
 def _window(period: str, n: int) -> list[str]:
     """The n months before `period`, oldest first."""
-    out, m = [], period
-    for _ in range(n):
-        m = _before(m)
-        out.append(m)
-    return out[::-1]
-
-
-def _before(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+    month = Month(period)
+    return [month.plus(-k) for k in range(n, 0, -1)]

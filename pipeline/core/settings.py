@@ -6,7 +6,6 @@ generated from SETTINGS and a test keeps it so.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import difflib
 import os
@@ -15,6 +14,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.core.period import Month, Quarter
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout: reference/, templates/ and the default folders
 TEMPLATES = ROOT / "templates"                # what staff edit: the 通报's and receipts' wording
@@ -126,11 +127,12 @@ class Settings:
     def deadline(self, period: str) -> dt.datetime:
         """When a month's form is due ("2016-09"): `deadline.day` ("end" = the month's last day) at
         `deadline.time`, in the district's time zone."""
-        year, month = int(period[:4]), int(period[5:7])
+        month = Month(period)
         day = str(self.values["deadline"]["day"])
-        last = calendar.monthrange(year, month)[1]
+        last = month.last_day.day
         hh, mm, ss = (int(x) for x in str(self.values["deadline"]["time"]).split(":"))
-        return dt.datetime(year, month, last if day == "end" else min(int(day), last), hh, mm, ss, tzinfo=self.tz)
+        return dt.datetime(month.year, month.number, last if day == "end" else min(int(day), last), hh, mm, ss,
+                           tzinfo=self.tz)
 
     def resend_by(self, period: str, now: dt.datetime) -> dt.date:
         """The date a rejected form of `period` is asked back by, never past: the month's deadline
@@ -398,7 +400,7 @@ def doc_number(settings: Settings, quarter: str) -> str:
     """The 通报's 文号. A final run asks for its number before anything is done (`doc_number_of`);
     a draft, or a quarter's ranking recomputed for the year's, shows a blank where none is given."""
     n = (settings["bulletin"]["numbers"] or {}).get(quarter, "__")
-    return settings["bulletin"]["doc_number"].format(year=int(quarter[:4]), n=n)
+    return settings["bulletin"]["doc_number"].format(year=Quarter(quarter).year, n=n)
 
 
 def issued_on(settings: Settings) -> dt.date:

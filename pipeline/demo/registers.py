@@ -18,6 +18,7 @@ import xlsxwriter
 from stdnum.cn import uscc
 
 from pipeline.core.model import INDUSTRIES
+from pipeline.core.period import Month
 from pipeline.read.register import HIGH_RISK, LABELS
 
 REGION = "410103"            # 郑州市二七区
@@ -173,9 +174,7 @@ def as_known(enterprises: list[Enterprise], revisits: list[Revisit], day: dt.dat
 def form_counts(enterprises: list[Enterprise], revisits: list[Revisit], unit: str, period: str) -> dict:
     """A unit's honest monthly form from the register: per (industry, level), certificates issued in
     the month, those valid at its end, and those under review (as 三级, the level nearly all seek)."""
-    y, m = int(period[:4]), int(period[5:7])
-    first = dt.date(y, m, 1)
-    end = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+    first, end = Month(period).first_day, Month(period).last_day
     struck = {r.code: r.date for r in sorted(revisits, key=lambda r: r.date, reverse=True) if r.result == "摘牌"}
     rows = {(i, lv): [0, 0, 0] for i in INDUSTRIES for lv in (1, 2, 3)}
     for e in enterprises:

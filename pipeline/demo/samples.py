@@ -33,6 +33,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES, cell_name
+from pipeline.core.period import Month
 from pipeline.core.settings import ROOT
 
 Rows = dict[tuple[str, int], tuple[int, int, int]]
@@ -138,16 +139,10 @@ def months_before(rows: Rows) -> Rows:
     return {key: (0, cum - new, rev) for key, (new, cum, rev) in rows.items()}
 
 
-def _shift_period(period: str, months: int) -> str:
-    year, month = (int(p) for p in period.split("-"))
-    index = year * 12 + month - 1 + months
-    return f"{index // 12}-{index % 12 + 1:02d}"
-
-
 # --- the grid of each variant ---------------------------------------------------------------
 
 def _period_text(period: str, variant: str) -> str:
-    year, month = (int(p) for p in period.split("-"))
+    year, month = Month(period).year, Month(period).number
     return {"period_zero": f"{year}年{month:02d}月", "period_fen": f"{year}年{month}月份",
             "period_dot": f"{year}.{month}", "period_dash": f"{year}-{month:02d}",
             }.get(variant, f"{year} 年 {month} 月")
@@ -179,7 +174,7 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
     put(0, 0, "附件", ANNEX)
     title = (unit if variant == "unit_in_title" else "") + FORM_TITLE
     if variant == "two_periods":        # last month's title left above this month's form
-        title = _period_text(_shift_period(period, -1), "period_zero") + title
+        title = _period_text(Month(period).plus(-1), "period_zero") + title
     put(1, 0, title, TITLE)
     g.merges.append((top + 1, left, top + 1, left + last))
     who = {"unit_in_title": "", "no_unit_in_sheet": "", "seed_suffix": f"{unit} 乡（镇）办事处",
@@ -197,7 +192,7 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
     else:
         line = f"填报单位：{who or '__________'}      {when or '_____ 年 _____ 月'}"
         if variant == "fill_date":      # the day it was filled in, a month later: not the period
-            line += f"      填报日期：{_period_text(_shift_period(period, 1), 'period_zero')}"
+            line += f"      填报日期：{_period_text(Month(period).plus(1), 'period_zero')}"
         put(2, 0, line, LINE)
         g.merges.append((top + 2, left, top + 2, left + last))
 
@@ -371,21 +366,21 @@ def _grids(unit: str, period: str, rows, variant: str) -> list[Grid]:
             by_period = dict(rows)
         else:
             previous = months_before(rows or {})
-            by_period = {_shift_period(period, -2): months_before(previous),
-                         _shift_period(period, -1): previous, period: rows or {}}
+            by_period = {Month(period).plus(-2): months_before(previous),
+                         Month(period).plus(-1): previous, period: rows or {}}
         return [_grid(f"{int(p.split('-')[1])}月", unit, p, r, variant) for p, r in by_period.items()]
     if variant == "sheet_month":     # 9月 copied from 8月, its numbers changed, its header not
         previous = months_before(rows or {})
-        before = _grid("8月", unit, _shift_period(period, -1), previous, "canonical")
-        form = _grid(f"{int(period[5:])}月", unit, _shift_period(period, -1), rows or {}, "canonical")
+        before = _grid("8月", unit, Month(period).plus(-1), previous, "canonical")
+        form = _grid(f"{Month(period).number}月", unit, Month(period).plus(-1), rows or {}, "canonical")
         return [before, form]
     form = _grid("Sheet1" if variant == "offset" else "月度报表", unit, period, rows or {}, variant)
     if variant == "hidden_sheet":    # last month's form kept on a hidden sheet
-        before = _grid("上月", unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
+        before = _grid("上月", unit, Month(period).plus(-1), months_before(rows or {}), "canonical")
         before.hidden = True
         return [before, form]
     if variant in ("two_forms_stacked", "two_forms_side"):   # last month's form left on the sheet, above or beside
-        before = _grid(form.name, unit, _shift_period(period, -1), months_before(rows or {}), "canonical")
+        before = _grid(form.name, unit, Month(period).plus(-1), months_before(rows or {}), "canonical")
         return [_joined(before, form, below=variant == "two_forms_stacked")]
     return {"instructions_sheet": [_instructions_grid(), form], "enterprise_list": [form, _enterprises_grid()],
             "notes_sheet": [form, _notes_grid()]}.get(variant, [form])

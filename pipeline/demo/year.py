@@ -22,6 +22,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from pipeline.core.model import INDUSTRIES
+from pipeline.core.period import Month, year_months
 from pipeline.core.settings import ROOT
 from pipeline.demo.registers import as_known, district_register, form_counts, with_mistakes, write_register
 from pipeline.demo.samples import write_sample
@@ -29,7 +30,7 @@ from pipeline.demo.samples import write_sample
 MONTHS = ("2016-07", "2016-08", "2016-09")      # the third quarter (the tests' quarter)
 QUARTER = "2016Q3"
 YEAR = 2016
-YEAR_MONTHS = tuple(f"{YEAR}-{m:02d}" for m in range(1, 13))
+YEAR_MONTHS = year_months(YEAR)
 ISSUED = {"2016Q1": "2016-04-11", "2016Q2": "2016-07-11", "2016Q3": "2016-10-10", "2016Q4": "2017-01-10"}
 ANNUAL_ISSUED = "2017-01-20"
 CLOSED = "2016Q3"                                                     # closed once its 通报 is out
@@ -74,12 +75,10 @@ def register_forms(truth, visits, units: list[str], period: str) -> dict:
 
 
 def _arrival(period: str, late: bool, k: int) -> dt.datetime:
-    y, m = int(period[:4]), int(period[5:7])
-    tz = dt.timezone(dt.timedelta(hours=8))
+    month, tz = Month(period), dt.timezone(dt.timedelta(hours=8))
     if late:
-        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
-        return dt.datetime(ny, nm, 3, 9 + k % 8, 10, tzinfo=tz)
-    return dt.datetime(y, m, 24 + k % 5, 9 + k % 8, 5 * (k % 12), tzinfo=tz)
+        return dt.datetime(month.next.year, month.next.number, 3, 9 + k % 8, 10, tzinfo=tz)
+    return dt.datetime(month.year, month.number, 24 + k % 5, 9 + k % 8, 5 * (k % 12), tzinfo=tz)
 
 
 def _touch(path: Path, when: dt.datetime):
@@ -129,7 +128,7 @@ def drop_month(inbox: Path, period: str, units: list[str], history: dict, rng: r
     form is not made up (from the enterprise register)."""
     inbox.mkdir(parents=True, exist_ok=True)
     sent = {}
-    ym = f"{int(period[:4])}年{int(period[5:7])}月"
+    ym = Month(period).text
     for k, unit in enumerate(units):
         if unit == NEVER or SKIPS.get(period) == unit:
             continue
@@ -143,7 +142,7 @@ def drop_month(inbox: Path, period: str, units: list[str], history: dict, rng: r
             rows = history[unit] = (_next_month(history[unit], rng, pace, 0.025, YEAR_LEVELS) if unit in history
                                     else _first_month((bases or {}).get(unit, 30), rng, (0.05, 0.3)))
         sent[unit] = rows
-        variant = VARIANTS[(k + int(period[5:7])) % len(VARIANTS)]
+        variant = VARIANTS[(k + Month(period).number) % len(VARIANTS)]
         when = _arrival(period, unit in LATE.get(period, ()), k)
         name = inbox / f"{unit}_{ym}月报表.xlsx".replace("月月", "月")
         if WRONG_TOTAL.get(period) == unit:
@@ -240,14 +239,14 @@ def run_year(folders: dict, bulletins: bool = True) -> dict:
     truth, visits = district_register(units, bases, skip=(NOT_IN_REGISTER,), as_of=dt.date(YEAR, 12, 31))
     for period in YEAR_MONTHS:
         write_register(folders["reference"] / "enterprises.xlsx",
-                       *with_mistakes(*as_known(truth, visits, _month_end(period))))
+                       *with_mistakes(*as_known(truth, visits, period.last_day)))
         got = drop_month(folders["inbox"], period, units, history, rng, bases, year=True,
                          given=register_forms(truth, visits, units, period))
         sent.update({(unit, period): rows for unit, rows in got.items()})
         print(f"—— {period}：{len(list(folders['inbox'].iterdir()))} 个文件放入收件箱 {folders['inbox']}")
         run_monthly(folders, period)
-        quarter = f"{YEAR}Q{(int(period[5:]) + 2) // 3}"
-        if int(period[5:]) % 3:
+        quarter = period.quarter
+        if period != quarter.last_month:
             continue
         if bulletins:
             with _env("PIPELINE_BULLETIN_DATE", ISSUED[quarter]):
@@ -260,11 +259,6 @@ def run_year(folders: dict, bulletins: bool = True) -> dict:
             if bulletins:   # the closed quarter's 通报 rebuilt: the same figures, the same text
                 run_quarterly(folders, quarter)
     return sent
-
-
-def _month_end(period: str) -> dt.date:
-    y, m = int(period[:4]), int(period[5:7])
-    return dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
 
 
 @contextlib.contextmanager

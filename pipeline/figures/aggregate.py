@@ -42,17 +42,6 @@ def carried_rows(rows) -> tuple[Row, ...]:
     return tuple(Row(r.industry, r.level, 0, r.cumulative, r.reviewing) for r in rows)
 
 
-def quarter_months(quarter: str) -> list[str]:
-    """"2016Q3" -> ["2016-07", "2016-08", "2016-09"]."""
-    year, q = int(quarter[:4]), int(quarter[-1])
-    return [f"{year:04d}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
-
-
-def previous_quarter(quarter: str) -> str:
-    year, q = int(quarter[:4]), int(quarter[-1])
-    return f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}"
-
-
 @dataclass(frozen=True)
 class Standing:
     unit: str

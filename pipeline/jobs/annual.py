@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pipeline.check.certified import with_register_bases
 from pipeline.core.findings import CODES
+from pipeline.core.period import Month, Quarter, year_months
 from pipeline.core.settings import Settings, load_settings
-from pipeline.figures.aggregate import quarter_months
 from pipeline.figures.annual import PART_NAMES, PARTS, Place, rank_year, standings, weights_of
 from pipeline.jobs import closing
 from pipeline.jobs.monthly import run_job
@@ -37,9 +37,9 @@ def last_year(settings: Settings) -> int:
     return dt.datetime.now(settings.tz).year - 1
 
 
-def ended_months(year: int, today: dt.date) -> list[str]:
+def ended_months(year: int, today: dt.date) -> list[Month]:
     """The year's months that have ended by `today`."""
-    return [f"{year:04d}-{m:02d}" for m in range(1, 13) if (year, m) < (today.year, today.month)]
+    return [m for m in year_months(year) if m < Month.at(today)]
 
 
 def _register_of(ledger: Ledger, quarter: str, current: int | None):
@@ -55,8 +55,8 @@ def _places(ledger: Ledger, units, year: int, settings: Settings, ended: list[st
     units each quarter criticized. `register`: the import id of the enterprise register in use."""
     places, missing, criticized = {}, [], {}
     for q in range(1, 5):
-        quarter = f"{year}Q{q}"
-        months = quarter_months(quarter)
+        quarter = Quarter.of(year, q)
+        months = quarter.months
         if months[-1] not in ended:
             missing.append((quarter, "尚未结束"))
             places[quarter] = {}
@@ -86,10 +86,9 @@ def build_context(ledger: Ledger, units, year: int, settings: Settings, today: d
     if not quarters:
         raise NothingToRank(f"{year}年没有任何季度有被计入的报表。")
     counted = {m: ledger.counted(m) for m in ended}
-    y, m = int(ended[-1][:4]), int(ended[-1][5:])
-    last_day = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
-    roster, _ = with_register_bases(units.active(ended[-1]) or list(units.units),   # the bases at that day, as
-                                    _register_of(ledger, f"{y}Q{(m + 2) // 3}", register), last_day)   # its quarter's
+    last = ended[-1]
+    roster, _ = with_register_bases(units.active(last) or list(units.units),   # the bases at that day, as
+                                    _register_of(ledger, last.quarter, register), last.last_day)   # its quarter's
     due = {u.name: [m for m in ended if u.active(m)] for u in roster}
     target = settings.target(year) or 0.0
     st = standings(roster, ended, due, counted, places, list(places))
@@ -127,7 +126,7 @@ def build_context(ledger: Ledger, units, year: int, settings: Settings, today: d
     return AnnualContext(
         year=year, bureau=settings["district"]["bureau"], district=settings["district"]["name"],
         doc_number=settings["bulletin"]["doc_number"].format(year=issued.year, n=a["number"]), issued=issued,
-        first_month=1, last_month=int(ended[-1][5:]), summary=summary, ranking=tuple(ranking),
+        first_month=1, last_month=ended[-1].number, summary=summary, ranking=tuple(ranking),
         quarters=tuple(quarters), missing_quarters=tuple(missing), weights=weights_of(settings),
         praised=tuple(praised), criticized=tuple(silent + below[::-1][:n_crit][::-1]),
         not_reported=tuple(silent),

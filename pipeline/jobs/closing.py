@@ -17,11 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.core.period import Month, Quarter
 from pipeline.core.settings import doc_number, issued_on, load_settings
-from pipeline.figures.aggregate import quarter_months
 from pipeline.store.ledger import Ledger
-
-QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,6 @@ class Closing:
     doc_number: str
     note: str
     register_import: int | None     # the enterprise register's import its 通报 used (None: units.csv's bases)
-
-
-def quarter_text(quarter: str) -> str:
-    return f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}"
 
 
 def current(ledger: Ledger, quarter: str) -> Closing | None:
@@ -74,8 +68,8 @@ def closed_notes(ledger: Ledger) -> dict[str, tuple[str, str]]:
     for quarter, number, issued in ledger.db.execute(
             "SELECT quarter, doc_number, issued FROM closings WHERE reopened_at IS NULL"):
         day = dt.date.fromisoformat(issued)
-        for month in quarter_months(quarter):
-            out[month] = (quarter_text(quarter), f"{number}，{day.year}年{day.month}月{day.day}日")
+        for month in Quarter(quarter).months:
+            out[month] = (Quarter(quarter).text, f"{number}，{day.year}年{day.month}月{day.day}日")
     return out
 
 
@@ -85,8 +79,7 @@ def held(ledger: Ledger, period: str) -> list:
 
 
 def _ended(quarter: str, settings) -> bool:
-    now = dt.datetime.now(settings.tz)
-    return quarter_months(quarter)[-1] < f"{now.year:04d}-{now.month:02d}"
+    return Quarter(quarter).last_month < Month.at(dt.datetime.now(settings.tz))
 
 
 def close_quarter(folders: dict, quarter: str, note: str = "") -> int:
@@ -96,7 +89,7 @@ def close_quarter(folders: dict, quarter: str, note: str = "") -> int:
     settings = load_settings(folders["reference"])
     path = folders["archive"] / "ledger.sqlite"
     if not _ended(quarter, settings):
-        print(f"{quarter_text(quarter)}尚未结束，不能关账。", file=sys.stderr)
+        print(f"{Quarter(quarter).text}尚未结束，不能关账。", file=sys.stderr)
         return 2
     if not path.exists():
         print("存档中还没有台账，没有可关账的数据。", file=sys.stderr)
@@ -113,7 +106,7 @@ def _close(ledger: Ledger, folders: dict, quarter: str, note: str, settings, doc
     from pipeline.jobs.register import register_import_in_use
     closing = current(ledger, quarter)
     if closing is not None:
-        print(f"{quarter_text(quarter)}已于 {closing.closed_at:%Y-%m-%d %H:%M} 关账，无需再关。")
+        print(f"{Quarter(quarter).text}已于 {closing.closed_at:%Y-%m-%d %H:%M} 关账，无需再关。")
         return 0
     manifest = _manifest(folders["outbox"] / quarter)
     last = manifest.get("ledger_upto", last_submission(ledger))
@@ -121,10 +114,10 @@ def _close(ledger: Ledger, folders: dict, quarter: str, note: str, settings, doc
     number = manifest.get("doc_number") or doc_number(settings, quarter)
     register = manifest["register_import"] if "register_import" in manifest else \
         register_import_in_use(folders, ledger, settings)
-    months = quarter_months(quarter)
+    months = Quarter(quarter).months
     frozen = ledger.as_of(last, ledger.closed_months())
     if not any(frozen.counted(m) for m in months):
-        print(f"{quarter_text(quarter)}没有任何被计入的报表，无需关账。", file=sys.stderr)
+        print(f"{Quarter(quarter).text}没有任何被计入的报表，无需关账。", file=sys.stderr)
         return 2
     closed_then = {**ledger.closed_months(), **dict.fromkeys(months, last)}
     now = dt.datetime.now(settings.tz)
@@ -137,7 +130,7 @@ def _close(ledger: Ledger, folders: dict, quarter: str, note: str, settings, doc
     ledger.db.execute("COMMIT")
     since = sum(len(held(ledger, m)) for m in months)
     basis = "按已生成的通报" if manifest else "按台账现状"
-    print(f"已关账：{quarter_text(quarter)}（{int(months[0][5:])}月至{int(months[-1][5:])}月），{basis}"
+    print(f"已关账：{Quarter(quarter).text}（{months[0].number}月至{months[-1].number}月），{basis}"
           f"（{number}，{issued.year}年{issued.month}月{issued.day}日）。")
     if since:
         print(f"通报生成之后收到的 {since} 份该季度报表暂不计入。")
@@ -168,7 +161,7 @@ def reopen_quarter(folders: dict, quarter: str, reason: str | None) -> int:
         if not sys.stdin.isatty():
             print("请用 --reason 说明重新开账的原因。", file=sys.stderr)
             return 2
-        reason = input(f"重新开账 {quarter_text(quarter)} 的原因：")
+        reason = input(f"重新开账 {Quarter(quarter).text} 的原因：")
     reason = reason.strip()
     if not reason:
         print("重新开账必须说明原因（记入台账）。", file=sys.stderr)
@@ -178,9 +171,9 @@ def reopen_quarter(folders: dict, quarter: str, reason: str | None) -> int:
         try:
             closing = current(ledger, quarter)
             if closing is None:
-                print(f"{quarter_text(quarter)}没有关账，无需重新开账。", file=sys.stderr)
+                print(f"{Quarter(quarter).text}没有关账，无需重新开账。", file=sys.stderr)
                 return 2
-            waiting = {m: len(held(ledger, m)) for m in quarter_months(quarter)}
+            waiting = {m: len(held(ledger, m)) for m in Quarter(quarter).months}
             now = dt.datetime.now(settings.tz)
             ledger.db.execute("BEGIN IMMEDIATE")
             ledger.db.execute("UPDATE closings SET reopened_at = ?, reason = ? WHERE quarter = ? AND reopened_at IS NULL",
@@ -188,10 +181,10 @@ def reopen_quarter(folders: dict, quarter: str, reason: str | None) -> int:
             ledger.db.execute("COMMIT")
         finally:
             ledger.close()
-    print(f"已重新开账：{quarter_text(quarter)}（原因：{reason}）。")
+    print(f"已重新开账：{Quarter(quarter).text}（原因：{reason}）。")
     for month, n in waiting.items():
         if n:
-            print(f"  {int(month[5:])}月：关账期间收到的 {n} 份报表现在按规则计入；"
+            print(f"  {month.number}月：关账期间收到的 {n} 份报表现在按规则计入；"
                   f"请运行 make monthly PERIOD={month} 更新该月输出。")
     print(f"请运行 make quarterly PERIOD={quarter} 重新生成通报（数字可能改变）。")
     return 0

@@ -30,6 +30,7 @@ from pipeline.check import outliers
 from pipeline.check.check import check_files, checking_pool, conclude, examine_chunks
 from pipeline.core.findings import finding
 from pipeline.core.model import Submission
+from pipeline.core.period import Month
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
 from pipeline.jobs.closing import closed_notes
@@ -349,7 +350,7 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
             note=line.get("note"))))
     groups: dict[str, list] = {}
     for run_period, inc in incoming:
-        groups.setdefault(inc.received_at.strftime("%Y-%m"), []).append((run_period, inc))
+        groups.setdefault(Month.at(inc.received_at), []).append((run_period, inc))
     months = sorted(groups)
     last = months[-1] if months else None
     for month in months or [None]:

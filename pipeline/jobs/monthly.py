@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pipeline.core.model import no_gc, replaced
+from pipeline.core.period import Month, month_text
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings, load_settings
 from pipeline.figures.aggregate import district_rows
@@ -18,7 +19,7 @@ from pipeline.jobs.mail.mailrun import mail_before_intake
 from pipeline.jobs.mail.outmail import unsent_lines
 from pipeline.jobs.register import register_in_use, unreconciled_note
 from pipeline.outputs.formbook import write_form
-from pipeline.outputs.receipts import period_text, receipt_pool, write_receipts
+from pipeline.outputs.receipts import receipt_pool, write_receipts
 from pipeline.outputs.status_book import carried_note, write_status_book
 from pipeline.read.register import find_register
 from pipeline.read.units import load_units
@@ -28,10 +29,8 @@ from pipeline.store.ledger import Ledger, archived_anything
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
-def last_month(settings: Settings, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(settings.tz)
-    y, m = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
-    return f"{y:04d}-{m:02d}"
+def last_month(settings: Settings, now: dt.datetime | None = None) -> Month:
+    return Month.at(now or dt.datetime.now(settings.tz)).previous
 
 
 def run_job(folders: dict, kind: str, intake_period: str, write, settings: Settings | None = None,
@@ -43,7 +42,7 @@ def run_job(folders: dict, kind: str, intake_period: str, write, settings: Setti
     settings = settings or load_settings(folders["reference"])
     units = units or load_units(folders["reference"])
     now = now or dt.datetime.now(settings.tz)
-    current = f"{now.year:04d}-{now.month:02d}"
+    current = Month.at(now)
     touched: set = set()
     # A run makes millions of small objects and few cycles (openpyxl's books: a handful, in a month
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
@@ -63,9 +62,9 @@ def run_job(folders: dict, kind: str, intake_period: str, write, settings: Setti
         finally:
             ledger.close()
     if others:
-        print("本次收到的报表也涉及：" + "、".join(f"{period_text(p)}（已更新 {folders['outbox'] / p}）" for p in others))
+        print("本次收到的报表也涉及：" + "、".join(f"{month_text(p)}（已更新 {folders['outbox'] / p}）" for p in others))
     elif touched:
-        print(f"本次收到的报表涉及：{'、'.join(period_text(p) for p in sorted(p for p in touched if p))}")
+        print(f"本次收到的报表涉及：{'、'.join(month_text(p) for p in sorted(p for p in touched if p))}")
     return out, counts
 
 
@@ -76,21 +75,21 @@ def run_monthly(folders: dict, period: str | None, settings: Settings | None = N
     settings = settings or load_settings(folders["reference"])
     now = now or dt.datetime.now(settings.tz)
     period = period or last_month(settings, now)
-    current = f"{now.year:04d}-{now.month:02d}"
+    current = Month.at(now)
     if period > current:
-        print(f"{period_text(period)}还没有开始，不能汇总（现在是 {now.year}年{now.month}月{now.day}日）。"
+        print(f"{month_text(period)}还没有开始，不能汇总（现在是 {now.year}年{now.month}月{now.day}日）。"
               "请检查 --period。", file=sys.stderr)
         return 2
     interim = now if period == current else None
     out, counts = run_job(folders, "monthly", period, lambda ledger, settings, units: write_monthly(
         ledger, folders, period, settings, units, interim=interim), settings, units, now)
-    print(f"{period_text(period)} {'中期' if interim else '月度'}输出：{out}")
-    print(f"{period_text(period)}：{counts.line()}")
+    print(f"{month_text(period)} {'中期' if interim else '月度'}输出：{out}")
+    print(f"{month_text(period)}：{counts.line()}")
     return counts.exit_status
 
 
 def interim_note(period: str, at: dt.datetime) -> str:
-    return (f"注：{period_text(period)}尚未结束，本表为截至 {at.year}年{at.month}月{at.day}日 {at:%H:%M} 的中期汇总，"
+    return (f"注：{month_text(period)}尚未结束，本表为截至 {at.year}年{at.month}月{at.day}日 {at:%H:%M} 的中期汇总，"
             "不是该月的正式月报；月底后重新运行即得正式月报。")
 
 
@@ -119,7 +118,7 @@ def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings
     digest = f"{ledger.state_digest(period)}-{_reference_digest(folders)}" + ("-interim" if interim else "")
     old = _manifest(out)
     if old.get("state") == digest:
-        print(f"{period_text(period)}：没有新的报表，输出未改变。")
+        print(f"{month_text(period)}：没有新的报表，输出未改变。")
         return out
     new = staging(out)   # the whole set is written here, then put in place of the old at once
     try:
@@ -151,8 +150,8 @@ def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units
         accepted = {r.unit: r for r in subs if r.status == "accepted" and r.unit}   # superseded ones are marked
         counted: dict = {}
         active = [u.name for u in units.active(period)]
-        form = out / f"{district}_{period_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
-        status = out / f"{district}_{period_text(period)}_报送情况.xlsx"
+        form = out / f"{district}_{month_text(period)}_工贸企业安全生产标准化月度报表.xlsx"
+        status = out / f"{district}_{month_text(period)}_报送情况.xlsx"
         dl = settings.deadline(period)
         deadline_text = f"{dl.year}年{dl.month}月{dl.day}日"
         resend = settings.resend_by(period, dt.datetime.now(settings.tz))
@@ -247,7 +246,7 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
         ledger = Ledger.open_readonly(path)   # SetupError if it is gone while the archive holds files
         subs = ledger.period_submissions(period)
         counted = ledger.counted(period)
-        print(f"{period_text(period)} 报送情况")
+        print(f"{month_text(period)} 报送情况")
         for u in units.active(period):
             mine = [s for s in subs if s.unit == u.name and s.status != "held"]
             if u.name in counted:

@@ -13,10 +13,11 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.check.certified import quarter_end, with_register_bases
+from pipeline.check.certified import with_register_bases
 from pipeline.core.findings import CODES
+from pipeline.core.period import Month, Quarter
 from pipeline.core.settings import Settings, doc_number, doc_number_of, issued_on, load_settings
-from pipeline.figures.aggregate import previous_quarter, quarter_months, rank, rank_rows, standings
+from pipeline.figures.aggregate import rank, rank_rows, standings
 from pipeline.jobs import closing
 from pipeline.jobs.monthly import _manifest, run_job
 from pipeline.jobs.register import register_import_in_use
@@ -28,23 +29,21 @@ from pipeline.outputs.trends import trends
 from pipeline.store.files import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 from pipeline.store.ledger import Ledger
 
-QUARTER_ZH = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 DATA_CODES = ("CUMULATIVE_GAP", "CUMULATIVE_DECREASE", "TOTAL_MISSING", "SAME_AS_OTHER_UNIT", "EMPTY_REPORT",
               "TEXT_NUMBER", "RECONCILE_MISMATCH", "OUTLIER")
 
 
-def last_quarter(settings: Settings, now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(settings.tz)
-    q = (now.month - 1) // 3 + 1
-    return f"{now.year - 1}Q4" if q == 1 else f"{now.year}Q{q - 1}"
+def last_quarter(settings: Settings, now: dt.datetime | None = None) -> Quarter:
+    return Quarter.at(now or dt.datetime.now(settings.tz)).previous
 
 
 def _frame(ledger: Ledger, units, quarter: str, settings: Settings, register=None):
-    months = quarter_months(quarter)
+    quarter = Quarter(quarter)
+    months = quarter.months
     counted = {m: ledger.counted(m) for m in months}
-    target = settings.target(int(quarter[:4])) or 0.0
+    target = settings.target(quarter.year) or 0.0
     # each unit's 规模以上企业数 from the enterprise register where it has the unit's enterprises (ENTERPRISES.md §4)
-    active, _ = with_register_bases(units.active(months[-1]) or units.units, register, quarter_end(quarter))
+    active, _ = with_register_bases(units.active(months[-1]) or units.units, register, quarter.last_day)
     st = standings(active, months, counted)
     return rank(st, target), st, counted, target
 
@@ -61,20 +60,14 @@ def choose(ranking, settings: Settings) -> tuple[list[str], list[str]]:
     return praised, silent + lowest
 
 
-def _quarter_text(quarter: str) -> str:
-    return f"{quarter[:4]}年{QUARTER_ZH[int(quarter[-1])]}"
-
-
 def early_reasons(quarter: str, settings: Settings, now: dt.datetime) -> list[str]:
     """Why the quarter's 通报 would say nothing true, known before intake: the quarter is not over,
     or its year has no target in settings."""
-    reasons = []
-    last = quarter_months(quarter)[-1]
-    if last >= f"{now.year:04d}-{now.month:02d}":
-        y, m = int(last[:4]), int(last[5:])
-        end = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
-        reasons.append(f"{_quarter_text(quarter)}尚未结束（{end.year}年{end.month}月{end.day}日结束）")
-    year = int(quarter[:4])
+    reasons, quarter = [], Quarter(quarter)
+    if quarter.last_month >= Month.at(now):
+        end = quarter.last_day
+        reasons.append(f"{quarter.text}尚未结束（{end.year}年{end.month}月{end.day}日结束）")
+    year = quarter.year
     if str(year) not in settings.values["targets"]:
         fallback = settings.target(year)
         reasons.append(f"设置中没有 {year} 年的年度目标（reference/settings.toml 的 [targets]）"
@@ -84,9 +77,9 @@ def early_reasons(quarter: str, settings: Settings, now: dt.datetime) -> list[st
 
 def counted_reason(ledger: Ledger, quarter: str) -> list[str]:
     """Why, known after intake: nothing at all was counted in the quarter."""
-    if any(ledger.counted(m) for m in quarter_months(quarter)):
+    if any(ledger.counted(m) for m in Quarter(quarter).months):
         return []
-    return [f"{_quarter_text(quarter)}没有任何被计入的报表"]
+    return [f"{Quarter(quarter).text}没有任何被计入的报表"]
 
 
 class Refused(Exception):
@@ -94,11 +87,12 @@ class Refused(Exception):
 
 
 def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft: str = "", register=None):
+    quarter = Quarter(quarter)
     ranking, st, counted, target = _frame(ledger, units, quarter, settings, register)
-    months = quarter_months(quarter)
+    months = quarter.months
     praised, criticized = choose(ranking, settings)
 
-    prev = previous_quarter(quarter)
+    prev = quarter.previous
     prev_ranking, prev_st, prev_counted, _ = _frame(ledger, units, prev, settings, register)
     has_prev = any(prev_counted[m] for m in prev_counted)
     prev_criticized = choose(prev_ranking, settings)[1] if has_prev else []
@@ -131,7 +125,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
     order = {u.name: i for i, u in enumerate(units.units)}
     rows = ranked_with_register(rank_rows(ranking), units.active(months[-1]) or units.units, register, quarter)
     ctx = BulletinContext(
-        year=int(quarter[:4]), quarter=int(quarter[-1]), period=quarter,
+        year=quarter.year, quarter=quarter.number, period=quarter,
         bureau=settings["district"]["bureau"], district=settings["district"]["name"],
         doc_number=doc_number(settings, quarter), issued=issued_on(settings), summary=summary,
         ranking=rows, praised=tuple(praised), criticized=tuple(criticized),
@@ -145,14 +139,14 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft,
         register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]),
         trends=year_trends(ledger, with_register_bases(units.active(months[-1]) or units.units, register,
-                                                       quarter_end(quarter))[0], quarter, counted))
+                                                       quarter.last_day)[0], quarter, counted))
     return ctx, ranking
 
 
 def year_trends(ledger: Ledger, roster: list, quarter: str, counted: dict):
     """Each unit of `roster` (with the bases the ranking uses): its rate at the end of each month of
     the year up to the quarter's end (the HTML's trends)."""
-    months = [f"{quarter[:4]}-{m:02d}" for m in range(1, 3 * int(quarter[-1]) + 1)]
+    months = Quarter(quarter).months_of_year()
     counted = {m: counted[m] if m in counted else ledger.counted(m) for m in months}
     return trends(roster, months, counted)
 
@@ -162,7 +156,7 @@ def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: 
     """The quarter's run; 2 when its 通报 would say nothing true (unless `force`: a draft that says so)."""
     settings = settings or load_settings(folders["reference"])
     now = now or dt.datetime.now(settings.tz)
-    quarter = (quarter or last_quarter(settings, now)).upper()
+    quarter = Quarter(quarter) if quarter else last_quarter(settings, now)
     early = early_reasons(quarter, settings, now)
     if early and not force:
         _refuse(quarter, early, taken_in=False)
@@ -170,7 +164,7 @@ def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: 
     if not early:   # asked for before anything is taken in (a draft may leave it blank)
         doc_number_of(settings, quarter, folders["reference"])
     # a quarter not over takes in the inbox for the month now running, never for one not begun
-    intake_period = min(quarter_months(quarter)[-1], f"{now.year:04d}-{now.month:02d}")
+    intake_period = min(quarter.last_month, Month.at(now))
     try:
         out, counts = run_job(folders, "quarterly", intake_period, lambda ledger, settings, units: write_quarterly(
             ledger, folders, quarter, settings, units, early if force else None), settings, units, now)
@@ -178,13 +172,13 @@ def run_quarterly(folders: dict, quarter: str | None, force: bool = False, now: 
         _refuse(quarter, refused.args[0], taken_in=True)
         return 2
     drafted = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("draft")
-    print(f"{_quarter_text(quarter)}通报与排名{'（草稿）' if drafted else ''}：{out}")
-    print(f"{int(intake_period[:4])}年{int(intake_period[5:])}月：{counts.line()}")
+    print(f"{quarter.text}通报与排名{'（草稿）' if drafted else ''}：{out}")
+    print(f"{intake_period.text}：{counts.line()}")
     return counts.exit_status
 
 
 def _refuse(quarter: str, reasons: list[str], taken_in: bool) -> None:
-    print(f"不生成{_quarter_text(quarter)}的通报：{'；'.join(reasons)}。"
+    print(f"不生成{Quarter(quarter).text}的通报：{'；'.join(reasons)}。"
           + ("收件箱中的文件已照常收取登记。" if taken_in else "")
           + "如确需先看一稿，加 --force：生成的通报标明“草稿”，不得印发。", file=sys.stderr)
 
@@ -219,7 +213,7 @@ def _write_quarter(ledger: Ledger, folders: dict, out: Path, quarter: str, setti
     ctx, ranking = build_context(view, units, quarter, settings, draft, load_import(ledger, used) if used else None)
     if closed:
         ctx = replace(ctx, issued=closed.issued, doc_number=closed.doc_number)
-    year, qname = quarter[:4], QUARTER_ZH[int(quarter[-1])]
+    year, qname = Quarter(quarter).year, Quarter(quarter).name
     stem = f"关于{year}年{qname}工贸行业企业安全生产标准化达标创建情况的通报" + ("（草稿）" if draft else "")
     files = {k: p.name for k, p in render_bulletin(ctx, out, stem).items()}
     book = out / f"{year}年{qname}各乡（镇）办事处安全生产标准化达标创建情况排名表{'（草稿）' if draft else ''}.xlsx"

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from pipeline.check.check import check_files
+from pipeline.core.period import Month
 from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
 from pipeline.jobs.intake import reconcile
@@ -190,7 +191,7 @@ def _unlogged(archive: Path, lines: list[dict], settings: Settings) -> list[dict
         return {"sha256": hashlib.sha256(data).hexdigest(), "name": name, "archived": rel,
                 "received_at": at.isoformat(timespec="seconds"), "size": len(data), "source": source, "inbox": None,
                 "kind": None, "attached": False, "empty": False, "note": None,
-                "run_period": f"{at.year:04d}-{at.month:02d}", **more}
+                "run_period": Month.at(at), **more}
 
     def received_at(rel: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(os.stat(archive / rel).st_mtime, tz)

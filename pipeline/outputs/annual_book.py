@@ -11,6 +11,7 @@ from openpyxl.drawing.line import LineProperties
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from pipeline.core.period import Month
 from pipeline.core.safety import set_text
 from pipeline.outputs.annual_bulletin import annual_remark, place, quarter_word
 from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font
@@ -99,7 +100,7 @@ def _trend_sheet(ws, ctx):
     months = ctx.trends[0].months if ctx.trends else ()
     width = 1 + len(months)
     _title(ws, f"{ctx.year}年度各单位月末达标率", max(width, 2))
-    _header(ws, ["单位", *[f"{int(m[5:])}月" for m in months]])
+    _header(ws, ["单位", *[f"{Month(m).number}月" for m in months]])
     ws.column_dimensions["A"].width = 13
     for i in range(2, width + 1):
         ws.column_dimensions[get_column_letter(i)].width = 9.1

@@ -18,6 +18,7 @@ from pathlib import Path
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
+from pipeline.core.period import Month, Quarter
 from pipeline.figures.annual import PARTS, AnnualRow, Place
 from pipeline.outputs.bulletin import LEAD, TEMPLATES, cn, environment, render_html
 from pipeline.outputs.pdf import to_pdf
@@ -71,12 +72,12 @@ class AnnualContext:
 
 
 def quarter_word(quarter: str) -> str:
-    return f"第{cn(int(quarter[-1]))}季度"
+    return Quarter(quarter).name
 
 
 def quarters_text(quarters) -> str:
     """("2016Q1", "2016Q2", "2016Q3") -> 第一至第三季度; non-consecutive ones listed."""
-    qs = [int(q[-1]) for q in quarters]
+    qs = [Quarter(q).number for q in quarters]
     if len(qs) == 4:
         return "四个季度"
     if len(qs) > 2 and qs == list(range(qs[0], qs[-1] + 1)):
@@ -96,7 +97,7 @@ def score(value: float | None) -> str:
 
 def month_list(periods) -> str:
     """("2016-05", "2016-07") -> 5、7月."""
-    return "、".join(str(int(p[5:7])) for p in periods) + "月"
+    return "、".join(str(Month(p).number) for p in periods) + "月"
 
 
 def annual_remark(row: AnnualRow) -> str:

@@ -36,6 +36,7 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline.core.period import Month, Quarter
 from pipeline.core.settings import TEMPLATES
 from pipeline.figures.aggregate import RankRow
 from pipeline.outputs.chart import draw_chart
@@ -106,7 +107,7 @@ class BulletinContext:
 
     @property
     def title(self) -> str:
-        return f"关于{self.year}年{quarter_name(self.quarter)}工贸行业企业安全生产标准化达标创建情况的通报"
+        return f"关于{Quarter(self.period).text}工贸行业企业安全生产标准化达标创建情况的通报"
 
 
 # ---------------------------------------------------------------- filters
@@ -121,10 +122,6 @@ def cn(n: int) -> str:
     return (CN_DIGITS[tens] if tens > 1 else "") + "十" + (CN_DIGITS[ones] if ones else "")
 
 
-def quarter_name(quarter: int) -> str:
-    return f"第{cn(quarter)}季度"
-
-
 def pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -135,7 +132,7 @@ def pp(diff: float) -> str:
 
 
 def months(periods) -> str:
-    return "、".join(f"{int(p[5:7])}月" for p in periods)
+    return "、".join(f"{Month(p).number}月" for p in periods)
 
 
 def cndate(day: datetime.date) -> str:
@@ -185,12 +182,12 @@ LEAD = re.compile(r"^(（[一二三四五六七八九十]+）[^。]*。)(.*)$", 
 def template_context(ctx: BulletinContext) -> dict:
     values = {f.name: getattr(ctx, f.name) for f in fields(ctx)}
     ranked = [r for r in ctx.ranking if r.rank is not None]
-    s = ctx.summary
+    s, quarter = ctx.summary, Quarter(ctx.period)
     values.update(
-        quarter_name=quarter_name(ctx.quarter),
-        first_month=3 * ctx.quarter - 2,
-        last_month=3 * ctx.quarter,
-        previous_name=quarter_name(ctx.quarter - 1) if ctx.quarter > 1 else f"{ctx.year - 1}年第四季度",
+        quarter_name=quarter.name,
+        first_month=quarter.first_month.number,
+        last_month=quarter.last_month.number,
+        previous_name=quarter.previous.name if quarter.number > 1 else quarter.previous.text,
         rows={r.unit: r for r in ctx.ranking},
         ranked=ranked,
         reached=[r.unit for r in ranked if r.rate is not None and r.rate >= r.target],
@@ -342,7 +339,7 @@ def render_html(ctx: BulletinContext, docx: Path, chart: Path, out: Path) -> Pat
     html = environment(autoescape=True).get_template("bulletin.html.j2").render(
         title=ctx.title, blocks=docx_blocks(docx), chart_src=chart_src,
         trends=trend_rows(ctx.trends, ctx.summary.target), target=ctx.summary.target,
-        trend_months=f"{int(ctx.trends[0].months[0][5:])}月至{int(ctx.trends[0].months[-1][5:])}月" if ctx.trends else "")
+        trend_months=months((ctx.trends[0].months[0], ctx.trends[0].months[-1])).replace("、", "至") if ctx.trends else "")
     return atomic_bytes(out, html.encode("utf-8"))
 
 

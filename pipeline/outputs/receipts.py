@@ -32,6 +32,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import Received, cell_index, new_received, no_gc
+from pipeline.core.period import month_text
 from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, printable, set_text, sheet_title
 from pipeline.core.settings import TEMPLATES
 from pipeline.outputs.formbook import book_properties
@@ -81,14 +82,6 @@ def time_text(moment: datetime, tz: ZoneInfo = TZ) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
-@functools.cache
-def period_text(period: str | None) -> str:
-    if not period:
-        return "月份不明"
-    year, month = (int(p) for p in period.split("-"))
-    return f"{year}年{month}月"
-
-
 def safe_name(text: str | None, limit: int = 40) -> str:
     """A file-name part that cannot leave its folder: no separators, controls or leading dots."""
     cleaned = _NOT_IN_NAMES.sub("_", text or "").strip(" ._")
@@ -99,7 +92,7 @@ def receipt_stem(rec: Received) -> str:
     """`回执_侯寨乡_2016年9月_12_侯寨乡9月报表`: the ledger id keeps two submissions apart."""
     name = rec.file or ""
     stem = name.rsplit(".", 1)[0] if _EXTENSION.search(name) else name
-    return "_".join(["回执", safe_name(rec.unit or "未识别单位", 20), period_text(rec.period),
+    return "_".join(["回执", safe_name(rec.unit or "未识别单位", 20), month_text(rec.period),
                      str(rec.id), safe_name(stem)])
 
 
@@ -127,10 +120,10 @@ def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: 
     of the month each unit with a rejected form has counted, as a timestamp and a name."""
     contact = f"如有疑问，请与{bureau}联系。"
     if rec.status == "accepted":
-        return f"本报表已计入{period_text(rec.period)}汇总。{contact}"
+        return f"本报表已计入{month_text(rec.period)}汇总。{contact}"
     if rec.status == "rejected":
         by = f"于{deadline_text}前" if deadline_text else "尽快"
-        month = period_text(rec.period)
+        month = month_text(rec.period)
         other = counted.get(rec.unit) if rec.unit and rec.period else None
         if other is None:
             still = f"本单位{month}目前没有被接收的报表，汇总中暂按未报计。" if rec.unit and rec.period else ""
@@ -144,7 +137,7 @@ def _closing(rec: Received, bureau: str, deadline_text: str, counted: dict, tz: 
     if rec.status == "superseded":
         return f"本单位后来报送的报表已替代本报表，汇总以后来的报表为准。{contact}"
     if rec.status == "held":
-        return (f"{period_text(rec.period)}已关账，汇总仍以关账时的报表为准；区局如重新开账，本报表将按规定计入。"
+        return (f"{month_text(rec.period)}已关账，汇总仍以关账时的报表为准；区局如重新开账，本报表将按规定计入。"
                 f"{contact}")
     return f"该文件与此前收到的文件内容完全相同，不重复计数，无需处理。{contact}"
 
@@ -300,7 +293,7 @@ def _problems(rec: Received) -> list[Problem]:
 
 
 def _list_title(rec: Received) -> str:
-    return f"{rec.unit or '未识别单位'} {period_text(rec.period)} 报表问题清单（文件：{rec.file}）"
+    return f"{rec.unit or '未识别单位'} {month_text(rec.period)} 报表问题清单（文件：{rec.file}）"
 
 
 def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
@@ -397,7 +390,7 @@ def _to_mark(rec: Received) -> bool:
 def _context(rec: Received, bureau: str, deadline_text: str, tz: ZoneInfo, marked: Path | None,
              counted: dict) -> ReceiptContext:
     return ReceiptContext(
-        bureau=bureau, unit=_plain(rec.unit) or "未识别", period_text=period_text(rec.period),
+        bureau=bureau, unit=_plain(rec.unit) or "未识别", period_text=month_text(rec.period),
         file=_plain(rec.file), sheet=_plain(rec.sheet), received_text=time_text(rec.received_at, tz), late=rec.late,
         verdict=VERDICTS[rec.status],
         findings=[(LEVEL_WORDS.get(f.severity, f.severity), f.message) for f in rec.findings],

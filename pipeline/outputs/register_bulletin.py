@@ -7,7 +7,8 @@ import dataclasses
 
 import pandas as pd
 
-from pipeline.check.certified import quarter_end, register_standings, with_register_bases, withdrawn_at
+from pipeline.check.certified import register_standings, with_register_bases, withdrawn_at
+from pipeline.core.period import Quarter
 from pipeline.core.settings import Settings
 from pipeline.figures.aggregate import RankRow
 from pipeline.outputs.bulletin import RegisterPart
@@ -17,7 +18,7 @@ from pipeline.read.register import Register
 
 def ranked_with_register(rows: tuple[RankRow, ...], units, register: Register | None, quarter: str) -> tuple[RankRow, ...]:
     """The ranking's rows with each base's source and the register's own figures."""
-    day = quarter_end(quarter)
+    day = Quarter(quarter).last_day
     _, sources = with_register_bases(units, register, day)
     own = register_standings(register, day) if register is not None and not register.enterprises.empty else {}
     return tuple(dataclasses.replace(
@@ -31,9 +32,8 @@ def register_part(register: Register | None, quarter: str, rows: tuple[RankRow, 
     """The 通报's part on the register, or None without one."""
     if register is None or register.enterprises.empty:
         return None
-    day = quarter_end(quarter)
-    y, q = int(quarter[:4]), int(quarter[-1])
-    start, end = pd.Timestamp(y, 3 * q - 2, 1), pd.Timestamp(day)
+    day = Quarter(quarter).last_day
+    start, end = pd.Timestamp(Quarter(quarter).first_month.first_day), pd.Timestamp(day)
     own = register_standings(register, day)
     e = register.enterprises
     gone = withdrawn_at(register)

@@ -26,9 +26,10 @@ import xlsxwriter
 
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
+from pipeline.core.period import month_text
 from pipeline.core.safety import FORMULA_START, MAX_CELL_CHARS, cell_text
 from pipeline.outputs.marked_xlsx import MAIN
-from pipeline.outputs.receipts import _display_width, period_text, time_text
+from pipeline.outputs.receipts import _display_width, time_text
 from pipeline.store.files import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
@@ -238,7 +239,7 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
         times = len({(r.file, r.sha256, r.received_at) for r in own})
         said = problems(rec)
         if unit in carried:
-            said = "；".join(filter(None, (said, f"全区月报沿用{period_text(carried[unit][0])}的数字")))
+            said = "；".join(filter(None, (said, f"全区月报沿用{month_text(carried[unit][0])}的数字")))
         sent_with = explanation(rec, 100)
         sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
                      said, times, sent_with], styles[status], height=_lines_high(sent_with) or 20)
@@ -327,7 +328,7 @@ class _Strings:
 def carried_note(carried: dict) -> str:
     """The note saying which units' figures the district's form carried, and from which month."""
     return ("注：以下单位本月没有被计入的报表，全区月报沿用其最近一次被计入的累计完成和正在评审（当月完成按 0 计）："
-            + "、".join(f"{unit}（{period_text(month)}）" for unit, (month, _) in carried.items()) + "。")
+            + "、".join(f"{unit}（{month_text(month)}）" for unit, (month, _) in carried.items()) + "。")
 
 
 STRINGS_PART = "xl/sharedStrings.xml"
@@ -457,7 +458,7 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
         book = xlsxwriter.Workbook(layout, {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False})
         s = _formats(book)
-        title = f"{district} {period_text(period)} {FORM_TITLE} 报送情况" + ("（中期）" if interim else "")
+        title = f"{district} {month_text(period)} {FORM_TITLE} 报送情况" + ("（中期）" if interim else "")
         notes = [interim] if interim else []
         if carried:
             notes.append(carried_note(carried))

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from pipeline.core.period import Month
 from pipeline.outputs.chart import MM, REACHED, TARGET, cjk_font
 from pipeline.store.files import atomic
 
@@ -68,7 +69,7 @@ def sparkline(trend: Trend, target: float, top: float, width: int = 180, height:
             continue
         run.append(f"{x(i):.1f},{y(v):.1f}")
         parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="1.8" fill="{REACHED}"/>')
-    label = "、".join(f"{int(m[5:])}月{'未报' if v is None else f'{v:.1%}'}" for m, v in zip(trend.months, trend.rates))
+    label = "、".join(f"{Month(m).number}月{'未报' if v is None else f'{v:.1%}'}" for m, v in zip(trend.months, trend.rates))
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                   f'viewBox="0 0 {width} {height}" role="img"><title>{label}</title>{"".join(parts)}</svg>')
 
@@ -89,7 +90,7 @@ def draw_trends(rows: tuple[Trend, ...], target: float, out: Path, target_label:
                 ax.set_visible(False)
                 continue
             t = rows[k]
-            xs = [int(m[5:]) for m in t.months]
+            xs = [Month(m).number for m in t.months]
             ys = [math.nan if v is None else v for v in t.rates]
             ax.axhline(target, color=TARGET, linestyle="--", linewidth=0.9)
             ax.plot(xs, ys, color=REACHED, linewidth=1.4, marker="o", markersize=2.2)

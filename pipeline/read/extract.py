@@ -17,6 +17,7 @@ from pathlib import Path
 import python_calamine
 
 from pipeline.core.findings import Finding, finding
+from pipeline.core.period import Month, month_text
 from pipeline.read.draft import Draft, draft
 from pipeline.read.grids import Grid, TooManyCells, read_grids
 from pipeline.read.locate import find_period, locate
@@ -196,10 +197,10 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
     elif single and file_period and file_period != period:
         found.append(finding("PERIOD_CONFLICT", where, value=period, expected=file_period))
     named = sheet_month(d.sheet)
-    if period and named and (named[1] != int(period[5:]) or named[0] not in (None, int(period[:4]))):
+    if period and named and (named[1] != Month(period).number or named[0] not in (None, Month(period).year)):
         # a sheet named for another month (a copy of last month's with its tab renamed, or its header
         # left): two answers, none chosen
-        found.append(finding("TWO_PERIODS", where, value=f"{int(period[:4])}年{int(period[5:])}月",
+        found.append(finding("TWO_PERIODS", where, value=month_text(period),
                              expected=f"{named[0]}年{named[1]}月" if named[0] else f"{named[1]}月",
                              other=f"工作表名“{d.sheet}”"))
         period = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pipeline.core.findings import Finding, finding
 from pipeline.core.model import INDUSTRIES, LEVELS, MEASURE_NAMES, MEASURES, cell_name, norm
+from pipeline.core.period import month_text
 from pipeline.read.grids import Grid
 
 _LEVELS = {"一级": 1, "二级": 2, "三级": 3}
@@ -167,14 +168,10 @@ def _unit_and_period(grid: Grid, top: int, cols: tuple[int, int]):
         unit_text, unit_cell = title_unit
     if len(periods) > 1:
         (first, cell), (second, other) = list(periods.items())[:2]
-        return unit_text, unit_cell, None, cell, (finding("TWO_PERIODS", cell, value=_month(first),
-                                                          expected=_month(second), other=other),)
+        return unit_text, unit_cell, None, cell, (finding("TWO_PERIODS", cell, value=month_text(first),
+                                                          expected=month_text(second), other=other),)
     period, period_cell = next(iter(periods.items()), (None, None))
     return unit_text, unit_cell, period, period_cell, ()
-
-
-def _month(period: str) -> str:
-    return f"{int(period[:4])}年{int(period[5:])}月"
 
 
 @functools.lru_cache(maxsize=4096)   # the lines of the template's title come back in every form

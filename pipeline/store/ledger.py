@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline.core.findings import Finding
 from pipeline.core.model import INDUSTRIES, ROW_KEY, ROW_KEYS, Received, Row, new_received, no_gc, replaced, rows_of_counts
+from pipeline.core.period import Month, Quarter
 from pipeline.core.settings import SetupError
 
 SCHEMA = """
@@ -373,9 +374,8 @@ class Ledger:
             return self.closed
         out = {}
         for quarter, last in self.db.execute("SELECT quarter, last_submission FROM closings WHERE reopened_at IS NULL"):
-            year, q = int(quarter[:4]), int(quarter[-1])
-            for m in range(3 * q - 2, 3 * q + 1):
-                out[f"{year:04d}-{m:02d}"] = int(last)
+            for month in Quarter(quarter).months:
+                out[month] = int(last)
         return out
 
     def rows_of_ids(self, ids: list[int]) -> dict[int, tuple[Row, ...]]:
@@ -395,7 +395,7 @@ class Ledger:
         wanted: dict[str, set] = {}
         for unit, period in keys:
             if unit and period:
-                wanted.setdefault(_month_before(period), set()).add(unit)
+                wanted.setdefault(Month(period).previous, set()).add(unit)
         out = {}
         closed = self.closed_months()
         for prev, units in wanted.items():
@@ -408,7 +408,7 @@ class Ledger:
                     ids[unit] = sid     # the last one received wins
             counts = {sid: {(r.industry, r.level): r.cumulative for r in rows}
                       for sid, rows in self.rows_of_ids(list(ids.values())).items()}
-            this = _month_after(prev)
+            this = Month(prev).next
             for unit, sid in ids.items():
                 out[(unit, this)] = (counts.get(sid, {}), prev)
         return out
@@ -654,12 +654,3 @@ def _fill_totals(db: sqlite3.Connection):
                " GROUP BY s.id")
     db.execute("COMMIT")
 
-
-def _month_before(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
-
-
-def _month_after(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+from pipeline.core.period import Month
 from pipeline.jobs.mail.mailbox import DROPPED, Dropped, Mailbox, forget_lost
 from pipeline.jobs.mail.mailconf import MailConfig, MailError, describe, mail_config, password
 from pipeline.jobs.mail.outmail import queue_receipts, send_due
@@ -118,7 +119,7 @@ def run_fetch_mail(folders: dict) -> int:
         return 2
     units = load_units(folders["reference"])
     failed = False
-    period = dt.datetime.now(settings.tz).strftime("%Y-%m")
+    period = Month.at(dt.datetime.now(settings.tz))
     with run_lock(folders["archive"]):
         ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
         try:

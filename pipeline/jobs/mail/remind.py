@@ -20,10 +20,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline.core.period import Month, month_text
+from pipeline.core.settings import TEMPLATES
 from pipeline.jobs.mail.mailconf import MailConfig
 from pipeline.jobs.mail.outmail import attach, queue, unsent_lines
 from pipeline.jobs.mail.senders import load_senders, mailable
-from pipeline.outputs.receipts import TEMPLATES, period_text, time_text
+from pipeline.outputs.receipts import time_text
 from pipeline.outputs.template import deadline_text, file_name, write_template
 from pipeline.store.ledger import Ledger
 
@@ -50,7 +52,7 @@ def days_left(settings, period: str, now: dt.datetime) -> int:
 
 def remind_due(settings, cfg: MailConfig, now: dt.datetime) -> str | None:
     """The period to remind of now, if today is one of the `remind_days` and `remind_time` has come."""
-    period = now.strftime("%Y-%m")   # a month's form is due within the month (settings.deadline)
+    period = Month.at(now)   # a month's form is due within the month (settings.deadline)
     hh, mm = (int(x) for x in cfg.remind_time.split(":")[:2])
     if days_left(settings, period, now) in cfg.remind_days and (now.hour, now.minute) >= (hh, mm):
         return period
@@ -61,12 +63,12 @@ def reminder_mail(unit: str, to: list[str], period: str, settings, cfg: MailConf
                   key: str) -> EmailMessage:
     due = deadline_text(period, settings)
     body = _template().render(vars(ReminderContext(
-        unit=unit, bureau=cfg.bureau, period_text=period_text(period), deadline_text=due,
+        unit=unit, bureau=cfg.bureau, period_text=month_text(period), deadline_text=due,
         days=days_left(settings, period, now), now_text=time_text(now, settings.tz))))
     msg = EmailMessage()
     msg["From"] = email.utils.formataddr((cfg.bureau, cfg.sender))
     msg["To"] = ", ".join(to)
-    msg["Subject"] = f"提醒：请于{due}报送{period_text(period)}工贸企业安全生产标准化月度报表"
+    msg["Subject"] = f"提醒：请于{due}报送{month_text(period)}工贸企业安全生产标准化月度报表"
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}.tixing@{cfg.domain}>"
     msg["Auto-Submitted"] = "auto-generated"
@@ -101,7 +103,7 @@ def send_reminders(ledger: Ledger, folders: dict, settings, units, period: str, 
         else:
             say(f"未报：{unit}，今天已提醒过（{', '.join(to)}）")
     if not missing:
-        say(f"{period_text(period)}各单位均已报送，无需提醒。")
+        say(f"{month_text(period)}各单位均已报送，无需提醒。")
     return queued
 
 
@@ -113,14 +115,14 @@ def run_remind(folders: dict, period: str | None) -> int:
     from pipeline.read.units import load_units
     settings = load_settings(folders["reference"])
     units = load_units(folders["reference"])
-    period = period or dt.datetime.now(settings.tz).strftime("%Y-%m")
+    period = period or Month.at(dt.datetime.now(settings.tz))
     try:
         cfg = mail_config(settings)
         run = MailRun(folders, settings, cfg) if cfg.on else None
     except MailError as error:
         print(str(error), file=sys.stderr)
         return 2
-    print(f"{period_text(period)}报表，截止 {deadline_text(period, settings)}：")
+    print(f"{month_text(period)}报表，截止 {deadline_text(period, settings)}：")
     with run_lock(folders["archive"]):
         ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
         try:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pipeline.check.check import checking_pool
 from pipeline.core.model import no_gc
+from pipeline.core.period import Month
 from pipeline.core.settings import load_settings
 from pipeline.jobs.intake import take_in, wanted
 from pipeline.jobs.mail.mailbox import DROPPED, MAIL_DIR, Dropped
@@ -107,7 +108,7 @@ class Watcher:
     def _pool(self):
         """The checking workers for this month and these reference files, kept between intakes."""
         self._load_reference()
-        key = (dt.datetime.now(self.settings.tz).strftime("%Y-%m"), self.reference_seen)
+        key = (Month.at(dt.datetime.now(self.settings.tz)), self.reference_seen)
         if key != self.pool_key:
             if self.pool is not None:
                 self.pool.close()
@@ -198,7 +199,7 @@ class Watcher:
         if not _snapshot_any(scope["inbox"]):
             return None
         now = dt.datetime.now(self.settings.tz)
-        period = now.strftime("%Y-%m")
+        period = Month.at(now)
         run_id = self.ledger.start_run("watch", period, now)
         with no_gc():
             taken = take_in(scope, self.ledger, self.units, self.settings, run_id, period, pool=self._pool())
@@ -217,7 +218,7 @@ class Watcher:
         """The touched periods' outputs written again: the month now running's as an interim set
         (monthly.run_monthly's rule), a month not begun's not at all."""
         now = dt.datetime.now(self.settings.tz)
-        current = now.strftime("%Y-%m")
+        current = Month.at(now)
         while self.stale:
             period = min(self.stale)
             self.stale.discard(period)
