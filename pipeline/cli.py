@@ -15,10 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pipeline.core.model import STATUS_WORDS
 from pipeline.core.period import Month
 from pipeline.core.settings import ROOT
-
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
 
 
 def folders(args) -> dict:
@@ -143,7 +142,7 @@ def _describe(result) -> list[str]:
     for s in result.submissions:
         where = f"工作表“{s.sheet}”" if s.sheet else "整个文件"
         who = f"{s.unit or '（单位不明）'} {s.period or '（月份不明）'}"
-        lines.append(f"  {where}：{who} —— {STATUS_ZH[s.status]}")
+        lines.append(f"  {where}：{who} —— {STATUS_WORDS[s.status]}")
         for f in s.findings:
             mark = "错误" if f.severity == "error" else "提示"
             lines.append(f"    [{mark} {f.code}] {f.message}")

@@ -83,7 +83,7 @@ def test_all_files_lists_every_submission_in_order_of_receipt(book):
     ws = book[0]["全部文件"]
     table = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert [(r[3], r[5], r[6]) for r in table] == [
-        ("侯寨乡", "已替代", "否"), ("淮河路街道", "退回", "否"), ("侯寨乡", "接收", "否"),
+        ("侯寨乡", "已被替代", "否"), ("淮河路街道", "退回", "否"), ("侯寨乡", "接收", "否"),
         ("淮河路街道", "重复", "否"), (HOSTILE, "退回", "否"), ("马寨镇", "接收", "是")]
     assert table[1][7] == "合计不符、合计未填（错误 1 项，提示 1 项）"
     assert ws.freeze_panes == "A2"

@@ -45,6 +45,9 @@ FORM_TITLE = "工贸企业安全生产标准化月度报表"
 TOTAL_LABEL = "合计"
 ROW_KEYS = tuple((industry, level) for industry in INDUSTRIES for level in LEVELS)   # the form's 24 rows
 COLUMNS = tuple((level, measure) for level in LEVELS for measure in MEASURES)        # its 9 count columns
+# What became of a submission (`Received.status`), in the words every output and the terminal use.
+STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复",
+                "held": "关账后收到，暂不计入"}
 
 
 class Row(NamedTuple):

@@ -26,8 +26,6 @@ from pipeline.read.units import load_units
 from pipeline.store.files import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
 from pipeline.store.ledger import Ledger, archived_anything
 
-STATUS_ZH = {"accepted": "接收", "rejected": "退回", "superseded": "已被替代", "duplicate": "重复", "held": "暂不计入"}
-
 
 def last_month(settings: Settings, now: dt.datetime | None = None) -> Month:
     return Month.at(now or dt.datetime.now(settings.tz)).previous

@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from pipeline.core.findings import CODES, ERROR
-from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, Received, no_gc
+from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, STATUS_WORDS, Received, no_gc
 from pipeline.core.period import month_text
 from pipeline.core.safety import FORMULA_START, MAX_CELL_CHARS, cell_text
 from pipeline.outputs.marked_xlsx import MAIN
@@ -34,8 +34,6 @@ from pipeline.store.files import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
-STATUS_WORDS = {"accepted": "接收", "rejected": "退回", "superseded": "已替代", "duplicate": "重复",
-                "held": "关账后收到，暂不计入"}
 COLUMNS = "ABCDEFGHIJ"
 SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
 # Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
