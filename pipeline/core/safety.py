@@ -20,8 +20,9 @@ ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
-def safe_name(name: str, fallback: str) -> str:
-    """One path component, safe on Linux and Windows, keeping Chinese and the extension."""
+def safe_name(name: str, fallback: str, chars: int | None = None) -> str:
+    """One path component, safe on Linux and Windows, keeping Chinese and the extension; a name sent
+    with folders in it is its last part. At most 150 bytes, and `chars` characters when given."""
     name = unicodedata.normalize("NFC", name or "")
     if not name.isprintable():   # printable: none of the categories below (nearly every name)
         name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
@@ -36,9 +37,17 @@ def safe_name(name: str, fallback: str) -> str:
     room = MAX_NAME_BYTES - len(suffix.encode()) - (1 if suffix else 0)
     stem = stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
     name = f"{stem}.{suffix}" if suffix else stem
-    if not stem or name in (".", ".."):
+    if chars is not None and len(name) > chars:
+        name = name[:chars].rstrip(". ")
+    if not stem or not name or name in (".", ".."):
         return fallback
     return name
+
+
+def name_part(text: str | None, fallback: str, chars: int | None = None) -> str:
+    """A part of a file name made from text (a unit's name, a file's stem): `safe_name`, with / and \\
+    written as _ (they are part of the text, not folders)."""
+    return safe_name((text or "").replace("/", "_").replace("\\", "_"), fallback, chars)
 
 
 def cell_text(value) -> str | None:

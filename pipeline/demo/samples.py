@@ -183,7 +183,7 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
         who = (_aliases(unit) or [unit + "办事处"])[0]
     when = "" if variant == "no_period_in_sheet" else _period_text(period, variant)
     if variant == "split_header":
-        year, month = (int(p) for p in period.split("-"))
+        year, month = Month(period).year, Month(period).number
         for c, value in ((0, "填报单位："), (1, who), (6, year), (7, "年"), (8, month), (9, "月")):
             put(2, c, value, LINE)
     elif variant in BLANK_LINES:
@@ -268,7 +268,7 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
             put(r, last + 1, "本月新增达标企业已核实" if r == h + 3 else None, BOX)
         g.widths[left + last + 1] = 24
     if variant == "footer":
-        year, month = (int(p) for p in period.split("-"))
+        year, month = Month(period).year, Month(period).number
         for c, text in ((0, "填表人：张伟"), (3, "审核人：李娜"), (5, "联系电话：0371-68812345"),
                         (8, f"填报日期：{year}年{month}月28日")):
             put(end_row + 1, c, text)
@@ -588,7 +588,7 @@ def _fast_template(variant: str) -> tuple[list[str], list[str]]:
 
 def _write_fast(path: Path, unit: str, period: str, rows: Rows, variant: str) -> None:
     sheet, strings = _fast_template(variant)
-    year, month = (int(p) for p in period.split("-"))
+    year, month = Month(period).year, Month(period).number
     values = {}
     left = 3 if variant == "offset" else 0
     totals = [0] * (len(LEVELS) * len(MEASURES))

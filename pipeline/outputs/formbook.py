@@ -23,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.core import safety
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES
+from pipeline.core.period import Month
 from pipeline.store.files import atomic
 
 SHEET_NAME = "月度报表"
@@ -58,7 +59,7 @@ def header_line(unit: str, period: str, *, unit_suffix: bool = True) -> str:
     """
     who = unit or (BLANK + (" 乡（镇）办事处" if unit_suffix else ""))
     if period:
-        year, month = (int(p) for p in period.split("-"))
+        year, month = Month(period).year, Month(period).number
         when = f"{year} 年 {month} 月"
     else:
         when = f"{BLANK} 年 {BLANK} 月"

@@ -33,7 +33,7 @@ from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import Received, cell_index, new_received, no_gc
 from pipeline.core.period import month_text
-from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, printable, set_text, sheet_title
+from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, name_part, printable, set_text, sheet_title
 from pipeline.core.settings import TEMPLATES
 from pipeline.outputs.formbook import book_properties
 from pipeline.outputs.marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
@@ -56,7 +56,6 @@ MARK_IN_POOL = 40   # from this many marked copies on, a process pool makes them
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _EXTENSION = re.compile(r"\.[A-Za-z]{2,4}$")
 _text = set_text   # untrusted text as text: never a formula, no characters Excel rejects
 
@@ -82,18 +81,12 @@ def time_text(moment: datetime, tz: ZoneInfo = TZ) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
-def safe_name(text: str | None, limit: int = 40) -> str:
-    """A file-name part that cannot leave its folder: no separators, controls or leading dots."""
-    cleaned = _NOT_IN_NAMES.sub("_", text or "").strip(" ._")
-    return cleaned[:limit] or "未命名"
-
-
 def receipt_stem(rec: Received) -> str:
     """`回执_侯寨乡_2016年9月_12_侯寨乡9月报表`: the ledger id keeps two submissions apart."""
     name = rec.file or ""
     stem = name.rsplit(".", 1)[0] if _EXTENSION.search(name) else name
-    return "_".join(["回执", safe_name(rec.unit or "未识别单位", 20), month_text(rec.period),
-                     str(rec.id), safe_name(stem)])
+    return "_".join(["回执", name_part(rec.unit or "未识别单位", "未命名", 20), month_text(rec.period),
+                     str(rec.id), name_part(stem, "未命名", 40)])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.core.model import LEVELS
+from pipeline.core.period import Month
+from pipeline.core.safety import name_part
 from pipeline.core.settings import Settings
 from pipeline.outputs import formbook
 
@@ -39,13 +41,11 @@ def deadline_text(period: str, settings: Settings) -> str:
 
 
 def file_name(unit: str, period: str) -> str:
-    year, month = (int(p) for p in period.split("-"))
-    safe = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in unit).strip() or "未命名单位"
-    return f"{safe}_{year}年{month}月_月度报表.xlsx"
+    return f"{name_part(unit, '未命名单位')}_{Month(period).text}_月度报表.xlsx"
 
 
 def _instructions(unit: str, period: str, due: str, bureau: str) -> list[str]:
-    year, month = (int(p) for p in period.split("-"))
+    year, month = Month(period).year, Month(period).number
     return [
         "填表说明",
         "",
