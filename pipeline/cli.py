@@ -18,6 +18,7 @@ from pathlib import Path
 from pipeline.core.model import STATUS_WORDS
 from pipeline.core.period import Month
 from pipeline.core.settings import ROOT
+from pipeline.core.text import display_width
 
 
 def folders(args) -> dict:
@@ -57,7 +58,7 @@ def prepared(args, need: tuple[str, ...], writable: tuple[str, ...] = (), check=
 def cmd_check(args) -> int:
     from pipeline.check import outliers
     from pipeline.check.check import check_files
-    from pipeline.core.safety import printable
+    from pipeline.core.text import printable
     from pipeline.jobs.register import reconciler
     from pipeline.read.register import find_register, read_register
     from pipeline.store.ledger import Ledger
@@ -112,7 +113,7 @@ def files_to_check(given) -> list[Path]:
 def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
     """Files to check as (path, name): a saved e-mail stands for its spreadsheet attachments, each
     checked under its own name (an e-mail without any is checked as itself, and refused)."""
-    from pipeline.core.safety import safe_name
+    from pipeline.core.text import safe_name
     from pipeline.read.eml import is_mail, read_eml
     out = []
     for p in paths:
@@ -133,7 +134,7 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
 def describe(result) -> str:
     """A file's verdict for a person, in Chinese: names and messages shown without control
     characters (a name in a file or an e-mail cannot move the cursor or forge a line)."""
-    from pipeline.core.safety import printable
+    from pipeline.core.text import printable
     return "\n".join(map(printable, _describe(result)))
 
 
@@ -202,7 +203,7 @@ def bad_period(given: str | None, pattern, example: str) -> bool:
     year = int(got[1]) if got else None
     if got and FIRST_YEAR <= year <= dt.date.today().year + 1:
         return False
-    from pipeline.core.safety import printable
+    from pipeline.core.text import printable
     shown = printable(given)
     if got:
         why = f"年份 {year} 不在 {FIRST_YEAR}–{dt.date.today().year + 1} 年之间"
@@ -349,11 +350,6 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.dir))
 
 
-def _width(text: str) -> int:
-    """Columns a terminal gives `text`: a CJK character takes two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 class ChineseFormatter(argparse.HelpFormatter):
     """"用法：" for "usage:", and the help column lined up after Chinese metavars (argparse counts
     characters, a terminal columns)."""
@@ -368,15 +364,15 @@ class ChineseFormatter(argparse.HelpFormatter):
     def add_argument(self, action):
         super().add_argument(action)
         if action.help is not argparse.SUPPRESS:      # commands are indented further: count them there
-            widths = [_width(self._format_action_invocation(action)) + self._current_indent]
+            widths = [display_width(self._format_action_invocation(action)) + self._current_indent]
             for sub in self._iter_indented_subactions(action):
-                widths.append(_width(self._format_action_invocation(sub)) + self._current_indent)
+                widths.append(display_width(self._format_action_invocation(sub)) + self._current_indent)
             self._action_max_length = max(self._action_max_length, *widths)
 
     def _format_action(self, action):
         text = super()._format_action(action)
         header = self._format_action_invocation(action)
-        extra = _width(header) - len(header)
+        extra = display_width(header) - len(header)
         at = text.find(header) + len(header)
         if extra > 0 and text[at:at + extra + 2] == " " * (extra + 2):
             text = text[:at] + text[at + extra:]
@@ -544,7 +540,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except SetupError as error:
-        from pipeline.core.safety import printable
+        from pipeline.core.text import printable
         count = "" if len(error.lines) == 1 else f"（{len(error.lines)} 处问题）"
         print(f"无法运行，没有改动任何文件{count}：", file=sys.stderr)
         for line in error.lines:
@@ -556,7 +552,7 @@ def main(argv=None) -> int:
         text = str(error)
         if "malformed" not in text and "not a database" not in text:
             raise
-        from pipeline.core.safety import printable
+        from pipeline.core.text import printable
         from pipeline.store.ledger import damaged
         ledger = Path(getattr(args, "archive", "archive")) / "ledger.sqlite"
         print(printable("运行中断，已登记的都在存档中，不会丢失：" + damaged(ledger, error)), file=sys.stderr)
@@ -569,7 +565,7 @@ def main(argv=None) -> int:
 
 
 def _interrupted(reason: str) -> int:
-    from pipeline.core.safety import printable
+    from pipeline.core.text import printable
     print(printable(f"运行中断：{reason}。没有登记的文件仍在收件箱中，已登记的都在存档中，不会丢失；各期输出仍是上一套"
                     "完整的。请腾出磁盘空间或改正文件夹权限后重新运行，会从中断处接着做。"), file=sys.stderr)
     return 2

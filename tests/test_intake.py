@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from pipeline.core.safety import within
+from pipeline.core.text import within
 from pipeline.core.settings import load_settings
 from pipeline.jobs.intake import received
 from pipeline.jobs.monthly import run_monthly

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
+from pipeline.core.text import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -113,3 +113,10 @@ def test_openpyxl_parses_clerks_xml_defused():
     # The marked receipt copies open clerks' .xlsx with openpyxl: it must go through defusedxml.
     import openpyxl.xml
     assert openpyxl.xml.DEFUSEDXML
+
+
+def test_display_width_counts_what_chinese_fonts_draw_wide_as_two():
+    from pipeline.core.text import display_width
+    assert display_width("B14") == 3
+    assert display_width("侯寨乡，B14") == 11
+    assert display_width("“合计”→（空）") == 16   # quotes and arrows are drawn wide in a CJK font

@@ -18,8 +18,8 @@ from pipeline.check.validate import validate
 from pipeline.core.findings import Finding, finding, has_error
 from pipeline.core.model import FileResult, Submission
 from pipeline.core.period import Month
-from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
+from pipeline.core.text import printable
 from pipeline.read.draft import Draft
 from pipeline.read.extract import Context, Examined, Failed, Found, examine, sha256_of
 from pipeline.read.units import Units

@@ -31,8 +31,8 @@ from pipeline.check.check import check_files, checking_pool, conclude, examine_c
 from pipeline.core.findings import finding
 from pipeline.core.model import Submission
 from pipeline.core.period import Month
-from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
+from pipeline.core.text import printable
 from pipeline.jobs.closing import closed_notes
 from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.senders import address_of, load_senders, sender_finding

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pipeline.core.model import no_gc, replaced
 from pipeline.core.period import Month, month_text
-from pipeline.core.safety import printable
 from pipeline.core.settings import Settings, load_settings
+from pipeline.core.text import printable
 from pipeline.figures.aggregate import district_rows
 from pipeline.jobs.intake import RunCounts, intake_run, wanted
 from pipeline.jobs.lock import crash_point, run_lock

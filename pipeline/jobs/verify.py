@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pipeline.check.check import check_files
 from pipeline.core.period import Month
-from pipeline.core.safety import printable
 from pipeline.core.settings import Settings
+from pipeline.core.text import printable
 from pipeline.jobs.intake import reconcile
 from pipeline.read.eml import is_mail, read_eml
 from pipeline.store.files import NotRegular, open_regular

@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from pipeline.core.period import Month
-from pipeline.core.safety import set_text
+from pipeline.core.text import set_text
 from pipeline.outputs.annual_bulletin import annual_remark, place, quarter_word
 from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font
 from pipeline.store.files import atomic

@@ -21,9 +21,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.core import safety
+from pipeline.core import text as safety
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, LEVELS, MEASURE_NAMES, MEASURES
 from pipeline.core.period import Month
+from pipeline.core.text import display_width
 from pipeline.store.files import atomic
 
 SHEET_NAME = "月度报表"
@@ -125,7 +126,7 @@ def build_form(ws: Worksheet, unit: str, period: str, rows: Rows | None, *,
         ws.merge_cells(f"A{row}:{last}{row}")
         ws[f"A{row}"].font = FONT_ALERT if alert else FONT_NOTE
         ws[f"A{row}"].alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
-        width = sum(2 if ord(ch) > 255 else 1 for ch in text)   # LibreOffice does not grow wrapped rows itself
+        width = display_width(text)   # LibreOffice does not grow wrapped rows itself
         ws.row_dimensions[row].height = 17 * (-(-width // 105)) + 4
     _page_setup(ws, TOTAL_ROW + 1 + len(notes) if notes else TOTAL_ROW)
     return totals

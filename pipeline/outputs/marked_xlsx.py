@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from pipeline.core.model import cell_index
-from pipeline.core.safety import FORMULA_START, cell_text, sheet_title
+from pipeline.core.text import FORMULA_START, cell_text, display_width, sheet_title
 from pipeline.read.sniff import inflated, plain_directory
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -69,10 +69,6 @@ NO_LINE_START = frozenset("，。、；：？！）》」』”’%…—·,.;:?
 NO_LINE_END = frozenset("（《「『“‘([{")
 
 
-def _units(ch: str) -> int:
-    return 2 if ord(ch) > 0x2E80 else 1
-
-
 def set_lines(text: str, width: int = LIST_LINE) -> list[str]:
     """`text` in lines of at most `width` display units, broken as Chinese is set: a line never
     starts with closing punctuation (the mark stays on the line before, which runs over by it),
@@ -81,15 +77,15 @@ def set_lines(text: str, width: int = LIST_LINE) -> list[str]:
     for paragraph in text.split("\n"):
         line, used = "", 0
         for ch in paragraph:
-            if used + _units(ch) > width and line and ch not in NO_LINE_START:
+            if used + display_width(ch) > width and line and ch not in NO_LINE_START:
                 cut = _break_at(line, ch)
                 lines.append(line[:cut].rstrip())
                 line = line[cut:].lstrip()
-                used = sum(map(_units, line))
+                used = display_width(line)
                 if not line and ch == " ":
                     continue
             line += ch
-            used += _units(ch)
+            used += display_width(ch)
         lines.append(line)
     return lines
 

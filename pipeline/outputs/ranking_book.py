@@ -23,7 +23,7 @@ from openpyxl.drawing.text import Font as DrawingFont
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from pipeline.core.safety import set_text
+from pipeline.core.text import set_text
 from pipeline.outputs.formbook import book_properties
 from pipeline.store.files import atomic
 

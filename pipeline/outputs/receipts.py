@@ -33,8 +33,8 @@ from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import Received, cell_index, new_received, no_gc
 from pipeline.core.period import month_text
-from pipeline.core.safety import ILLEGAL_CHARACTERS_RE, name_part, printable, set_text, sheet_title
 from pipeline.core.settings import TEMPLATES
+from pipeline.core.text import ILLEGAL_CHARACTERS_RE, name_part, printable, set_text, sheet_title
 from pipeline.outputs.formbook import book_properties
 from pipeline.outputs.marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
 from pipeline.read.grids import read_grids
@@ -271,11 +271,6 @@ def _target(wb: Workbook, ref: str | None, titles: dict[str, str]):
             if cell.coordinate in rng:
                 return ws.cell(rng.min_row, rng.min_col)
     return cell
-
-
-def _display_width(text: str) -> int:
-    """Width in Excel column units: a CJK character takes two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def _problems(rec: Received) -> list[Problem]:

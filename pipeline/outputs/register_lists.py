@@ -19,8 +19,8 @@ import xlsxwriter
 
 from pipeline.check.certified import GRADE_LEVEL, certified, last_revisit, withdrawn_at
 from pipeline.core.findings import CODES, ERROR
-from pipeline.core.safety import MAX_CELL_CHARS, cell_text
 from pipeline.core.settings import Settings
+from pipeline.core.text import MAX_CELL_CHARS, cell_text, display_width
 from pipeline.read.register import Register
 from pipeline.store.files import atomic
 
@@ -237,14 +237,12 @@ _EPOCH = pd.Timestamp("1899-12-30")
 
 
 def _width(values: pd.Series) -> int:
-    """Display width of a column's longest value (a CJK character counts two: UTF-8 gives it three
-    bytes, ASCII one, so the width is the mean of bytes and characters)."""
+    """Display width of a column's longest value."""
     if values.empty:
         return 0
     if pd.api.types.is_datetime64_any_dtype(values):
         return 10
-    return max((len(t.encode()) + len(t)) // 2 for t in map(str, values.dropna().unique())) if values.notna().any() \
-        else 0
+    return max(map(display_width, map(str, values.dropna().unique()))) if values.notna().any() else 0
 
 
 def write_lists(path: Path, title: str, lead: list[str], totals: pd.DataFrame, lists: dict[str, pd.DataFrame],

@@ -14,6 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from pipeline.core.model import INDUSTRIES
+from pipeline.core.text import display_width
 from pipeline.read.register import HIGH_RISK, LABELS
 from pipeline.schemas.register import GRADES, RESULTS, SCALES, STATUSES
 from pipeline.store.files import atomic
@@ -129,7 +130,7 @@ def write_register_template(path: Path, units: list[str], bureau: str) -> Path:
         for r, line in enumerate([*INSTRUCTIONS, bureau]):
             notes.write_string(r, 0, line, big if r == 0 else wrap)
             # LibreOffice does not grow a row for wrapped text on opening: as high as its lines
-            lines = -(-sum(2 if ord(ch) > 255 else 1 for ch in line) // (NOTE_WIDTH + 12))
+            lines = -(-display_width(line) // (NOTE_WIDTH + 12))
             notes.set_row(r, 28 if r == 0 else 16 * lines + 4)
         notes.set_paper(9)
         notes.fit_to_pages(1, 1)

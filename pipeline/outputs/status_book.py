@@ -27,9 +27,9 @@ import xlsxwriter
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, STATUS_WORDS, Received, no_gc
 from pipeline.core.period import month_text
-from pipeline.core.safety import FORMULA_START, MAX_CELL_CHARS, cell_text
+from pipeline.core.text import FORMULA_START, MAX_CELL_CHARS, cell_text, display_width
 from pipeline.outputs.marked_xlsx import MAIN
-from pipeline.outputs.receipts import _display_width, time_text
+from pipeline.outputs.receipts import time_text
 from pipeline.store.files import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
@@ -82,7 +82,7 @@ def explanation(rec: Received | None, chars: int = 300) -> str:
 def _lines_high(text: str, points: float = 20) -> float | None:
     """A row's height for `text` wrapped in a column 60 wide (LibreOffice does not fit a row to its
     wrapped text when opening the book): None for one line (the sheet's own height)."""
-    lines = -(-_display_width(text) // 58) if text else 1
+    lines = -(-display_width(text) // 58) if text else 1
     return None if lines <= 1 else max(points, 15 * lines + 4)
 
 
@@ -167,7 +167,7 @@ class _Sheet:
         for c, value in enumerate(values):
             if value is None or value == "":
                 continue
-            width = _display_width(cell_text(value)) + 2 if isinstance(value, str) else len(str(value)) + 2
+            width = display_width(cell_text(value)) + 2 if isinstance(value, str) else len(str(value)) + 2
             self.widths[c] = max(self.widths.get(c, 6), min(width, 60))
 
     def merged(self, text: str, style: str, height: float | None = None):
@@ -182,7 +182,7 @@ class _Sheet:
     def header(self, heads: list[str]):
         self.write(heads, ("head",) * len(heads))
         for c, head in enumerate(heads):   # headers are never cut to 60
-            self.widths[c] = max(self.widths.get(c, 6), _display_width(head) + 2)
+            self.widths[c] = max(self.widths.get(c, 6), display_width(head) + 2)
 
     def finish(self, header_row: int, filter_cols: int | None = None):
         for c, width in self.widths.items():
@@ -245,7 +245,7 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
     width = sum(sheet.widths.get(c, 6) for c in range(len(OVERVIEW_HEADS)))   # as finish() will set them
     for note in notes:
-        sheet.merged(note, "remark", height=16 * (1 + _display_width(note) // max(width - 4, 20)) + 4)
+        sheet.merged(note, "remark", height=16 * (1 + display_width(note) // max(width - 4, 20)) + 4)
     held = [r for rs in by_unit.values() for r in rs if r.status == "held"]
     if held:   # a closed month: what came after its 通报 is kept, not counted (closing.py)
         sheet.merged(f"本月所属季度已关账：关账后收到 {len(held)} 份报表（"
@@ -284,7 +284,7 @@ def _details(book, s, units: list[str], counted: dict[str, Received], strings: _
         sheet = _Sheet(book, f"明细{k // per_sheet + 1}" if k else "明细", s, len(DETAIL_HEADS))
         sheet.header(DETAIL_HEADS)
         if part:
-            sheet.widths[0] = max(sheet.widths[0], max(_display_width(u) + 2 for u in part[:500]))
+            sheet.widths[0] = max(sheet.widths[0], max(display_width(u) + 2 for u in part[:500]))
         sheet.rows = itertools.chain(sheet.rows, _detail_rows(part, counted, s["cell"], sheet.row + 1, strings,
                                                               s["cell" + QUOTED]))
         sheet.row += 24 * len(part)

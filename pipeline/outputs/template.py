@@ -18,8 +18,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.core.model import LEVELS
 from pipeline.core.period import Month
-from pipeline.core.safety import name_part
 from pipeline.core.settings import Settings
+from pipeline.core.text import display_width, name_part
 from pipeline.outputs import formbook
 
 INPUT_FILL = PatternFill("solid", fgColor="FFFFF2CC")     # light yellow: type here
@@ -107,7 +107,7 @@ def write_template(path, unit: str, period: str, due: str, bureau: str) -> Path:
         formbook.set_text(notes, cell.coordinate, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         # LibreOffice does not grow rows for wrapped text on load: size them here (CJK = 2 units)
-        notes.row_dimensions[i].height = 20 * -(-sum(2 if ord(ch) > 255 else 1 for ch in line) // 62)
+        notes.row_dimensions[i].height = 20 * -(-display_width(line) // 62)
         cell.font = Font(name="宋体", size=16 if i == 1 else 12, bold=(i == 1 or line[:2] in ("一、", "二、")))
     notes.column_dimensions["A"].width = 60
     notes.page_setup.paperSize = notes.PAPERSIZE_A4

@@ -19,7 +19,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from pipeline.core.safety import safe_name
+from pipeline.core.text import safe_name
 
 _PARTS = itertools.count()
 

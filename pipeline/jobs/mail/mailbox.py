@@ -26,7 +26,7 @@ import time
 from email import policy
 from pathlib import Path
 
-from pipeline.core.safety import safe_name
+from pipeline.core.text import safe_name
 from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.mailconf import MailConfig, close_quietly, imap_connect
 from pipeline.read.eml import _header_text

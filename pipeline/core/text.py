@@ -1,4 +1,5 @@
-"""Untrusted text kept as text: file names from e-mails, cell text written into our workbooks.
+"""Text: untrusted text kept as text (file names from e-mails, cell text written into our workbooks,
+names shown on a terminal), and how wide text is where it is laid out in columns.
 
 RUNS.md, Bad input: "a name from an e-mail never chooses where a file is written" and text from a
 workbook "is written into outputs as text (no formula injection into .xlsx)".
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path, PurePosixPath
+from unicodedata import east_asian_width
 
 MAX_NAME_BYTES = 150
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
@@ -104,6 +106,15 @@ def printable(text: str) -> str:
 def _escaped(c: str) -> str:
     n = ord(c)
     return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a fixed-width layout (a sheet's column, a terminal): two for a
+    character East Asian fonts draw wide (汉字, 、。（）, and the ambiguous ones: “” — → …), one for
+    anything else."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if east_asian_width(ch) in "WFA" else 1 for ch in text)
 
 
 def within(root: Path, candidate: Path) -> bool:
