@@ -65,18 +65,13 @@ def test_blank_form(tmp_path, unit, period, unit_suffix, line):
 
 
 def test_text_from_data_is_never_a_formula(tmp_path):
+    from pipeline.core.text import set_text
     wb = openpyxl.Workbook()
-    formbook.set_text(wb.active, "A1", "=HYPERLINK(\"http://x\")")
+    set_text(wb.active["A1"], "=HYPERLINK(\"http://x\")")
     wb.save(tmp_path / "t.xlsx")
     xml = zipfile.ZipFile(tmp_path / "t.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in xml
     assert openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"].value == "=HYPERLINK(\"http://x\")"
-
-
-def test_cache_formula_values_refuses_a_cell_without_formula(tmp_path):
-    path = formbook.write_form(tmp_path / "f.xlsx", "二七区", "2016-09", ROWS)
-    with pytest.raises(ValueError):
-        formbook.cache_formula_values(path, {"B6": 1})
 
 
 def test_count_columns():
@@ -89,7 +84,7 @@ def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_
 
     def fail(*_):
         raise OSError("disk full")
-    monkeypatch.setattr(formbook, "cache_formula_values", fail)
+    monkeypatch.setattr(formbook, "finish", fail)
     with pytest.raises(OSError):
         formbook.write_form(path, "侯寨乡", "2016-09", {key: (9, 9, 9) for key in ROWS})
     assert path.read_bytes() == before

@@ -66,8 +66,10 @@ def test_sheet_protected_without_password(form):
 def test_every_count_cell_validated_as_whole_number_0_to_9999(form):
     [dv] = form.data_validations.dataValidation
     assert str(dv.sqref) == "B6:J13"
-    assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("whole", "between", "0", "9999")
-    assert dv.showErrorMessage and dv.showInputMessage and dv.errorStyle == "stop"
+    # ECMA-376 §18.3.1.32: operator "between" and errorStyle "stop" when not written (Excel leaves them out too)
+    operator, style = dv.operator or "between", dv.errorStyle or "stop"
+    assert (dv.type, operator, dv.formula1, dv.formula2) == ("whole", "between", "0", "9999")
+    assert dv.showErrorMessage and dv.showInputMessage and style == "stop"
     assert re.search("[\u4e00-\u9fff]", dv.prompt) and re.search("[\u4e00-\u9fff]", dv.error)
 
 

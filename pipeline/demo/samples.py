@@ -608,34 +608,30 @@ def _write_fast(path: Path, unit: str, period: str, rows: Rows, variant: str) ->
 
 
 def _write_with_chart(path: Path, grids: list[Grid]) -> None:
-    """The form with openpyxl, a chart sheet of its 累计完成 before it (as Excel's F11 puts one), and
-    the 合计 formulas' results stored afterwards (openpyxl writes formulas without them)."""
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
+    """The form with a chart sheet of its 累计完成 before it (as Excel's F11 puts one), the 合计
+    formulas with their results stored."""
+    import xlsxwriter
 
-    from pipeline.outputs.formbook import cache_formula_values
-
-    wb = Workbook()
-    ws = wb.active
     (g,) = grids
-    ws.title = g.name
-    cached = {}
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    charts = book.add_chartsheet("图表")
+    ws = book.add_worksheet(g.name)
+    merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in g.merges}
     for (r, c), value in g.cells.items():
-        if isinstance(value, Formula):
-            ws.cell(r + 1, c + 1, f"={value.text}")
-            cached[cell_name(r, c)] = value.cached
+        if (r, c) in merged:
+            ws.merge_range(r, c, *merged.pop((r, c)), "" if value is None else value)
+        elif isinstance(value, Formula):
+            ws.write_formula(r, c, f"={value.text}", None, value.cached)
         else:
-            ws.cell(r + 1, c + 1, value)
-    for r1, c1, r2, c2 in g.merges:
-        ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
-    chart = BarChart()
-    chart.title = "各行业累计完成（三级）"
-    chart.add_data(Reference(ws, min_col=9, min_row=6, max_row=13))
-    chart.set_categories(Reference(ws, min_col=1, min_row=6, max_row=13))
-    wb.create_chartsheet("图表", 0).add_chart(chart)
-    wb.active = 1
-    wb.save(path)
-    cache_formula_values(path, cached)
+            ws.write(r, c, value)
+    for (r1, c1), (r2, c2) in merged.items():
+        ws.merge_range(r1, c1, r2, c2, "")
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series({"values": [g.name, 5, 8, 12, 8], "categories": [g.name, 5, 0, 12, 0]})
+    chart.set_title({"name": "各行业累计完成（三级）"})
+    charts.set_chart(chart)
+    ws.activate()
+    book.close()
 
 
 def _plain(value):

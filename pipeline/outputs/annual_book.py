@@ -15,6 +15,7 @@ from pipeline.core.period import Month
 from pipeline.core.text import set_text
 from pipeline.outputs.annual_bulletin import annual_remark, place, quarter_word
 from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font
+from pipeline.outputs.xlsx import on_a4
 from pipeline.store.files import atomic
 
 HEADERS = ("名次", "单位", "规模以上企业数", "一季度名次", "二季度名次", "三季度名次", "四季度名次", "年末达标企业数",
@@ -93,7 +94,7 @@ def _ranking_sheet(ws, ctx, rule: str):
               len(HEADERS), 18)
     _note(ws, rule, len(HEADERS), 64)
     ws.freeze_panes = "C3"
-    _landscape(ws)
+    on_a4(ws, tall=0)
 
 
 def _trend_sheet(ws, ctx):
@@ -148,15 +149,7 @@ def _trend_sheet(ws, ctx):
         anchor_col = 1 + round(col * CHART_W / CELL_W)
         anchor_row = top + round(row * CHART_H / CELL_H)
         ws.add_chart(chart, f"{get_column_letter(anchor_col)}{anchor_row}")
-    _landscape(ws)
-
-
-def _landscape(ws):
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    on_a4(ws, tall=0)
 
 
 def write_annual_book(path: Path, ctx, rule: str) -> Path:

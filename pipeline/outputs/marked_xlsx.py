@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from pipeline.core.model import cell_index
+from pipeline.core.ooxml import inflated, plain_directory
 from pipeline.core.text import FORMULA_START, cell_text, display_width, sheet_title
-from pipeline.read.sniff import inflated, plain_directory
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from pipeline.core.text import set_text
-from pipeline.outputs.formbook import book_properties
+from pipeline.outputs.xlsx import book_properties, on_a4
 from pipeline.store.files import atomic
 
 if TYPE_CHECKING:
@@ -161,10 +161,7 @@ def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: 
             ws.row_dimensions[r].height = 15
     ws.print_area = f"A1:{last_col}{end}"
     ws.print_title_rows = "1:2"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    on_a4(ws)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top = ws.page_margins.bottom = 0.5

@@ -35,8 +35,8 @@ from pipeline.core.model import Received, cell_index, new_received, no_gc
 from pipeline.core.period import month_text
 from pipeline.core.settings import TEMPLATES
 from pipeline.core.text import ILLEGAL_CHARACTERS_RE, name_part, printable, set_text, sheet_title
-from pipeline.outputs.formbook import book_properties
 from pipeline.outputs.marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
+from pipeline.outputs.xlsx import book_properties
 from pipeline.read.grids import read_grids
 from pipeline.read.layout import SheetLayout, layout_of
 from pipeline.store.files import atomic, atomic_bytes

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +17,9 @@ import xlsxwriter
 
 from pipeline.check.certified import GRADE_LEVEL, certified, last_revisit, withdrawn_at
 from pipeline.core.findings import CODES, ERROR
+from pipeline.core.ooxml import finish, inline, xf_numbers
 from pipeline.core.settings import Settings
-from pipeline.core.text import MAX_CELL_CHARS, cell_text, display_width
+from pipeline.core.text import cell_text, display_width
 from pipeline.read.register import Register
 from pipeline.store.files import atomic
 
@@ -266,12 +265,14 @@ def write_lists(path: Path, title: str, lead: list[str], totals: pd.DataFrame, l
              "date": book.add_format({**cell, "num_format": "yyyy-mm-dd", "align": "center"}),
              "title": book.add_format({**base, "bold": True, "font_size": 14}),
              "note": book.add_format({**base, "font_color": "#404040"})}
-        xf = {k: str(v._get_xf_index()) for k, v in f.items()}   # their numbers, for the spliced cells
+        xf = xf_numbers(f)   # their numbers, for the spliced cells
         _summary_sheet(book, f, title, lead, totals)
         bodies = {f"xl/worksheets/sheet{k}.xml": _list_sheet(book, f, name, frame)
                   for k, (name, frame) in enumerate(lists.items(), start=2)}
         book.close()
-        _splice(layout.getvalue(), tmp, {part: (lists[name], notes.get(name, ""), xf) for part, name in bodies.items()})
+        spliced = {part: (_rows(lists[name], xf, notes.get(name, "")), _last(lists[name], notes.get(name, "")))
+                   for part, name in bodies.items()}
+        finish(layout.getvalue(), tmp, spliced)
     return atomic(path, write)
 
 
@@ -313,13 +314,6 @@ def _list_sheet(book, f, name: str, frame: pd.DataFrame) -> str:
     return name
 
 
-def _escape(text: str) -> str:
-    text = cell_text(text)
-    if "&" in text or "<" in text or ">" in text:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text
-
-
 def _cells(s: pd.Series, xf: dict) -> list[str]:
     """Each value of a column as a <c> element."""
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -329,17 +323,9 @@ def _cells(s: pd.Series, xf: dict) -> list[str]:
         blank, head = f'<c s="{xf["num"]}"/>', f'<c s="{xf["num"]}"><v>'
         return [blank if v != v else f"{head}{int(v) if float(v).is_integer() else v}</v></c>"
                 for v in s.astype(float)]
-    blank, head = f'<c s="{xf["text"]}"/>', f'<c s="{xf["text"]}" t="inlineStr"><is><t'
-    out = []
-    for v in s.tolist():
-        if v is None or v == "" or (v.__class__ is not str and v != v):
-            out.append(blank)
-            continue
-        t = v if v.__class__ is str and v.isprintable() and "&" not in v and "<" not in v and ">" not in v \
-            and len(v) <= MAX_CELL_CHARS else _escape(str(v))
-        space = ' xml:space="preserve"' if t[:1].isspace() or t[-1:].isspace() else ""
-        out.append(f"{head}{space}>{t}</t></is></c>")
-    return out
+    blank, head = f'<c s="{xf["text"]}"/>', f'<c s="{xf["text"]}" t="inlineStr">'
+    return [blank if v is None or v == "" or (v.__class__ is not str and v != v) else f"{head}{inline(str(v))}</c>"
+            for v in s.tolist()]
 
 
 def _rows(frame: pd.DataFrame, xf: dict, note: str, chunk: int = 20_000):
@@ -353,30 +339,13 @@ def _rows(frame: pd.DataFrame, xf: dict, note: str, chunk: int = 20_000):
                       for r, cells in zip(range(k + 2, k + 2 + len(part)), zip(*columns)))
     tail = len(frame) + 2
     if frame.empty:
-        yield f'<row r="2"><c s="{xf["note"]}" t="inlineStr"><is><t>（无）</t></is></c></row>'
+        yield f'<row r="2"><c s="{xf["note"]}" t="inlineStr">{inline("（无）")}</c></row>'
         tail = 3
     if note:
-        yield f'<row r="{tail + 1}"><c s="{xf["note"]}" t="inlineStr"><is><t>{_escape("说明：" + note)}</t></is></c></row>'
+        yield f'<row r="{tail + 1}"><c s="{xf["note"]}" t="inlineStr">{inline("说明：" + note)}</c></row>'
 
 
-def _splice(book: bytes, path: str, bodies: dict[str, tuple[pd.DataFrame, str, dict]]):
-    """The book xlsxwriter made, written to `path` with each list sheet's rows after its header,
-    made and deflated a piece at a time."""
-    with zipfile.ZipFile(io.BytesIO(book)) as src, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for info in src.infolist():
-            body = bodies.get(info.filename)
-            if body is None:
-                dst.writestr(info, src.read(info))
-                continue
-            frame, note, xf = body
-            xml = src.read(info).decode("utf-8")
-            end = xml.index("</sheetData>")
-            last = len(frame) + 2 + (1 if frame.empty else 0) + (1 if note else 0)
-            ref = f"A1:{xlsxwriter.utility.xl_col_to_name(max(len(frame.columns), 1) - 1)}{last}"
-            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>', xml[:end], count=1)
-            with dst.open(info.filename, "w") as out:
-                out.write(head.encode("utf-8"))
-                for piece in _rows(frame, xf, note):
-                    out.write(piece.encode("utf-8"))
-                out.write(xml[end:].encode("utf-8"))
+def _last(frame: pd.DataFrame, note: str) -> str:
+    """The last cell of a list sheet: its columns by its rows, the header, '（无）' and the note."""
+    rows = len(frame) + 2 + (1 if frame.empty else 0) + (1 if note else 0)
+    return f"{xlsxwriter.utility.xl_col_to_name(max(len(frame.columns), 1) - 1)}{rows}"

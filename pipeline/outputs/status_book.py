@@ -5,7 +5,7 @@ figures the district's form carries, and whether the month is over, said there),
 received), 明细 (each counted unit's 24 rows as numbers). A city or province has tens of thousands
 of units and a country's 明细 a million rows, so the cells do not go through xlsxwriter (~15 µs a
 cell): xlsxwriter lays out each sheet (formats, widths, merges, panes, filter, print setup) and the
-rows are then streamed into the sheet XML as text (`_splice`). Every text cell is an inline string,
+rows are then streamed into the sheet XML as text (`ooxml.finish`). Every text cell is an inline string,
 escaped as xlsxwriter escapes it (text from clerks is never a formula), but 明细's: they name the
 book's shared strings.
 """
@@ -15,20 +15,16 @@ import functools
 import io
 import itertools
 import operator
-import re
-import zipfile
-from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import xlsxwriter
 
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, STATUS_WORDS, Received, no_gc
+from pipeline.core.ooxml import finish, inline, shared_strings, xf_numbers
 from pipeline.core.period import month_text
-from pipeline.core.text import FORMULA_START, MAX_CELL_CHARS, cell_text, display_width
-from pipeline.outputs.marked_xlsx import MAIN
+from pipeline.core.text import FORMULA_START, cell_text, display_width
 from pipeline.outputs.receipts import time_text
 from pipeline.store.files import atomic
 
@@ -36,11 +32,6 @@ RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
 STATUS_COLOURS = {"按时": GREEN, "迟报": YELLOW, "退回": RED, "未报": RED}
 COLUMNS = "ABCDEFGHIJ"
 SHEET_ROWS = 1_048_576   # rows an Excel worksheet holds
-# Inline text as xlsxwriter writes it: Excel reads `_x0041_` as an escape, so a clerk's `_x0041_` is
-# escaped itself; control characters (those XML can hold) as such escapes; & < > as entities.
-_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_SPECIAL = re.compile("[&<>\x00-\x1f\ufffe\uffff]" r"|_x[0-9a-fA-F]{4}_|^\s|\s$")   # or edge spaces
 
 
 def unit_status(unit: str, own: list[Received], counted: dict[str, Received]) -> tuple[str, Received | None]:
@@ -84,26 +75,6 @@ def _lines_high(text: str, points: float = 20) -> float | None:
     wrapped text when opening the book): None for one line (the sheet's own height)."""
     lines = -(-display_width(text) // 58) if text else 1
     return None if lines <= 1 else max(points, 15 * lines + 4)
-
-
-def _plain(value: str) -> bool:
-    """Whether `_SPECIAL` finds nothing in `value`, asked of the text's own methods first: they say
-    yes for nearly every cell, in half the regex's time for a file name (a control character,
-    U+FFFE/U+FFFF and any space but U+0020 are not printable)."""
-    if (value.isprintable() and " " not in (value[:1], value[-1:]) and "&" not in value and "<" not in value
-            and ">" not in value and "_x" not in value):
-        return True
-    return not _SPECIAL.search(value)
-
-
-def _inline(value: str) -> str:
-    """The <is> of an inline-string cell holding `value` as `cell_text` keeps it (edge spaces too)."""
-    if len(value) <= MAX_CELL_CHARS and _plain(value):
-        return f"<is><t>{value}</t></is>"       # nearly every cell: nothing to change
-    text = cell_text(value)
-    text = _CONTROL.sub(lambda m: f"_x{ord(m[0]):04X}_", _ESCAPE_LIKE.sub(r"_x005F\1", text))
-    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    return f"<is><t{space}>{escape(text)}</t></is>"
 
 
 @functools.cache
@@ -160,7 +131,7 @@ class _Sheet:
         a time to the minute, a sheet's name, a list of problems) in a country's 80,000 rows."""
         if len(self._texts) >= _TEXTS_KEPT:
             self._texts.clear()
-        text = self._texts[value] = (len(value) > 30 and len(cell_text(value)) > 30, _inline(value))
+        text = self._texts[value] = (len(value) > 30 and len(cell_text(value)) > 30, inline(value))
         return text
 
     def _measure(self, values: list):
@@ -176,7 +147,7 @@ class _Sheet:
         s = self.s[style]
         rest = "".join(f'<c r="{COLUMNS[c]}{self.row + 1}" s="{s}"/>' for c in range(1, self.columns))
         self.rows.append(f'<row r="{self.row + 1}"{_height(height) if height else ""}>'
-                         f'<c r="A{self.row + 1}" s="{s}" t="inlineStr">{_inline(text)}</c>{rest}</row>')
+                         f'<c r="A{self.row + 1}" s="{s}" t="inlineStr">{inline(text)}</c>{rest}</row>')
         self.row += 1
 
     def header(self, heads: list[str]):
@@ -209,7 +180,7 @@ def _formats(book) -> dict[str, str]:
     f.update({"bold": {"bold": True, "font_name": "宋体"}, "wrap": {**base, "text_wrap": True},
               "remark": {"font_name": "宋体", "text_wrap": True, "valign": "top"}})
     f.update({name + QUOTED: {**props, "quote_prefix": True} for name, props in f.items()})
-    return {name: str(book.add_format(props)._get_xf_index()) for name, props in f.items()}
+    return xf_numbers({name: book.add_format(props) for name, props in f.items()})
 
 
 QUOTED = "'"   # a format's twin with Excel's quote prefix: its name and this
@@ -318,22 +289,13 @@ class _Strings:
         return f' s="{style}" t="s"><v>{number}</v></c>'
 
     def xml(self) -> bytes:
-        items = "".join(f"<si>{_inline(text)[4:-5]}</si>" for text in self.texts)   # <is><t>…</t></is>: its <t>
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN}" count="{self.cells}"'
-                f' uniqueCount="{len(self.texts)}">{items}</sst>').encode()
+        return shared_strings(self.texts, self.cells)
 
 
 def carried_note(carried: dict) -> str:
     """The note saying which units' figures the district's form carried, and from which month."""
     return ("注：以下单位本月没有被计入的报表，全区月报沿用其最近一次被计入的累计完成和正在评审（当月完成按 0 计）："
             + "、".join(f"{unit}（{month_text(month)}）" for unit, (month, _) in carried.items()) + "。")
-
-
-STRINGS_PART = "xl/sharedStrings.xml"
-STRINGS_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" '
-                b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
-STRINGS_REL = ('<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-               'sharedStrings" Target="sharedStrings.xml"/>')
 
 
 def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: int, strings: _Strings,
@@ -387,56 +349,6 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
             r += 1
 
 
-def _splice(book: bytes, path: str, sheets: list[_Sheet], strings: _Strings):
-    """Write the book xlsxwriter made to `path` with each sheet's rows as its <sheetData>, and the
-    shared strings the rows name. Rows are deflated a chunk at a time in a second thread (zlib lets
-    go of the GIL) while the next chunk is made; level 1: a fifth larger than the default, at half
-    its time."""
-    parts = {f"xl/worksheets/sheet{i}.xml": sheet for i, sheet in enumerate(sheets, 1)}
-    with zipfile.ZipFile(io.BytesIO(book)) as src, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst, \
-            ThreadPoolExecutor(1) as deflate:
-        for info in src.infolist():
-            sheet = parts.get(info.filename)
-            if sheet is None:
-                data = src.read(info)
-                if info.filename == "[Content_Types].xml":
-                    data = data.replace(b"</Types>", STRINGS_TYPE + b"</Types>")
-                elif info.filename == "xl/_rels/workbook.xml.rels":
-                    rel = STRINGS_REL.format(data.count(b"<Relationship ") + 1).encode()
-                    data = data.replace(b"</Relationships>", rel + b"</Relationships>")
-                dst.writestr(info, data)
-                continue
-            xml = src.read(info).decode("utf-8")
-            data = re.search(r"<sheetData\s*/>|<sheetData>.*</sheetData>", xml, re.S)
-            last = f"{COLUMNS[sheet.columns - 1]}{max(sheet.row, 1)}"
-            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml[:data.start()], count=1)
-            with dst.open(info.filename, "w") as out:
-                pending = deque([deflate.submit(out.write, f"{head}<sheetData>".encode())])
-                for chunk in _chunks(sheet.rows):
-                    pending.append(deflate.submit(out.write, chunk.encode()))
-                    if len(pending) > 2:
-                        pending.popleft().result()
-                pending.append(deflate.submit(out.write, f"</sheetData>{xml[data.end():]}".encode()))
-                for done in pending:
-                    done.result()
-        strings_info = zipfile.ZipInfo(STRINGS_PART, date_time=(1980, 1, 1, 0, 0, 0))   # as xlsxwriter dates its parts
-        dst.writestr(strings_info, strings.xml(), zipfile.ZIP_DEFLATED, 1)
-
-
-def _chunks(rows, size: int = 8 << 20):
-    """The rows (strings: one <row>, or a unit's 24) joined into pieces of about `size` characters."""
-    chunk, length = [], 0
-    for row in rows:
-        chunk.append(row)
-        length += len(row)
-        if length >= size:
-            yield "".join(chunk)
-            chunk, length = [], 0
-    if chunk:
-        yield "".join(chunk)
-
-
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
                       counted: dict[str, Received], deadline_text: str, district: str,
                       carried: dict | None = None, interim: str | None = None,
@@ -468,6 +380,8 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
                   _all_files(book, s, received),
                   *_details(book, s, units, counted, strings)]
         book.close()
-        _splice(layout.getvalue(), tmp, sheets, strings)
+        parts = {f"xl/worksheets/sheet{i}.xml": (sheet.rows, f"{COLUMNS[sheet.columns - 1]}{max(sheet.row, 1)}")
+                 for i, sheet in enumerate(sheets, 1)}
+        finish(layout.getvalue(), tmp, parts, strings.xml, threads=True)
     with no_gc():
         return atomic(path, write)

@@ -11,19 +11,18 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.worksheet.datavalidation import DataValidation
+from xlsxwriter.utility import xl_col_to_name
 
 from pipeline.core.model import LEVELS
+from pipeline.core.ooxml import finish
 from pipeline.core.period import Month
 from pipeline.core.settings import Settings
-from pipeline.core.text import display_width, name_part
+from pipeline.core.text import cell_text, display_width, name_part
 from pipeline.outputs import formbook
+from pipeline.store.files import atomic
 
-INPUT_FILL = PatternFill("solid", fgColor="FFFFF2CC")     # light yellow: type here
-ALERT_FILL = PatternFill("solid", fgColor="FFFF9999")     # red: 累计 below 当月
+INPUT_FILL = "#FFF2CC"     # light yellow: type here
+ALERT_FILL = "#FF9999"     # red: 累计 below 当月
 MAX_COUNT = 9999
 _WEEKDAYS = "一二三四五六日"
 
@@ -71,55 +70,42 @@ def _instructions(unit: str, period: str, due: str, bureau: str) -> list[str]:
 def write_template(path, unit: str, period: str, due: str, bureau: str) -> Path:
     """One unit's template for one month at `path`; `due` is the deadline as text."""
     path = Path(path)
-    wb = Workbook()
-    ws = wb.active
-    totals = formbook.build_form(ws, unit, period, None, blank=True)
-    first, last = formbook.FIRST_ROW, formbook.TOTAL_ROW - 1
-    for row in ws.iter_rows(min_row=first, max_row=last, min_col=2, max_col=formbook.LAST_COL):
-        for cell in row:
-            cell.protection = Protection(locked=False)
-            cell.fill = INPUT_FILL
-    counts = f"B{first}:{ws.cell(1, formbook.LAST_COL).column_letter}{last}"
-    dv = DataValidation(
-        type="whole", operator="between", formula1="0", formula2=str(MAX_COUNT), allow_blank=True,
-        showInputMessage=True, promptTitle="填写企业家数",
-        prompt=f"请填 0 到 {MAX_COUNT} 的整数；没有填 0 或空着。",
-        showErrorMessage=True, errorStyle="stop", errorTitle="输入有误",
-        error=f"这里只能填 0 到 {MAX_COUNT} 的整数（企业家数），不能填小数、负数或文字。")
-    dv.add(counts)
-    ws.add_data_validation(dv)
+    book, data = formbook.new_book(path.stem.replace("_", " "), bureau)
+    ws = book.add_worksheet(formbook.SHEET_NAME)
+    formbook.lay_out(book, ws, unit, period, None, blank=True, count={"locked": False, "bg_color": INPUT_FILL})
+    first, last = formbook.FIRST_ROW - 1, formbook.TOTAL_ROW - 2   # 0-based rows of the counts
+    ws.data_validation(first, 1, last, formbook.LAST_COL - 1, {
+        "validate": "integer", "criteria": "between", "minimum": 0, "maximum": MAX_COUNT, "ignore_blank": True,
+        "input_title": "填写企业家数", "input_message": f"请填 0 到 {MAX_COUNT} 的整数；没有填 0 或空着。",
+        "error_title": "输入有误", "error_type": "stop",
+        "error_message": f"这里只能填 0 到 {MAX_COUNT} 的整数（企业家数），不能填小数、负数或文字。"})
+    alert = book.add_format({"fg_color": ALERT_FILL, "bg_color": ALERT_FILL})
     for level in LEVELS:
-        new = ws.cell(1, formbook.count_col(level, "new")).column_letter
-        cum = ws.cell(1, formbook.count_col(level, "cumulative")).column_letter
-        ws.conditional_formatting.add(
-            f"{cum}{first}:{cum}{last}",
-            FormulaRule(formula=[f"N({cum}{first})<N({new}{first})"], fill=ALERT_FILL))
-    ws.protection.sheet = True        # no password: protection guides, it does not lock clerks out
-    ws.protection.formatCells = False  # False = allowed: clerks may widen columns, recolour
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
+        new = xl_col_to_name(formbook.count_col(level, "new") - 1)
+        cum = formbook.count_col(level, "cumulative") - 1
+        ws.conditional_format(first, cum, last, cum, {
+            "type": "formula", "criteria": f"=N({xl_col_to_name(cum)}{first + 1})<N({new}{first + 1})", "format": alert})
+    # no password: protection guides, it does not lock clerks out; they may widen columns, recolour
+    ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True})
 
-    notes = wb.create_sheet("填表说明")
-    for i, line in enumerate(_instructions(unit, period, due, bureau), start=1):
+    notes = book.add_worksheet("填表说明")
+    looks = {size_bold: book.add_format({"font_name": "宋体", "font_size": size_bold[0], "bold": size_bold[1],
+                                         "text_wrap": True, "valign": "top"})
+             for size_bold in ((16, True), (12, True), (12, False))}
+    for i, line in enumerate(_instructions(unit, period, due, bureau)):
         if not line:
             continue
-        cell = notes.cell(i, 1)
-        formbook.set_text(notes, cell.coordinate, line)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        # LibreOffice does not grow rows for wrapped text on load: size them here (CJK = 2 units)
-        notes.row_dimensions[i].height = 20 * -(-display_width(line) // 62)
-        cell.font = Font(name="宋体", size=16 if i == 1 else 12, bold=(i == 1 or line[:2] in ("一、", "二、")))
-    notes.column_dimensions["A"].width = 60
-    notes.page_setup.paperSize = notes.PAPERSIZE_A4
-    notes.page_setup.fitToWidth = 1
-    notes.page_setup.fitToHeight = 1
-    notes.sheet_properties.pageSetUpPr.fitToPage = True
-    notes.protection.sheet = True
-    wb.active = 0
-    formbook.book_properties(wb, path.stem.replace("_", " "), bureau)
-    wb.save(path)
-    formbook.cache_formula_values(path, totals)
-    return path
+        look = (16, True) if i == 0 else (12, line[:2] in ("一、", "二、"))
+        notes.write_string(i, 0, cell_text(line), looks[look])
+        # LibreOffice does not grow rows for wrapped text on load: size them here
+        notes.set_row(i, 20 * -(-display_width(line) // 62))
+    notes.set_column(0, 0, 60)
+    notes.set_paper(9)
+    notes.fit_to_pages(1, 1)
+    notes.protect()
+    ws.activate()
+    book.close()
+    return atomic(path, lambda tmp: finish(data.getvalue(), tmp))
 
 
 def make_templates(units: list[str], period: str, out_dir: Path, settings: Settings) -> list[Path]:

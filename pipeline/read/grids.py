@@ -13,11 +13,11 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import python_calamine
 
 from pipeline.core.model import cell_name
+from pipeline.core.ooxml import part_of, relationships, sheet_parts, unescape
 
 
 @dataclass(frozen=True)
@@ -125,20 +125,10 @@ class _Quiet:
 
 # --- cells read as empty that are not: formulas without stored values, error values ----------------
 
-_RELS = re.compile(rb'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|'
-                   rb'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"')
-_SHEETS = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]+)"')
 _CELL = re.compile(rb'<c\b([^>]*?)(/>|>(.*?)</c>)', re.DOTALL)
 _REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _VALUE = re.compile(rb'<v>[^<]+</v>')
 _FORMULA = re.compile(rb'<f\b[^>]*?(?:/>|>(.*?)</f>)', re.DOTALL)
-
-
-def _unescape(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    for a, b in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
-        text = text.replace(a, b)
-    return text
 
 
 def blank_causes(source: str | bytes, sheet: str, kind: str | None) -> dict[str, tuple[str, str]]:
@@ -160,21 +150,8 @@ def blank_causes(source: str | bytes, sheet: str, kind: str | None) -> dict[str,
 def _xlsx_causes(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
-            names = set(z.namelist())
-            book = z.read("xl/workbook.xml")
-            rels = z.read("xl/_rels/workbook.xml.rels")
-            targets = {}
-            for m in _RELS.finditer(rels):
-                rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-                targets[rid] = target.decode()
-            part = None
-            for m in _SHEETS.finditer(book):
-                if _unescape(m.group(1)) == sheet:
-                    target = targets.get(m.group(2))
-                    if target:
-                        part = target.lstrip("/") if target.startswith("/") else str(
-                            PurePosixPath("xl") / target)
-            if part not in names:
+            part = sheet_parts(z.read).get(sheet)
+            if part not in z.namelist():
                 return {}
             xml = z.read(part)
     except (zipfile.BadZipFile, KeyError, OSError):
@@ -192,10 +169,10 @@ def _xlsx_causes(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
             continue
         if error is not None:
             value = _VALUE.search(body)
-            found[ref.group(1).decode()] = ("error", _unescape(value.group(0)[3:-4]) if value else "#N/A")
+            found[ref.group(1).decode()] = ("error", unescape(value.group(0)[3:-4]) if value else "#N/A")
         else:
             f = _FORMULA.search(body)
-            found[ref.group(1).decode()] = ("formula", _unescape(f.group(1) or b"") if f else "")
+            found[ref.group(1).decode()] = ("formula", unescape(f.group(1) or b"") if f else "")
     return found
 
 
@@ -252,10 +229,7 @@ def _xlsb_errors(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
     """The error cells of one sheet of an .xlsb workbook."""
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
-            targets = {}
-            for m in _RELS.finditer(z.read("xl/_rels/workbook.bin.rels")):
-                rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-                targets[rid.decode()] = target.decode()
+            targets = {r.get("Id"): r.get("Target", "") for r in relationships(z.read("xl/_rels/workbook.bin.rels"))}
             part = None
             for kind, body in _xlsb_records(z.read("xl/workbook.bin")):
                 if kind == 156 and len(body) >= 12:   # BrtBundleSh: state, tab id, relation id, name
@@ -265,8 +239,7 @@ def _xlsb_errors(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
                     k += 4 + 2 * rid_len
                     name_len = int.from_bytes(body[k: k + 4], "little")
                     if body[k + 4: k + 4 + 2 * name_len].decode("utf-16-le", "replace") == sheet and rid in targets:
-                        target = targets[rid]
-                        part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+                        part = part_of("xl", targets[rid])
             if part is None or part not in z.namelist():
                 return {}
             data = z.read(part)

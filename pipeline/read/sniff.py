@@ -28,13 +28,22 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
-from xml.etree.ElementTree import ParseError
 
 import olefile
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
 
 from pipeline.core.findings import Finding, finding
+from pipeline.core.ooxml import (
+    ATTRIBUTE,
+    CHARACTER,
+    DECLARATION,
+    VALUE,
+    has_dtd,
+    member_start,
+    peek,
+    plain_directory,
+    relationships,
+    xml_starts,
+)
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -51,30 +60,11 @@ BYTES_PER_CELL = {"xlsx": 16, "xlsb": 8, "ods": 16}
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error, IndexError,
               NotImplementedError, UnicodeDecodeError, zlib.error, KeyError)
 CFB_ERRORS = (OSError, ValueError, IndexError, struct.error, EOFError, KeyError, TypeError, OverflowError)
-XML_ERRORS = (ParseError, DefusedXmlException, ValueError, LookupError)  # LookupError: an unknown encoding
 
-END_RECORD = struct.Struct("<4s4H2LH")            # zip end of central directory, as zipfile reads it
-# one central directory entry, the fields zipfile checks or keeps: signature, version needed, flags,
-# method, CRC, compressed and file sizes, lengths of name, extra and comment, local header offset
-DIRECTORY_ENTRY = struct.Struct("<4s2xBxHH4xLLLHHH8xL")
-LOCAL_LENGTHS = struct.Struct("<HH")              # name and extra field lengths, 26 bytes into a local header
-PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-# Plain XML: an optional UTF-8 declaration, then markup whose attribute values are printable ASCII
-# without " & < > { } (nothing to unescape or normalize, no namespace separator for expat to refuse).
-DECLARATION = rb'(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?(?: standalone="(?:yes|no)")?\?>)?[ \t\r\n]*'
-CHARACTER = rb"[ !#-%'-;=?-z|~]"
-VALUE = rb'"' + CHARACTER + rb'*"'
 PREFIX = rb"(?![xX][mM][lL])[A-Za-z_][\w.-]*"  # expat reserves xml and xmlns: leave all xml* to it
-PLAIN_RELS = re.compile(
-    DECLARATION + rb'<Relationships xmlns="http://schemas\.openxmlformats\.org/package/2006/relationships">'
-    rb"(?:[ \t\r\n]*<Relationship(?:[ \t\r\n]+(?:Id|Type|Target|TargetMode)=" + VALUE + rb")+[ \t\r\n]*/>)*"
-    rb"[ \t\r\n]*</Relationships>[ \t\r\n]*")
 PLAIN_ROOT = re.compile(  # only namespace declarations (a prefix bound to a URI, not unbound) and two attributes
     DECLARATION + rb"<(?:(" + PREFIX + rb"):)?workbook((?:[ \t\r\n]+(?:xmlns:" + PREFIX + rb'="' + CHARACTER
     + rb'+"|(?:xmlns|mc:Ignorable|conformance)=' + VALUE + rb"))*)[ \t\r\n]*/?>")
-DTD = re.compile(rb"<!(?i:doctype|entity)")  # bytes: ASCII case only, as bytes.lower()
-RELATIONSHIP = re.compile(rb"<Relationship[ \t\r\n]([^>]*)/>")
-ATTRIBUTE = re.compile(rb'([\w.:-]+)="([^"]*)"')
 RESERVED_NS = {b"http://www.w3.org/XML/1998/namespace", b"http://www.w3.org/2000/xmlns/"}
 
 
@@ -146,22 +136,8 @@ class _Zip(NamedTuple):
     data: bytes
     archive: zipfile.ZipFile | None  # opened only when the directory is not plain; it inflates bzip2/lzma
 
-
-class _Member(NamedTuple):
-    """What sniff reads of a zipfile.ZipInfo."""
-    filename: str
-    flag_bits: int
-    compress_type: int
-    CRC: int
-    compress_size: int
-    file_size: int
-    header_offset: int
-
-    def is_dir(self) -> bool:
-        return self.filename[-1] == "/"
-
-
-_new_member = functools.partial(tuple.__new__, _Member)   # _Member._make without a Python call a zip entry
+    def peek(self, info, cap: int = PEEK_BYTES) -> bytes:
+        return peek(self.data, info, cap, self.archive)
 
 
 def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
@@ -173,50 +149,6 @@ def _zip(data: bytes, name: str, limits: dict) -> Sniffed:
             return _zip_members(_Zip(data, archive), archive.infolist(), name, limits)
     except ZIP_ERRORS:
         return _unreadable(name, "压缩包结构损坏或文件不完整（可能下载或拷贝时被截断）")
-
-
-def plain_directory(data: bytes) -> list[_Member] | None:
-    """The members exactly as zipfile lists them, when nothing is unusual; else None, and zipfile reads it.
-
-    Plain: an end record without comment right after the directory (no ZIP64, no prefixed data),
-    entries that zipfile would neither refuse nor alter (version, names, extra fields), stored or
-    deflated."""
-    end = len(data) - END_RECORD.size
-    if end < 20 or data[end:end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0" or data[end - 20:end - 16] == b"PK\x06\x07":
-        return None
-    *_, directory_size, position, _comment_size = END_RECORD.unpack_from(data, end)
-    if position + directory_size != end:
-        return None
-    members = []
-    while position < end:
-        if position + 46 > end:
-            return None
-        (signature, version, flags, method, crc, compress_size, file_size, name_size, extra_size, comment_size,
-         offset) = DIRECTORY_ENTRY.unpack_from(data, position)
-        name = data[position + 46:position + 46 + name_size]
-        extra = data[position + 46 + name_size:position + 46 + name_size + extra_size] if extra_size else b""
-        position += 46 + name_size + extra_size + comment_size
-        if (signature != b"PK\x01\x02" or version > 63 or method not in PLAIN_METHODS or position > end
-                or extra and not _plain_extra(extra)):
-            return None
-        try:  # cp437 and utf-8 agree on ASCII, and utf-8 decodes faster
-            filename = name.decode("utf-8" if flags & 0x800 or name.isascii() else "cp437")
-        except UnicodeDecodeError:
-            return None
-        if not filename or "\0" in filename or "\\" in filename:  # zipfile cuts at NUL; on Windows it turns \ to /
-            return None
-        members.append(_new_member((filename, flags, method, crc, compress_size, file_size, offset)))
-    return members
-
-
-def _plain_extra(extra: bytes) -> bool:
-    """No ZIP64 field (it would change sizes or offset) and no field zipfile calls corrupt."""
-    while len(extra) >= 4:
-        kind, size = struct.unpack_from("<HH", extra)
-        if kind == 1 or size + 4 > len(extra):
-            return False
-        extra = extra[size + 4:]
-    return True
 
 
 def _zip_members(z: _Zip, infos: list, name: str, limits: dict) -> Sniffed:
@@ -256,87 +188,30 @@ def _too_large(infos, name: str, limits: dict) -> Sniffed | None:
     return None
 
 
-def _peek(z: _Zip, info, cap: int = PEEK_BYTES) -> bytes:
-    """The first `cap` inflated bytes of a member; the CRC is the reader's business, not ours."""
-    method, data = info.compress_type, z.data
-    if method not in PLAIN_METHODS:
-        with z.archive.open(info) as member:   # bzip2/lzma: ZipExtFile inflates incrementally too
-            return member.read(cap)
-    start = _member_start(data, info.header_offset)
-    if start is None:
-        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
-    if method == zipfile.ZIP_STORED:
-        return data[start:start + min(cap, info.compress_size)]
-    end = min(start + info.compress_size, len(data))
-    body, inflater, out = memoryview(data), zlib.decompressobj(-15), b""
-    while start < end and len(out) < cap and not inflater.eof:  # 64 KB at a time: a short tail to keep
-        out += inflater.decompress(body[start:min(end, start + 65536)], cap - len(out))
-        start += 65536
-    return out
-
-
-def inflated(data: bytes, member: _Member) -> bytes:
-    """A whole member of a zip whose directory `plain_directory` read, checked as zipfile checks it
-    (its local header, size and CRC); zipfile.BadZipFile if it does not match, or is encrypted.
-    Inflated no further than one byte past its declared size, as zipfile stops there too: a small
-    deflated stream can stand for a thousand times its size, whatever the directory declares."""
-    start = _member_start(data, member.header_offset)
-    if start is None or member.flag_bits & 0x1:
-        raise zipfile.BadZipFile(f"cannot read {member.filename!r}")
-    raw = data[start:start + member.compress_size]
-    body = raw if member.compress_type == zipfile.ZIP_STORED else \
-        zlib.decompressobj(-15).decompress(raw, member.file_size + 1)
-    if len(body) != member.file_size or zlib.crc32(body) != member.CRC:
-        raise zipfile.BadZipFile(f"bad CRC or size for {member.filename!r}")
-    return body
-
-
-def _member_start(data: bytes, offset: int) -> int | None:
-    """Where the bytes of the member whose local header is at `offset` begin; None if that header is
-    not sound."""
-    if offset < 0 or len(data) < offset + 30 or not data.startswith(b"PK\x03\x04", offset):
-        return None
-    name_len, extra_len = LOCAL_LENGTHS.unpack_from(data, offset + 26)
-    return offset + 30 + name_len + extra_len
-
-
-def _xml_events(data: bytes):
-    """Start elements of an XML prefix, parsed with defusedxml; a truncated tail just ends the walk."""
-    try:
-        for _event, element in SafeET.iterparse(io.BytesIO(data), events=("start",)):
-            yield element
-    except XML_ERRORS:
-        return
-
-
 def _stored_plainly(z: _Zip, info) -> bool:
     """A stored member whose local header is sound and whose first 2 KB hold no "!": `_peek` would
-    give those bytes and `_has_dtd` say no, without the copy."""
+    give those bytes and `has_dtd` say no, without the copy."""
     if info.compress_type != zipfile.ZIP_STORED:
         return False
-    start = _member_start(z.data, info.header_offset)
+    start = member_start(z.data, info.header_offset)
     return start is not None and z.data.find(b"!", start, start + min(2048, info.compress_size)) < 0
 
 
-def _has_dtd(data: bytes) -> bool:
-    return data.find(b"!", 0, 2048) >= 0 and DTD.search(data, 0, 2048) is not None  # "!" is rare: memchr first
-
-
 def _ods(z: _Zip, names: dict, name: str) -> Sniffed:
-    mime = _peek(z, names["mimetype"], 200).strip() if "mimetype" in names else b""
+    mime = z.peek(names["mimetype"], 200).strip() if "mimetype" in names else b""
     manifest = names.get("meta-inf/manifest.xml")
-    manifest_xml = _peek(z, manifest, 1_000_000) if manifest else b""
-    if _has_dtd(manifest_xml):
+    manifest_xml = z.peek(manifest, 1_000_000) if manifest else b""
+    if has_dtd(manifest_xml):
         return _unreadable(name, "清单文件含有 DTD 或实体定义（疑似 XML 炸弹）", "ods")
     if not mime:
-        for element in _xml_events(manifest_xml):
+        for element in xml_starts(manifest_xml):
             if element.tag.endswith("file-entry") and any(v == "/" for v in element.attrib.values()):
                 mime = next((v for k, v in element.attrib.items() if k.endswith("media-type")), "").encode()
                 break
     if not mime.startswith(ODS_MIME):
         what = mime.decode("ascii", "replace") or "未知"
         return _unreadable(name, f"是 OpenDocument 文件（{what}），不是电子表格")
-    if any(e.tag.endswith("encryption-data") for e in _xml_events(manifest_xml)):
+    if any(e.tag.endswith("encryption-data") for e in xml_starts(manifest_xml)):
         return Sniffed("ods", finding("ENCRYPTED", file=name))
     content = names.get("content.xml")
     if content is None:
@@ -353,8 +228,8 @@ def _ooxml(z: _Zip, names: dict, name: str, limits: dict) -> Sniffed:
     kind = "xlsb" if target.endswith(".bin") else "xlsx"
     strict = False
     if kind == "xlsx":
-        head = _peek(z, names[target])
-        if _has_dtd(head):
+        head = z.peek(names[target])
+        if has_dtd(head):
             return _unreadable(name, "工作簿含有 DTD 或实体定义（疑似 XML 炸弹）", kind)
         root = _root_tag(head)
         if root is None or not root.endswith("workbook"):
@@ -365,13 +240,13 @@ def _ooxml(z: _Zip, names: dict, name: str, limits: dict) -> Sniffed:
             # no XML part declares a DTD (the usual case, and ~3x cheaper).
             for lowered, part in names.items():
                 if lowered.endswith((".xml", ".rels")) and not _stored_plainly(z, part) \
-                        and _has_dtd(_peek(z, part, 2048)):
+                        and has_dtd(z.peek(part, 2048)):
                     return Sniffed(kind, finding("UNREADABLE", file=name,
                                                  detail=f"“{part.filename}”含有 DTD 或实体定义（疑似 XML 炸弹）"), strict)
             return Sniffed(kind, None, strict)
     sheets = _sheets(z, names, target)
     for part in [names.get(posixpath.join(posixpath.dirname(target), "sharedstrings.xml"))] + sheets:
-        if part is not None and kind == "xlsx" and _has_dtd(_peek(z, part, 2048)):
+        if part is not None and kind == "xlsx" and has_dtd(z.peek(part, 2048)):
             return Sniffed(kind, finding("UNREADABLE", file=name,
                                          detail=f"“{part.filename}”含有 DTD 或实体定义（疑似 XML 炸弹）"), strict)
     size = sum(i.file_size for i in sheets)
@@ -400,22 +275,7 @@ def _office_document(z: _Zip, names: dict) -> str | None:
 
 def _rels(z: _Zip, names: dict, part: str) -> tuple:
     info = names.get(part)
-    data = _peek(z, info, 256_000) if info else b""
-    return _small_relationships(data) if len(data) <= 4096 else _relationships(data)
-
-
-@functools.lru_cache(maxsize=256)   # a program writes the same small .rels into every workbook it saves
-def _small_relationships(data: bytes) -> tuple:
-    return _relationships(data)
-
-
-def _relationships(data: bytes) -> tuple:
-    """Each Relationship's attributes: a dict when the part is plain, else the element defusedxml parsed."""
-    if PLAIN_RELS.fullmatch(data):
-        found = [ATTRIBUTE.findall(tag) for tag in RELATIONSHIP.findall(data)]
-        if all(len(dict(pairs)) == len(pairs) for pairs in found):  # an attribute twice: expat stops there
-            return tuple({key.decode(): value.decode() for key, value in pairs} for pairs in found)
-    return () if _has_dtd(data) else tuple(e for e in _xml_events(data) if e.tag.endswith("Relationship"))
+    return relationships(z.peek(info, 256_000) if info else b"")
 
 
 def _root_tag(head: bytes) -> str | None:
@@ -442,7 +302,7 @@ def _read_root_tag(head: bytes) -> str | None:
                 and (not prefix or prefix in declared) and (b"mc:Ignorable" not in attributes or b"mc" in declared)):
             uri = declared.get(prefix, b"").decode()
             return "{" + uri + "}workbook" if uri else "workbook"
-    root = next(_xml_events(head), None)
+    root = next(xml_starts(head), None)
     return None if root is None else root.tag
 
 
@@ -467,7 +327,7 @@ def _cells(z: _Zip, info, kind: str) -> int:
     The floor keeps a sheet of tiny cells from hiding behind a few big ones at its start."""
     per_cell = BYTES_PER_CELL[kind]
     if kind == "xlsx" and info.file_size > PEEK_BYTES:
-        sample = _peek(z, info)
+        sample = z.peek(info)
         start = sample.find(b"<sheetData")
         seen = len(re.findall(rb"<(?:\w+:)?c[\s>/]", sample[start:])) if start >= 0 else 0
         if seen >= 16:
@@ -476,7 +336,7 @@ def _cells(z: _Zip, info, kind: str) -> int:
 
 
 def _dimension(z: _Zip, info) -> str | None:
-    for element in _xml_events(_peek(z, info)):
+    for element in xml_starts(z.peek(info)):
         if element.tag.endswith("}dimension"):
             return element.get("ref")
         if element.tag.endswith("}sheetData"):
