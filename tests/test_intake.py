@@ -7,8 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from pipeline.core.text import within
 from pipeline.core.settings import load_settings
+from pipeline.core.text import within
 from pipeline.jobs.intake import received
 from pipeline.jobs.monthly import run_monthly
 

@@ -20,9 +20,11 @@ from openpyxl.comments import Comment
 from pipeline.core.findings import finding
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
 from pipeline.demo import samples
+from pipeline.outputs import marked as copies
 from pipeline.outputs import receipts
-from pipeline.outputs.marked_xlsx import LIST_LINE, marked_xlsx, set_lines
-from pipeline.outputs.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
+from pipeline.outputs.marked_book import ERROR_RGB, WARNING_RGB, mark
+from pipeline.outputs.marked_parts import LIST_LINE, LIST_SHEET, set_lines
+from pipeline.outputs.receipts import write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
 BUREAU = "郑州市二七区安全生产监督管理局"
@@ -73,9 +75,10 @@ def marked(paths):
 @pytest.fixture(params=["xml", "openpyxl"])
 def marking(request, monkeypatch):
     """The marked copy made both ways: from the clerk's own XML (what nearly every file takes) and,
-    for the workbooks that path declines, with openpyxl. A clerk sees the same either way."""
+    for the workbooks that path declines as they are, from the workbook as openpyxl saves it. A clerk
+    sees the same either way."""
     if request.param == "openpyxl":
-        monkeypatch.setattr(receipts, "marked_xlsx", lambda *args: None)
+        monkeypatch.setattr(copies, "ROUTES", copies.ROUTES[1:])
     return request.param
 
 
@@ -101,10 +104,10 @@ def test_rejected_txt_says_returned_and_lists_each_message(rejected):
 def test_marked_copy_has_fill_and_comment_at_the_cell(rejected):
     wb, _ = marked(rejected)
     ws = wb["月度报表"]
-    assert ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C14"].comment.text == MISMATCH.message
     assert ws["C14"].comment.author == "区安监局"
-    assert ws["E14"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb
+    assert ws["E14"].fill.fgColor.rgb == WARNING_RGB
     assert ws["E14"].comment.text == MISSING.message
     assert ws["C14"].value == 12 and ws["A2"].value == "工贸企业安全生产标准化月度报表"
     assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
@@ -164,7 +167,7 @@ def test_xls_copy_is_rebuilt_from_grid_rows_at_the_same_coordinates(tmp_path):
     ws = wb["Sheet1"]
     assert ws["A2"].value == "工贸企业安全生产标准化月度报表"
     assert ws["A6"].value == "冶金" and ws["A14"].value == "合计"
-    assert ws["C14"].value == 12 and ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].value == 12 and ws["C14"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C14"].comment.text == cell.message
 
 
@@ -232,7 +235,7 @@ def test_an_ordinary_form_is_marked_in_its_own_xml(tmp_path):
     for form in (clerk_form(tmp_path / "a.xlsx"),
                  samples.write_sample(tmp_path / "b.xlsx", "马寨镇", "2016-09", rows)):
         rec = received(form, [MISMATCH])
-        assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is not None
+        assert mark(form.read_bytes(), "清单", receipts._problems(rec)) is not None
 
 
 def test_stored_formula_results_replace_the_formulas(tmp_path, marking):
@@ -252,7 +255,7 @@ def test_a_merged_cell_is_marked_at_its_first_cell(tmp_path, marking):
     title = finding("UNIT_FROM_FILENAME", "月度报表!C2", file="马寨镇.xlsx", value="马寨镇")   # inside A2:J2
     wb, _ = marked(write_receipt(received(clerk_form(tmp_path / "a.xlsx"), [title]), tmp_path / "out", "二七区"))
     ws = wb["月度报表"]
-    assert ws["A2"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb and ws["A2"].comment.text == title.message
+    assert ws["A2"].fill.fgColor.rgb == WARNING_RGB and ws["A2"].comment.text == title.message
     assert wb[LIST_SHEET]["D3"].hyperlink.location == "'月度报表'!A2"
 
 
@@ -263,7 +266,7 @@ def test_a_clerks_own_comments_are_kept(tmp_path):
     wb["月度报表"]["A1"].comment = Comment("填表人：张三", "张三")
     wb.save(form)
     rec = received(form, [MISMATCH])
-    assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is None
+    assert mark(form.read_bytes(), "清单", receipts._problems(rec)) is None
     wb, _ = marked(write_receipt(rec, tmp_path / "out", "二七区"))
     assert wb["月度报表"]["A1"].comment.text == "填表人：张三"
     assert wb["月度报表"]["C14"].comment.text == MISMATCH.message
@@ -453,7 +456,7 @@ def test_the_marked_copy_of_an_xls_keeps_the_clerks_layout_and_prints_on_one_pag
     wb = _marked_clerk_file(tmp_path, path)
     ws = wb["月度报表"]
     assert {"A2:J2", "A4:A5", "B4:D4", "E4:G4", "H4:J4"} <= {str(r) for r in ws.merged_cells.ranges}
-    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C11"].border.left.style == ws["C11"].border.bottom.style == "thin"          # the form's box
     assert ws["A2"].font.name == "宋体" and ws["A2"].font.bold and ws["A2"].font.size == 18
     import xlrd
@@ -504,7 +507,7 @@ def test_the_marked_copy_of_an_ods_keeps_its_widths_borders_and_merges(tmp_path)
     assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
     assert ws.column_dimensions["A"].width == pytest.approx((3.5 / 2.54 * 96 - 5) / 7, abs=0.1)
     assert ws["C11"].border.top.style == "thin" and ws["C11"].font.bold
-    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_RGB
 
 
 def form_grid() -> list[list]:

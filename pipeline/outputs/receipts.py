@@ -22,30 +22,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import MergedCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
-from pipeline.core.model import Received, cell_index, new_received, no_gc
+from pipeline.core.model import Received, new_received, no_gc
 from pipeline.core.period import month_text
 from pipeline.core.settings import TEMPLATES
-from pipeline.core.text import ILLEGAL_CHARACTERS_RE, name_part, printable, set_text, sheet_title
-from pipeline.outputs.marked_xlsx import LIST_COLUMNS, Problem, marked_xlsx, set_lines
-from pipeline.outputs.xlsx import book_properties
+from pipeline.core.text import name_part, printable
+from pipeline.outputs.marked import Clerks, marked_copy
+from pipeline.outputs.marked_parts import Problem
 from pipeline.read.grids import read_grids
-from pipeline.read.layout import SheetLayout, layout_of
-from pipeline.store.files import atomic, atomic_bytes
+from pipeline.store.files import atomic_bytes
 
 TZ = ZoneInfo("Asia/Shanghai")
-AUTHOR = "区安监局"
-ERROR_FILL = PatternFill("solid", fgColor="FFFF6666")
-WARNING_FILL = PatternFill("solid", fgColor="FFFFFF00")
-LIST_SHEET = "问题清单"
 LEVEL_WORDS = {ERROR: "错误", "warning": "提示"}
 VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新报送",
             "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略",
@@ -57,17 +46,6 @@ MARK_IN_POOL = 40   # from this many marked copies on, a process pool makes them
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _EXTENSION = re.compile(r"\.[A-Za-z]{2,4}$")
-_text = set_text   # untrusted text as text: never a formula, no characters Excel rejects
-
-
-def _put(cell, value) -> None:
-    """A value read from a clerk's workbook: numbers and dates as they are, anything else as text."""
-    if value is None or value == "":
-        return
-    if isinstance(value, (bool, int, float)) or hasattr(value, "isoformat"):
-        cell.value = value
-    else:
-        _text(cell, value)
 
 
 def _plain(text: str | None) -> str:
@@ -170,109 +148,6 @@ def _write_new(path: str, data: bytes) -> str:
     return path
 
 
-def _is_zip(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(2) == b"PK"
-    except OSError:
-        return False
-
-
-def _open_copy(archived: str) -> Workbook | None:
-    """The clerk's workbook, formatting kept, with formulas replaced by their stored results (what
-    the messages quote); None if openpyxl cannot open it."""
-    # File objects, not paths: openpyxl judges a path by its extension, and archived copies may
-    # have none. An .ods is a zip too; it fails here (no [Content_Types].xml) and is rebuilt.
-    try:
-        with open(archived, "rb") as f:
-            return load_workbook(f, data_only=True, keep_vba=False, keep_links=False)
-    except Exception:  # noqa: BLE001 - openpyxl is not our reader: whatever it trips on in a clerk's
-        return None    # file, the copy is rebuilt from the grid the reader did read.
-
-
-def _rebuild(grid_rows: dict, layouts: dict | None = None) -> tuple[Workbook, dict[str, str]]:
-    """A workbook holding each grid value at its own coordinates, with the clerk's layout where the
-    file gives it (`layout.layout_of`: widths, heights, merges, borders, fonts), printed on one
-    page; {original sheet: new title}."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    titles, taken = {}, {LIST_SHEET.casefold()}
-    for name, (r0, c0, rows) in grid_rows.items():
-        title = sheet_title(name, taken)
-        ws = wb.create_sheet(title)
-        titles[name] = title
-        for i, row in enumerate(rows):
-            for j, value in enumerate(row):
-                _put(ws.cell(r0 + i + 1, c0 + j + 1), value)
-        last_col = c0 + max((len(r) for r in rows), default=0)
-        look = (layouts or {}).get(name)
-        if look is None:
-            for col in range(1, last_col + 1):
-                ws.column_dimensions[get_column_letter(col)].width = 12
-        else:
-            _apply(ws, look, last_col)
-        _one_page(ws, r0 + len(rows), last_col, look)
-    if not wb.sheetnames:
-        wb.create_sheet("Sheet")
-    return wb, titles
-
-
-def _apply(ws, look: SheetLayout, last_col: int) -> None:
-    for col in range(1, last_col + 1):
-        ws.column_dimensions[get_column_letter(col)].width = round(look.widths.get(col - 1, 8.43), 2)
-    for row, points in look.heights.items():
-        ws.row_dimensions[row + 1].height = points
-    styles: dict = {}
-    for (row, col), cell_look in look.looks.items():
-        if cell_look not in styles:
-            sides = [Side(style=b) if b else Side() for b in cell_look.borders]
-            styles[cell_look] = (Font(name=cell_look.font, size=cell_look.size, bold=cell_look.bold),
-                                 Alignment(horizontal=cell_look.horizontal, vertical=cell_look.vertical,
-                                           wrap_text=cell_look.wrap or None),
-                                 Border(left=sides[0], right=sides[1], top=sides[2], bottom=sides[3]),
-                                 PatternFill("solid", fgColor="FF" + cell_look.fill) if cell_look.fill else None)
-        font, alignment, border, fill = styles[cell_look]
-        cell = ws.cell(row + 1, col + 1)
-        cell.font, cell.alignment, cell.border = font, alignment, border
-        if fill is not None:
-            cell.fill = fill
-    for r1, c1, r2, c2 in look.merges:
-        if (r1, c1) != (r2, c2):
-            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
-
-
-def _one_page(ws, last_row: int, last_col: int, look: SheetLayout | None) -> None:
-    """A4 fitted to one page, landscape when the sheet is wider than tall (the form is)."""
-    widths = look.widths if look else {}
-    wide_mm = sum(widths.get(c, 12 if look is None else 8.43) * 1.9 for c in range(last_col))
-    high_mm = sum((look.heights.get(r, 15) if look else 15) * 25.4 / 72 for r in range(last_row))
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if wide_mm > high_mm else ws.ORIENTATION_PORTRAIT
-    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-
-
-def _target(wb: Workbook, ref: str | None, titles: dict[str, str]):
-    """The cell a finding points at ("Sheet!C14"), the top-left one of a merged range; or None."""
-    if not ref or "!" not in ref:
-        return None
-    sheet, _, coord = ref.rpartition("!")
-    sheet = titles.get(sheet, sheet)
-    if sheet.startswith("'") and sheet.endswith("'"):
-        sheet = sheet[1:-1].replace("''", "'")
-    if sheet not in wb.sheetnames or not re.fullmatch(r"[A-Za-z]{1,3}[0-9]{1,7}", coord):
-        return None
-    ws = wb[sheet]
-    row, col = cell_index(coord)
-    cell = ws.cell(row + 1, col + 1)
-    if isinstance(cell, MergedCell):
-        for rng in ws.merged_cells.ranges:
-            if cell.coordinate in rng:
-                return ws.cell(rng.min_row, rng.min_col)
-    return cell
-
-
 def _problems(rec: Received) -> list[Problem]:
     """The 问题清单's lines: level, title, cell, message, code."""
     return [Problem(LEVEL_WORDS.get(f.severity, f.severity), f.severity == ERROR,
@@ -284,78 +159,12 @@ def _list_title(rec: Received) -> str:
     return f"{rec.unit or '未识别单位'} {month_text(rec.period)} 报表问题清单（文件：{rec.file}）"
 
 
-def _mark(wb: Workbook, rec: Received, titles: dict[str, str]) -> None:
-    by_cell: dict = {}
-    for f in rec.findings:
-        cell = _target(wb, f.cell, titles)
-        if cell is not None:
-            by_cell.setdefault((cell.parent.title, cell.coordinate), (cell, []))[1].append(f)
-    for cell, found in by_cell.values():
-        error = any(f.severity == ERROR for f in found)
-        cell.fill = ERROR_FILL if error else WARNING_FILL
-        text = "\n".join(ILLEGAL_CHARACTERS_RE.sub("", f.message) for f in found)
-        cell.comment = Comment(text, AUTHOR, width=320, height=40 + 18 * (len(text) // 22 + len(found)))
-
-    ws = wb.create_sheet(LIST_SHEET)
-    _text(ws["A1"], _list_title(rec))
-    ws["A1"].font = Font(bold=True, size=12)
-    ws.merge_cells(f"A1:{get_column_letter(len(LIST_COLUMNS))}1")
-    for col, (head, width) in enumerate(LIST_COLUMNS, 1):
-        ws.cell(2, col, head).font = Font(bold=True)
-        ws.column_dimensions[get_column_letter(col)].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for i, f in enumerate(_problems(rec), 1):
-        r = i + 2
-        ws.cell(r, 1, i)
-        level = ws.cell(r, 2, f.level)
-        level.fill = ERROR_FILL if f.error else WARNING_FILL
-        _text(ws.cell(r, 3), f.title)
-        where = ws.cell(r, 4)
-        _text(where, f.cell or "（整个文件）")
-        target = _target(wb, f.cell, titles)
-        if target is not None:
-            quoted = "'" + target.parent.title.replace("'", "''") + "'"
-            where.hyperlink = Hyperlink(ref=where.coordinate, location=f"{quoted}!{target.coordinate}")
-            where.font = Font(color="FF0563C1", underline="single")
-        lines = set_lines(f.message)
-        _text(ws.cell(r, 5), "\n".join(lines))
-        _text(ws.cell(r, 6), f.code)
-        for col in range(1, len(LIST_COLUMNS) + 1):
-            ws.cell(r, col).alignment = wrap
-        # Row heights are not recomputed on open (Excel, LibreOffice): give each line room.
-        ws.row_dimensions[r].height = 16 * len(lines)
-    ws.freeze_panes = "A3"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    wb.active = wb.sheetnames.index(LIST_SHEET)
-    for sheet in wb.worksheets:
-        sheet.sheet_view.tabSelected = sheet.title == LIST_SHEET
-
-
 def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str = "") -> Path | None:
-    """The copy made from the clerk's .xlsx XML if marked_xlsx takes it (nearly always), else with
-    openpyxl, else rebuilt from the grid as read (.xls, .ods); None if there is nothing to copy."""
-    wb, titles = None, {}
-    if not any(f.code in _UNOPENABLE for f in rec.findings) and _is_zip(rec.archived):
-        data = marked_xlsx(rec.archived, _list_title(rec), _problems(rec))
-        if data is not None:
-            return atomic_bytes(path, data)
-        wb = _open_copy(rec.archived)
-        if wb is not None:   # openpyxl keeps a name over 31 characters, which Excel refuses
-            taken = {LIST_SHEET.casefold()}
-            for ws in wb.worksheets:
-                title = sheet_title(ws.title, taken)
-                if title != ws.title:
-                    titles[ws.title], ws.title = title, title
-    if wb is None and grid_rows:
-        wb, titles = _rebuild(grid_rows, layout_of(rec.archived, rec.file))
-    if wb is None:
-        return None
-    _mark(wb, rec, titles)
-    book_properties(wb, _list_title(rec), bureau)
-    return atomic(path, wb.save)
+    """The marked copy (marked.py: the clerk's own workbook where it can be, else rebuilt from the
+    grid as read); None if there is nothing to copy."""
+    openable = not any(f.code in _UNOPENABLE for f in rec.findings)
+    data = marked_copy(Clerks(rec.archived, rec.file, openable, grid_rows), _list_title(rec), _problems(rec), bureau)
+    return None if data is None else atomic_bytes(path, data)
 
 
 def write_receipt(rec: Received, out_dir: Path, bureau: str, grid_rows=None, *,

@@ -1,14 +1,12 @@
-"""The marked copy of a clerk's .xlsx, made by editing the workbook's own XML: ~3 ms a copy, where
-loading and saving it with openpyxl takes ~25-40 ms (a country sends a thousand such files a month).
+"""The marked copy made by editing the workbook's own XML (lxml): ~3 ms a copy, where loading and
+saving it with openpyxl takes ~25-40 ms (a country sends a thousand such files a month). It takes the
+parts clerks' programs write (worksheets, styles, shared strings, merges, formulas, printer settings,
+pictures, charts, tables) and declines anything else with None (marked.py then gives it the workbook
+as openpyxl saves it, or rebuilt from the values read).
 
-It takes the workbooks clerks send: ordinary worksheets, styles, shared strings, merged cells,
-formulas, printer settings. Anything else (macros, external links, drawings, comments of the clerk's
-own, parts it does not know) it declines with None, and receipts.py makes that copy with openpyxl.
-
-What the clerk sees is what the openpyxl copy shows: the workbook with every formula replaced by its
-stored result (nothing from the clerk's file is evaluated again), each problem cell filled red
-(error) or yellow (warning) with the messages as a comment, and a 问题清单 sheet, active, listing
-every finding with a link to its cell. The parts it does not change are copied byte for byte.
+The copy: every formula replaced by its stored result (nothing is evaluated again), each problem
+cell filled red (error) or yellow (warning) with the messages as a comment, and a 问题清单 sheet,
+active, listing every finding with a link to its cell. Parts it does not change are copied as they are.
 """
 from __future__ import annotations
 
@@ -19,95 +17,33 @@ import posixpath
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
 from pipeline.core.model import cell_index
-from pipeline.core.ooxml import inflated, plain_directory
-from pipeline.core.text import FORMULA_START, cell_text, display_width, sheet_title
+from pipeline.core.ooxml import MAIN, PKG, REL, SPREADSHEET, TYPES, inflated, part_of, plain_directory, relationships
+from pipeline.core.text import FORMULA_START, sheet_title
+from pipeline.outputs.marked_parts import LIST_SHEET, Problem, comments_xml, list_sheet_xml, quoted, vml_xml
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
-SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-BOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+SHEET_TYPE, BOOK_TYPE, COMMENTS_TYPE = (f"{SPREADSHEET}.{kind}+xml" for kind in ("worksheet", "sheet.main", "comments"))
 VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
-LIST_SHEET = "问题清单"
 AUTHOR = "区安监局"
 ERROR_RGB, WARNING_RGB, LINK_RGB = "FFFF6666", "FFFFFF00", "FF0563C1"
-# The parts of a workbook this path knows; any other part and the copy is left to openpyxl.
+# The parts of a workbook this path knows; with any other part it declines.
 KNOWN_PART = re.compile(r"\[Content_Types\]\.xml|_rels/\.rels|docProps/\w+\.xml|xl/(workbook\.xml|"
                         r"_rels/workbook\.xml\.rels|styles\.xml|sharedStrings\.xml|calcChain\.xml|theme/theme\d+\.xml|"
-                        r"worksheets/sheet\d+\.xml|worksheets/_rels/sheet\d+\.xml\.rels|printerSettings/\w+\.bin)")
+                        r"worksheets/sheet\d+\.xml|worksheets/_rels/sheet\d+\.xml\.rels|printerSettings/\w+\.bin|"
+                        r"drawings/drawing\d+\.xml|drawings/_rels/drawing\d+\.xml\.rels|media/\w+\.(png|jpe?g|gif|emf|wmf)|"
+                        r"charts/(chart|style|colors)\d+\.xml|charts/_rels/chart\d+\.xml\.rels|tables/table\d+\.xml)")
 # What follows <legacyDrawing> in a worksheet (ECMA-376 CT_Worksheet order).
 AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                 "tableParts", "extLst"}
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One line of the 问题清单, as receipts.py words it."""
-    level: str             # 错误 / 提示
-    error: bool
-    title: str             # 合计不符
-    cell: str | None       # `月度报表!C14`, as the finding names it
-    message: str
-    code: str = ""         # TOTAL_MISMATCH, in the sheet's last column (for the bureau's staff)
-
-
-# The 问题清单: columns (heading, width) in Chinese, the code last; a message set in lines of
-# LIST_LINE display units (a CJK character two) in a column wider than that, so that no program
-# wraps it again and none starts a line with 。 or ，.
-LIST_COLUMNS = (("序号", 5), ("级别", 6), ("问题", 24), ("单元格", 16), ("说明", 70), ("代码", 22))
-LIST_LINE = 62
-NO_LINE_START = frozenset("，。、；：？！）》」』”’%…—·,.;:?!)]}")
-NO_LINE_END = frozenset("（《「『“‘([{")
-
-
-def set_lines(text: str, width: int = LIST_LINE) -> list[str]:
-    """`text` in lines of at most `width` display units, broken as Chinese is set: a line never
-    starts with closing punctuation (the mark stays on the line before, which runs over by it),
-    never ends with an opening one, and a run of Latin letters and digits (B11, -1) stays whole."""
-    lines = []
-    for paragraph in text.split("\n"):
-        line, used = "", 0
-        for ch in paragraph:
-            if used + display_width(ch) > width and line and ch not in NO_LINE_START:
-                cut = _break_at(line, ch)
-                lines.append(line[:cut].rstrip())
-                line = line[cut:].lstrip()
-                used = display_width(line)
-                if not line and ch == " ":
-                    continue
-            line += ch
-            used += display_width(ch)
-        lines.append(line)
-    return lines
-
-
-def _latin(ch: str) -> bool:
-    return ch.isascii() and (ch.isalnum() or ch in "._-%")
-
-
-def _break_at(line: str, following: str) -> int:
-    """Where `line` ends before `following`: at its end, or earlier, so that a run of Latin letters
-    and digits or an opening mark goes down whole (never leaving the line empty)."""
-    cut = len(line)
-    if _latin(following):
-        while cut > 0 and _latin(line[cut - 1]):
-            cut -= 1
-    while cut > 0 and line[cut - 1] in NO_LINE_END:
-        cut -= 1
-    return cut or len(line)
-
-
 class _Declined(Exception):
-    """Not a workbook this path handles: openpyxl makes the copy."""
+    """Not a workbook this path handles as it is (marked.py makes it one)."""
 
 
 def _m(tag: str) -> str:
@@ -126,48 +62,46 @@ def _bytes(root) -> bytes:
 
 def _rels(data: bytes | None) -> dict[str, tuple[str, str]]:
     """A .rels part: Id -> (type, target)."""
+    out: dict = {}
     if data is None:
-        return {}
-    out = {}
-    for rel in _xml(data).iter(f"{{{PKG}}}Relationship"):
+        return out
+    _xml(data)   # declines a DTD or a comment
+    for rel in relationships(data):
         if rel.get("TargetMode") == "External" and not rel.get("Type", "").endswith("/hyperlink"):
             raise _Declined("external link")
         out[rel.get("Id")] = (rel.get("Type", "").rsplit("/", 1)[-1], rel.get("Target", ""))
     return out
 
 
-def _part(base: str, target: str) -> str:
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-
-
-def marked_xlsx(archived: str, title: str, problems: list[Problem]) -> bytes | None:
-    """The marked copy of the .xlsx at `archived`, or None if this path declines the workbook."""
+def mark(data: bytes, title: str, problems: list[Problem], aliases: dict | None = None,
+         comments: dict | None = None) -> bytes | None:
+    """The marked copy of the .xlsx whose bytes are `data`, or None if this path declines it.
+    `aliases`: a finding's sheet name -> the sheet's name in `data` (a workbook rebuilt under other
+    names); `comments`: {sheet: [(cell, author, text)]} the clerk's own, written beside ours."""
     try:
-        with open(archived, "rb") as f:
-            data = f.read()
         members = plain_directory(data)   # read as sniff reads it: a fifth of zipfile's time for a form's parts
         if members is None:               # a directory out of the ordinary: zipfile reads it
             with zipfile.ZipFile(io.BytesIO(data)) as z:
-                return _marked(z.infolist(), z.read, title, problems)
-        return _marked(members, functools.partial(inflated, data), title, problems)
+                return _marked(z.infolist(), z.read, title, problems, aliases, comments)
+        return _marked(members, functools.partial(inflated, data), title, problems, aliases, comments)
     except (_Declined, zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError, KeyError, ValueError):
         # KeyError: a part the package names is missing; ValueError: a row or cell reference that is not one
         return None
 
 
-def _marked(infos: list, read, title: str, problems: list[Problem]) -> bytes | None:
+def _marked(infos: list, read, title: str, problems: list[Problem], aliases, comments) -> bytes | None:
     infos = [i for i in infos if not i.is_dir()]
     if not all(KNOWN_PART.fullmatch(i.filename) and i.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
                and not i.flag_bits & 1 for i in infos):      # known parts, plainly zipped, not encrypted
         return None
-    return _Book({i.filename: read(i) for i in infos}).mark(title, problems)
+    return _Book({i.filename: read(i) for i in infos}, aliases).mark(title, problems, comments or {})
 
 
 class _Book:
     """One workbook's parts, the few it changes parsed (lxml), the rest kept as bytes."""
 
-    def __init__(self, parts: dict[str, bytes]):
-        self.parts = parts
+    def __init__(self, parts: dict[str, bytes], aliases: dict | None = None):
+        self.parts, self.aliases = parts, aliases or {}
         self.types = _xml(parts["[Content_Types].xml"])
         book_types = [o for o in self.types.iter(f"{{{TYPES}}}Override") if o.get("PartName") == "/xl/workbook.xml"]
         if [o.get("ContentType") for o in book_types] != [BOOK_TYPE]:
@@ -181,14 +115,14 @@ class _Book:
         for sheet in self.book.iter(_m("sheet")):
             kind, target = rels[sheet.get(f"{{{REL}}}id")]
             if kind == "worksheet":
-                self.sheets[sheet.get("name")] = _part("xl", target)
+                self.sheets[sheet.get("name")] = part_of("xl", target)
         if LIST_SHEET.casefold() in {s.get("name", "").casefold() for s in self.book.iter(_m("sheet"))}:
             raise _Declined("the workbook has a 问题清单 already")
         self.titles = self._valid_titles()                # name as the clerk's file has it -> name in the copy
         styles = [t for k, t in rels.values() if k == "styles"]
         if len(styles) != 1:
             raise _Declined("no styles")
-        self.styles = _xml(parts[_part("xl", styles[0])])
+        self.styles = _xml(parts[part_of("xl", styles[0])])
         self.trees = {}                                   # worksheet part -> parsed, for those changed
         self.fills: dict[bool, int] = {}
         self.fonts: dict[str, int] = {}
@@ -209,26 +143,21 @@ class _Book:
         for defined in self.book.iter(_m("definedName")):
             text = defined.text or ""
             for old, new in renamed.items():
-                text = text.replace(_quoted(old) + "!", _quoted(new) + "!").replace(old + "!", _quoted(new) + "!")
+                text = text.replace(quoted(old) + "!", quoted(new) + "!").replace(old + "!", quoted(new) + "!")
             defined.text = text
         return titles
 
-    # --- styles ------------------------------------------------------------------------------------
-
-    def quoted_style(self, style: int) -> int:
-        """The cell format `style` with Excel's quote prefix: text that looks like a formula (=, +, -, @)
-        stays text when the clerk edits the cell."""
-        key = ("quote", style)
+    def derived(self, style: int, **changes: str) -> int:
+        """The clerk's cell format `style` with `changes` to its attributes (made once): with Excel's
+        quote prefix (text that looks like a formula stays text when edited), or with a fill."""
+        key = (style, *sorted(changes.items()))
         if key not in self.xfs:
             xfs = self.styles.find(_m("cellXfs"))
             if xfs is None or style >= len(xfs):
                 raise _Declined("cell format out of range")
-            if xfs[style].get("quotePrefix") in ("1", "true"):
-                self.xfs[key] = style
-            else:
-                xf = copy.deepcopy(xfs[style])
-                xf.set("quotePrefix", "1")
-                self.xfs[key] = self._add("cellXfs", xf)
+            xf = copy.deepcopy(xfs[style])
+            xf.attrib.update(changes)
+            self.xfs[key] = style if xf.attrib == xfs[style].attrib else self._add("cellXfs", xf)
         return self.xfs[key]
 
     def quote_texts(self) -> None:
@@ -255,8 +184,7 @@ class _Book:
                 else:
                     continue
                 if text_like:
-                    cell.set("s", str(self.quoted_style(int(cell.get("s", "0")))))
-
+                    cell.set("s", str(self.derived(int(cell.get("s", "0")), quotePrefix="1")))
 
     def _add(self, group: str, element) -> int:
         parent = self.styles.find(_m(group))
@@ -272,19 +200,6 @@ class _Book:
             self.fills[error] = self._add("fills", etree.fromstring(
                 f'<fill xmlns="{MAIN}"><patternFill patternType="solid"><fgColor rgb="{rgb}"/></patternFill></fill>'))
         return self.fills[error]
-
-    def marked_style(self, style: int, error: bool) -> int:
-        """The clerk's cell format `style` with the red or yellow fill."""
-        key = ("mark", style, error)
-        if key not in self.xfs:
-            xfs = self.styles.find(_m("cellXfs"))
-            if xfs is None or style >= len(xfs):
-                raise _Declined("cell format out of range")
-            xf = copy.deepcopy(xfs[style])
-            xf.set("fillId", str(self.fill(error)))
-            xf.set("applyFill", "1")
-            self.xfs[key] = self._add("cellXfs", xf)
-        return self.xfs[key]
 
     def list_style(self, font: str = "", fill: bool | None = None, wrap: bool = True, quote: bool = False) -> int:
         """A format of the 问题清单: font "" (the book's), "title", "bold" or "link"."""
@@ -312,8 +227,6 @@ class _Book:
         named = f"<name val={quoteattr(name.get('val', ''))}/>" if name is not None else ""
         return etree.fromstring(f'<font xmlns="{MAIN}">{look}{named}</font>')
 
-    # --- worksheets --------------------------------------------------------------------------------
-
     def tree(self, part: str):
         if part not in self.trees:
             self.trees[part] = _xml(self.parts[part])
@@ -326,6 +239,7 @@ class _Book:
         sheet, _, coord = ref.rpartition("!")
         if sheet.startswith("'") and sheet.endswith("'"):
             sheet = sheet[1:-1].replace("''", "'")
+        sheet = self.aliases.get(sheet, sheet)
         if sheet not in self.sheets or not re.fullmatch(r"[A-Za-z]{1,3}[0-9]{1,7}", coord):
             return None
         row, col = cell_index(coord.upper())
@@ -381,21 +295,25 @@ class _Book:
         for view in root.iter(_m("sheetView")):
             view.attrib.pop("tabSelected", None)
 
-    # --- the copy ----------------------------------------------------------------------------------
-
-    def mark(self, title: str, problems: list[Problem]) -> bytes:
+    def mark(self, title: str, problems: list[Problem], comments: dict) -> bytes:
         by_cell: dict[tuple[str, str], list[Problem]] = {}
         targets = [self.target(p.cell) for p in problems]
         for p, where in zip(problems, targets):
             if where:
                 by_cell.setdefault(where, []).append(p)
+        notes: dict[str, list] = {}   # sheet -> its notes: (cell, author, text, messages)
+        for (sheet, coord), found in by_cell.items():
+            cell = self.cell(sheet, coord)
+            fill = self.fill(any(p.error for p in found))
+            cell.set("s", str(self.derived(int(cell.get("s", "0")), fillId=str(fill), applyFill="1")))
+            notes.setdefault(sheet, []).append((coord, AUTHOR, "\n".join(p.message for p in found), len(found)))
+        for sheet, theirs in comments.items():   # the clerk's own, but where ours replaces one
+            if sheet in self.sheets:
+                notes.setdefault(sheet, []).extend((coord, who, text, 1) for coord, who, text in theirs
+                                                   if (sheet, coord) not in by_cell)
         new: dict[str, bytes] = {}
-        for k, sheet in enumerate(dict.fromkeys(s for s, _ in by_cell), 1):
-            marks = [(coord, found) for (s, coord), found in by_cell.items() if s == sheet]
-            for coord, found in marks:
-                cell = self.cell(sheet, coord)
-                cell.set("s", str(self.marked_style(int(cell.get("s", "0")), any(p.error for p in found))))
-            new.update(self._comments(self.sheets[sheet], k, marks))
+        for k, (sheet, mine) in enumerate(notes.items(), 1):
+            new.update(self._comments(self.sheets[sheet], k, mine))
         for part in set(self.sheets.values()):
             self.values_only(part)
         self.quote_texts()
@@ -423,19 +341,15 @@ class _Book:
             if o.get("PartName") == "/" + part:
                 self.types.remove(o)
         for rel in list(self.book_rels):
-            if _part("xl", rel.get("Target", "")) == part:
+            if part_of("xl", rel.get("Target", "")) == part:
                 self.book_rels.remove(rel)
 
-    def _comments(self, part: str, k: int, marks: list) -> dict[str, bytes]:
-        """The comments of one sheet: the comments part, its VML drawing (how Excel shows them), the
-        relationships, and <legacyDrawing> in the sheet."""
+    def _comments(self, part: str, k: int, notes: list) -> dict[str, bytes]:
+        """The comments of one sheet (`notes`: cell, author, text, how many messages): the comments
+        part, its VML drawing (how Excel shows them), the relationships, and <legacyDrawing>."""
         sheet = self.tree(part)
         if sheet.find(_m("legacyDrawing")) is not None:
             raise _Declined("the sheet has a drawing of its own")
-        comments = "".join(
-            f'<comment ref="{coord}" authorId="0"><text><t xml:space="preserve">'
-            f'{escape(cell_text(chr(10).join(p.message for p in found)))}</t></text></comment>' for coord, found in marks)
-        shapes = "".join(_vml_shape(1024 * k + i + 1, coord, found) for i, (coord, found) in enumerate(marks))
         names = {"comments": f"xl/comments{k}.xml", "vml": f"xl/drawings/vmlDrawing{k}.vml"}
         if any(name in self.parts for name in names.values()):
             raise _Declined("part names taken")
@@ -455,51 +369,12 @@ class _Book:
         self._override(names["comments"], COMMENTS_TYPE)
         if not any(d.get("Extension", "").lower() == "vml" for d in self.types.iter(f"{{{TYPES}}}Default")):
             self.types.insert(0, etree.Element(f"{{{TYPES}}}Default", Extension="vml", ContentType=VML_TYPE))
-        return {names["comments"]: (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<comments xmlns="{MAIN}">'
-                                    f'<authors><author>{AUTHOR}</author></authors><commentList>{comments}</commentList>'
-                                    f'</comments>').encode(),
-                names["vml"]: (f'<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"'
-                               f' xmlns:x="urn:schemas-microsoft-com:office:excel"><o:shapelayout v:ext="edit">'
-                               f'<o:idmap v:ext="edit" data="{k}"/></o:shapelayout><v:shapetype id="_x0000_t202"'
-                               f' coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe"><v:stroke'
-                               f' joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
-                               f'{shapes}</xml>').encode()}
+        return {names["comments"]: comments_xml(notes), names["vml"]: vml_xml(k, notes)}
 
     def _list_sheet(self, title: str, problems: list[Problem], targets: list) -> dict[str, bytes]:
         """The 问题清单 sheet, after the clerk's sheets and active."""
-        def text(ref: str, value: str, **style) -> str:
-            value = cell_text(value)
-            s = self.list_style(quote=value.startswith(FORMULA_START), **style)
-            space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
-            return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
-
-        rows = [f'<row r="1">{text("A1", title, font="title", wrap=False)}</row>',
-                '<row r="2">' + "".join(text(f"{col}2", head, font="bold", wrap=False)
-                                        for col, (head, _) in zip("ABCDEF", LIST_COLUMNS)) + "</row>"]
-        links = []
-        for i, (p, where) in enumerate(zip(problems, targets), 1):
-            r = i + 2
-            lines = set_lines(p.message)
-            link = ""
-            if where:
-                sheet, coord = where
-                link = "link"
-                links.append(f'<hyperlink ref="D{r}" location={quoteattr(_quoted(self.titles[sheet]) + "!" + coord)}/>')
-            rows.append(f'<row r="{r}" ht="{16 * len(lines)}" customHeight="1"><c r="A{r}" s="{self.list_style()}"><v>{i}</v></c>'
-                        f'{text(f"B{r}", p.level, fill=p.error)}{text(f"C{r}", p.title)}'
-                        f'{text(f"D{r}", p.cell or "（整个文件）", font=link)}{text(f"E{r}", chr(10).join(lines))}'
-                        f'{text(f"F{r}", p.code)}</row>')
-        widths = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>'
-                         for c, (_, w) in enumerate(LIST_COLUMNS, 1))
-        xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{REL}">'
-               f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:F{len(problems) + 2}"/>'
-               f'<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="2" topLeftCell="A3"'
-               f' activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A3" sqref="A3"/>'
-               f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols>'
-               f'<sheetData>{"".join(rows)}</sheetData><mergeCells count="1"><mergeCell ref="A1:F1"/></mergeCells>'
-               f'{"<hyperlinks>" + "".join(links) + "</hyperlinks>" if links else ""}'
-               f'<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
-               f'<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
+        xml = list_sheet_xml(title, problems, [(self.titles[w[0]], w[1]) if w else None for w in targets],
+                             self.list_style)
         numbers = [int(n) for n in re.findall(r"xl/worksheets/sheet(\d+)\.xml", " ".join(self.parts))]
         part = f"xl/worksheets/sheet{max(numbers, default=0) + 1}.xml"
         sheets = self.book.find(_m("sheets"))
@@ -519,20 +394,3 @@ class _Book:
         view.attrib.pop("firstSheet", None)
         self._override(part, SHEET_TYPE)
         return {part: xml.encode()}
-
-
-def _quoted(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-def _vml_shape(shape_id: int, coord: str, found: list[Problem]) -> str:
-    """A note's box, hidden until the mouse is over its cell: 320 px wide, tall enough for the text."""
-    row, col = cell_index(coord)
-    text = "\n".join(p.message for p in found)
-    height = 40 + 18 * (len(text) // 22 + len(found))
-    return (f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
-            f'margin-top:1.5pt;width:320px;height:{height}px;z-index:1;visibility:hidden" fillcolor="#ffffe1"'
-            f' o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow color="black" obscured="t"/>'
-            f'<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left">'
-            f'</div></v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-            f'<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>')
