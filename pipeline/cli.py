@@ -553,7 +553,7 @@ def main(argv=None) -> int:
         if "malformed" not in text and "not a database" not in text:
             raise
         from pipeline.core.text import printable
-        from pipeline.store.ledger import damaged
+        from pipeline.store.schema import damaged
         ledger = Path(getattr(args, "archive", "archive")) / "ledger.sqlite"
         print(printable("运行中断，已登记的都在存档中，不会丢失：" + damaged(ledger, error)), file=sys.stderr)
         return 2

@@ -121,13 +121,12 @@ def _close(ledger: Ledger, folders: dict, quarter: str, note: str, settings, doc
         return 2
     closed_then = {**ledger.closed_months(), **dict.fromkeys(months, last)}
     now = dt.datetime.now(settings.tz)
-    ledger.db.execute("BEGIN IMMEDIATE")
-    ledger.db.execute(
-        "INSERT INTO closings(quarter, closed_at, last_submission, closed_then, issued, doc_number, note,"
-        " register_import) VALUES (?,?,?,?,?,?,?,?)", (quarter, now.isoformat(timespec="seconds"), last,
-                                                       json.dumps(closed_then, sort_keys=True), issued.isoformat(),
-                                                       number, note, register))
-    ledger.db.execute("COMMIT")
+    with ledger.transaction():
+        ledger.db.execute(
+            "INSERT INTO closings(quarter, closed_at, last_submission, closed_then, issued, doc_number, note,"
+            " register_import) VALUES (?,?,?,?,?,?,?,?)", (quarter, now.isoformat(timespec="seconds"), last,
+                                                           json.dumps(closed_then, sort_keys=True), issued.isoformat(),
+                                                           number, note, register))
     since = sum(len(held(ledger, m)) for m in months)
     basis = "按已生成的通报" if manifest else "按台账现状"
     print(f"已关账：{Quarter(quarter).text}（{months[0].number}月至{months[-1].number}月），{basis}"
@@ -175,10 +174,9 @@ def reopen_quarter(folders: dict, quarter: str, reason: str | None) -> int:
                 return 2
             waiting = {m: len(held(ledger, m)) for m in Quarter(quarter).months}
             now = dt.datetime.now(settings.tz)
-            ledger.db.execute("BEGIN IMMEDIATE")
-            ledger.db.execute("UPDATE closings SET reopened_at = ?, reason = ? WHERE quarter = ? AND reopened_at IS NULL",
-                              (now.isoformat(timespec="seconds"), reason, quarter))
-            ledger.db.execute("COMMIT")
+            with ledger.transaction():
+                ledger.db.execute("UPDATE closings SET reopened_at = ?, reason = ? WHERE quarter = ? AND reopened_at IS NULL",
+                                  (now.isoformat(timespec="seconds"), reason, quarter))
         finally:
             ledger.close()
     print(f"已重新开账：{Quarter(quarter).text}（原因：{reason}）。")

@@ -25,6 +25,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipeline.check import outliers
 from pipeline.check.check import check_files, checking_pool, conclude, examine_chunks
@@ -41,7 +42,9 @@ from pipeline.read.eml import is_mail, read_eml
 from pipeline.read.sniff import human
 from pipeline.read.units import Units
 from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts, sync_filesystem
-from pipeline.store.ledger import Ledger, append_log, counts_json, log_lines, read_log
+from pipeline.store.ledger import Entry, Form, Ledger
+from pipeline.store.received_log import append_log, log_lines, read_log
+from pipeline.store.schema import counts_json
 
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
 LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
@@ -84,11 +87,40 @@ def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
     return folder
 
 
-def _stage(archive: Path, source, name: str, received_at: dt.datetime,
-           made: dict) -> tuple[str, str, int, str | None]:
+class Staged(NamedTuple):
+    """A file put in the archive by this process (an e-mail, its attachments, a file a worker could
+    not archive), synced with its chunk (`_commit`)."""
+    path: str          # its final path in the archive
+    sha256: str
+    size: int
+    tmp: str | None    # where its bytes wait for the sync, to be renamed to `path`; None when linked there
+
+
+class ToCheck(NamedTuple):
+    """A file the workers examine: `work` is what a worker is given."""
+    path: str                   # where it is read now
+    name: str                   # the name it was received under
+    sha256: str | None          # known already (an attachment), else hashed by the worker
+    folder: str | None          # the archive folder the worker puts it in; None: archived here already
+    received_at: dt.datetime
+    key: str                    # its inbox path, or an attachment's archived path
+
+    @property
+    def work(self) -> tuple:
+        return self.path, self.name, self.sha256, self.folder
+
+
+class Chunk(NamedTuple):
+    """A chunk of what `received` found, as prepared for the workers (`_prepare_chunk`)."""
+    part: list                  # of inbox.Found
+    staged: list[Staged]
+    mails: dict                 # inbox path -> the e-mail's Incoming (its own, then its attachments')
+    to_check: list[ToCheck]
+
+
+def _stage(archive: Path, source, name: str, received_at: dt.datetime, made: dict) -> Staged:
     """Put a file (its path) or bytes into the archive here, in this process (e-mail attachments, and
-    files a worker could not archive); the caller syncs the whole batch once (`_commit`).
-    Returns (final path, sha256, size, temporary name or None)."""
+    files a worker could not archive); the caller syncs the whole batch once (`_commit`)."""
     folder = _folder(archive, received_at, made)
     if not isinstance(source, bytes):
         fd, st = open_regular(str(source))   # NotRegular for a symlink, FIFO or device: never archived
@@ -100,14 +132,14 @@ def _stage(archive: Path, source, name: str, received_at: dt.datetime,
     else:
         sha, size = hashlib.sha256(source).hexdigest(), len(source)
         target, tmp = put(folder, name, sha, size, data=source)
-    return target, sha, size, tmp
+    return Staged(target, sha, size, tmp)
 
 
 def _commit(archive: Path, staged: list):
     """Data first, then names: one sync for every file of the batch (links included), then each
     copied file renamed into place and synced again."""
     sync_filesystem(archive)
-    copies = [(tmp, target) for target, _sha, _size, tmp in staged if tmp is not None]
+    copies = [(s.tmp, s.path) for s in staged if s.tmp is not None]
     for tmp, target in copies:
         os.replace(tmp, target)
     if copies:
@@ -231,19 +263,20 @@ def note_left(left: list[tuple[str, str]]) -> None:
 def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
     """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
     mail_name = os.path.basename(p)
-    staged.append(_stage(archive, p, mail_name, at, made))
-    out = [Incoming(staged[-1][0], mail_name, at, staged[-1][1], staged[-1][2], mail_name, p,
-                    empty_mail=not mail.attachments, kind="eml", note=mail.body or None)]
+    s = _stage(archive, p, mail_name, at, made)
+    staged.append(s)
+    out = [Incoming(s.path, mail_name, at, s.sha256, s.size, mail_name, p, empty_mail=not mail.attachments,
+                    kind="eml", note=mail.body or None)]
     sender = address_of(mail.sender)
     for k, a in enumerate(mail.attachments):
         name = a.name or f"附件{k + 1}.xlsx"
-        staged.append(_stage(archive, a.data, name, at, made))
-        out.append(Incoming(staged[-1][0], name, at, staged[-1][1], staged[-1][2], mail_name, None, attached=True,
-                            sender=sender))
+        s = _stage(archive, a.data, name, at, made)
+        staged.append(s)
+        out.append(Incoming(s.path, name, at, s.sha256, s.size, mail_name, None, attached=True, sender=sender))
     for a in mail.others:   # 情况说明.docx and the like: kept and listed, not checked
-        staged.append(_stage(archive, a.data, a.name, at, made))
-        out.append(Incoming(staged[-1][0], a.name, at, staged[-1][1], staged[-1][2], mail_name, None, kind="other",
-                            attached=True))
+        s = _stage(archive, a.data, a.name, at, made)
+        staged.append(s)
+        out.append(Incoming(s.path, a.name, at, s.sha256, s.size, mail_name, None, kind="other", attached=True))
     return out
 
 
@@ -287,13 +320,13 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     first_of: dict = {}
     twins: dict[str, dict] = {}
     made: dict = {}
-    prepared: deque = deque()   # each chunk's (part, staged, mails, to_check), as the workers come to it
+    prepared: deque[Chunk] = deque()   # each chunk, as the workers come to it
 
     def chunks():
         for part in parts:
-            staged, mails, to_check = _prepare_chunk(part, folders["archive"], made, ledger, first_of)
-            prepared.append((part, staged, mails, to_check))
-            yield [c[:4] for c in to_check]
+            chunk = _prepare_chunk(part, folders["archive"], made, ledger, first_of)
+            prepared.append(chunk)
+            yield [c.work for c in chunk.to_check]
 
     step = (lambda n: progress(min(n, total), total)) if progress else None
     writing: list = []   # the writer thread's chunks, in order
@@ -301,11 +334,11 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
         book = writer.submit(Ledger.open, ledger.path).result()   # the writer thread's own connection
         try:
             for examined in examine_chunks(chunks(), settings, pool, step):
-                part, staged, mails, to_check = prepared.popleft()
+                chunk = prepared.popleft()
                 if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
                     writing[-2].result()   # (and if the writer failed, stop here)
-                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, part,
-                                             (staged, mails, to_check, examined), first_of, twins, settings, run_id,
+                writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, chunk,
+                                             examined, first_of, twins, settings, run_id,
                                              run_period, touched, against_register, senders))
             for job in writing:
                 job.result()
@@ -364,9 +397,9 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
         entries = _entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
                            settings, {}, {})
         for (run_period, _), entry in zip(group, entries):
-            entry["run_period"] = run_period
+            entry.run_period = run_period
         ledger.record(entries, None, None, log_end=end if month == last else None)
-        touched.update(sub.period or e["run_period"] for e in entries for sub, *_ in e["submissions"])
+        touched.update(form.submission.period or e.run_period for e in entries for form in e.forms)
     finish_removals(ledger)
     if incoming and given is None:
         print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
@@ -387,23 +420,22 @@ def _chunk_sizes(n: int) -> list[int]:
     return [first] + [CHUNK] * (rest // CHUNK) + ([rest % CHUNK] if rest % CHUNK else []) + tail[::-1]
 
 
-def _conclude_and_record(book: Ledger, archive: Path, made: dict, part: list[tuple], examined: tuple,
+def _conclude_and_record(book: Ledger, archive: Path, made: dict, chunk: Chunk, examined: list,
                          first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
                          touched: set, against_register=None, senders: dict | None = None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
     left them), the ledger entries, the chunk's lines in the received log, the chunk's archive synced,
     recorded, and its inbox files removed."""
-    staged, mails, to_check, found = examined
-    results = conclude([(c[0], c[1]) for c in to_check], found, history=book.previous_rows, reconcile=against_register,
-                       past=outliers.history(book, settings))
-    incoming, mailed, by_sha = _incoming(archive, made, part, staged, mails, to_check, results)
+    results = conclude([(c.path, c.name) for c in chunk.to_check], examined, history=book.previous_rows,
+                       reconcile=against_register, past=outliers.history(book, settings))
+    incoming, mailed, by_sha = _incoming(archive, made, chunk, results)
     entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
-    _commit(archive, staged)
+    _commit(archive, chunk.staged)
     crash_point("archived")
     rows = book.record(entries, run_id, run_period, end)
-    touched.update(sub.period or run_period for e in entries for sub, *_ in e["submissions"])
+    touched.update(form.submission.period or run_period for e in entries for form in e.forms)
     crash_point("recorded")
     book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and _remove(i.inbox)])
 
@@ -429,52 +461,50 @@ def _remove(path: str) -> bool:
         return False
 
 
-def _prepare_chunk(part: list[tuple], archive: Path, made: dict, ledger: Ledger, first_of: dict) -> tuple:
+def _prepare_chunk(part: list, archive: Path, made: dict, ledger: Ledger, first_of: dict) -> Chunk:
     """Step 2's part here for one chunk of what `received` found: e-mails opened and archived, and
     what the workers are to examine: each plain file (archived by the worker as it reads it), and
-    each attachment not seen before. Returns (what was archived here, each e-mail's Incoming, what
-    is examined: (path, name, sha or None, archive folder or None, received at, key))."""
-    staged: list = []
+    each attachment not seen before."""
+    staged: list[Staged] = []
     mails = {p: archived_mail(at, p, mail, archive, made, staged) for at, p, mail in part if mail is not None}
     attachments = [inc for got in mails.values() for inc in got[1:] if inc.kind is None]   # workbooks only
     known = ledger.files_by_sha(inc.sha256 for inc in attachments)
-    readable = {target: tmp or target for target, _sha, _size, tmp in staged}   # renamed after the sync
+    readable = {s.path: s.tmp or s.path for s in staged}   # renamed after the sync
     seen: set = set()
-    to_check: list[tuple] = []
+    to_check: list[ToCheck] = []
     for at, p, mail in part:
         if mail is None:
-            to_check.append((p, os.path.basename(p), None, _folder(archive, at, made), at, p))
+            to_check.append(ToCheck(p, os.path.basename(p), None, _folder(archive, at, made), at, p))
     for inc in attachments:       # archived already: checked unless seen before
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
-            to_check.append((readable[inc.path], inc.name, inc.sha256, None, inc.received_at, inc.path))
-    return staged, mails, to_check
+            to_check.append(ToCheck(readable[inc.path], inc.name, inc.sha256, None, inc.received_at, inc.path))
+    return Chunk(part, staged, mails, to_check)
 
 
-def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails: dict, to_check: list[tuple],
-              results: list) -> tuple[list[Incoming], list[bool], dict]:
+def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[list[Incoming], list[bool], dict]:
     """What came in, in order of receipt (a file the worker could not archive is archived here);
     which of it are e-mails; and each sha's check result, that of the first received (its name may
     say the unit)."""
-    result_of = {c[5]: result for c, result in zip(to_check, results)}   # by inbox path, or archived path
+    result_of = {c.key: result for c, result in zip(chunk.to_check, results)}
     plain: dict = {}
-    for (path, name, _sha, folder, at, _key), result in zip(to_check, results):
-        if folder is None:
+    for c, result in zip(chunk.to_check, results):
+        if c.folder is None:
             continue
-        if result.stored is None:   # the worker failed on it (or could not archive it)
-            try:
-                staged.append(_stage(archive, path, name, at, made) if result.sha256 else None)
-            except NotRegular:
-                staged.append(None)
-            if staged[-1] is None:   # no longer a regular file: left in the inbox, not recorded
-                staged.pop()
-                note_left([(path, ODD["other"])])
-                continue
-        else:
+        if result.stored is not None:
             target, tmp, size = result.stored
-            staged.append((target, result.sha256, size, tmp))
-        plain[path] = Incoming(staged[-1][0], name, at, result.sha256, staged[-1][2], name, path)
-    incoming = [inc for _at, p, mail in part for inc in (mails[p] if mail is not None else (plain.get(p),))
+            s = Staged(target, result.sha256, size, tmp)
+        else:   # the worker failed on it (or could not archive it)
+            try:
+                s = _stage(archive, c.path, c.name, c.received_at, made) if result.sha256 else None
+            except NotRegular:
+                s = None
+            if s is None:   # no longer a regular file: left in the inbox, not recorded
+                note_left([(c.path, ODD["other"])])
+                continue
+        chunk.staged.append(s)
+        plain[c.path] = Incoming(s.path, c.name, c.received_at, result.sha256, s.size, c.name, c.path)
+    incoming = [inc for _at, p, mail in chunk.part for inc in (chunk.mails[p] if mail is not None else (plain.get(p),))
                 if inc is not None]
     mailed = [inc.kind == "eml" for inc in incoming]
     by_sha: dict = {}
@@ -486,63 +516,69 @@ def _incoming(archive: Path, made: dict, part: list[tuple], staged: list, mails:
 
 
 def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, twins: dict, senders: dict | None = None) -> list[dict]:
+             first_of: dict, twins: dict, senders: dict | None = None) -> list[Entry]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
     the ledger and against what this run has already seen."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
-    entries, deadlines = [], {}
-    closed = closed_notes(ledger)
+    entries, looks = [], _Looks(ledger, settings, twins, senders or {})
     for inc, mail in zip(incoming, mailed):
-        entry = {"sha256": inc.sha256, "name": inc.name, "archived": inc.path, "received_at": inc.received_at,
-                 "size": inc.size, "kind": None, "source": inc.source, "inbox": inc.inbox,
-                 "duplicate_of": None, "submissions": [], "attached": inc.attached, "note": inc.note,
-                 "empty": inc.empty_mail}
+        entry = Entry(inc.sha256, inc.name, inc.path, inc.received_at, inc.size, inc.source, inc.inbox,
+                      attached=inc.attached, note=inc.note, empty=inc.empty_mail)
+        entries.append(entry)
         if mail:
-            entry["kind"] = "eml"
+            entry.kind = "eml"
             if inc.empty_mail:  # the sender still hears what happened
                 none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
-                entry["submissions"] = [(Submission(None, None, None, (), (none,)), "rejected", False, None)]
-            entries.append(entry)
+                entry.forms = [Form(Submission(None, None, None, (), (none,)), "rejected", False, None)]
             continue
         if inc.kind == "other":   # kept and listed with the e-mail's forms; nothing to check
-            entry["kind"] = "other"
-            entries.append(entry)
+            entry.kind = "other"
             continue
         prior = known.get(inc.sha256)
         if prior is not None or inc.sha256 in first_of:
             name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
-            entry["duplicate_of"] = prior[0] if prior else None
+            entry.duplicate_of = prior[0] if prior else None
             dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
                           expected=name)
-            entry["submissions"] = [(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
-                                    for u, p in _units_of(ledger, inc.sha256, by_sha)]
-            entries.append(entry)
+            entry.forms = [Form(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
+                           for u, p in _units_of(ledger, inc.sha256, by_sha)]
             continue
         first_of[inc.sha256] = (inc.name, inc.received_at)   # shown as str(when)[:19], as an ISO text from the ledger
         result = by_sha[inc.sha256]
-        entry["kind"] = result.kind
-        for sub in result.submissions:
-            due = sub.period and (deadlines.get(sub.period) or deadlines.setdefault(sub.period, settings.deadline(sub.period)))
-            late = bool(due) and inc.received_at > due
-            extra, counts = [], counts_json(sub.rows)
-            if late:
-                extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
-                                     expected=due.strftime("%Y-%m-%d %H:%M")))
-            if sub.status == "accepted" and sub.unit and sub.period:
-                twin = _same_as_other(ledger, twins, sub, counts)
-                if twin:
-                    extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
-            stranger = inc.sender and sender_finding(sub.unit, inc.sender, senders or {})
-            if stranger:
-                extra.append(stranger)
-            if sub.period in closed:   # kept and answered, counted once the quarter is reopened
-                extra.append(finding("PERIOD_CLOSED", None, value=closed[sub.period][0], expected=closed[sub.period][1]))
-            if extra:
-                sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
-                                 sub.cells, sub.unit_cell, sub.period_cell)
-            entry["submissions"].append((sub, sub.status, late, counts))
-        entries.append(entry)
+        entry.kind = result.kind
+        entry.forms = [looks.form(sub, inc) for sub in result.submissions]
     return entries
+
+
+class _Looks:
+    """What a form's own check cannot see, looked at against the ledger and the run: lateness, another
+    unit's identical form, a sender the unit does not list, a closed month."""
+
+    def __init__(self, ledger: Ledger, settings: Settings, twins: dict, senders: dict):
+        self.ledger, self.settings, self.twins, self.senders = ledger, settings, twins, senders
+        self.closed, self.deadlines = closed_notes(ledger), {}
+
+    def form(self, sub: Submission, inc: Incoming) -> Form:
+        due = sub.period and (self.deadlines.get(sub.period)
+                              or self.deadlines.setdefault(sub.period, self.settings.deadline(sub.period)))
+        late = bool(due) and inc.received_at > due
+        extra, counts = [], counts_json(sub.rows)
+        if late:
+            extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
+                                 expected=due.strftime("%Y-%m-%d %H:%M")))
+        twin = sub.status == "accepted" and sub.unit and sub.period and _same_as_other(self.ledger, self.twins, sub, counts)
+        if twin:
+            extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
+        stranger = inc.sender and sender_finding(sub.unit, inc.sender, self.senders)
+        if stranger:
+            extra.append(stranger)
+        if sub.period in self.closed:   # kept and answered, counted once the quarter is reopened
+            quarter, issued = self.closed[sub.period]
+            extra.append(finding("PERIOD_CLOSED", None, value=quarter, expected=issued))
+        if extra:
+            sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
+                             sub.cells, sub.unit_cell, sub.period_cell)
+        return Form(sub, sub.status, late, counts)
 
 
 def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:

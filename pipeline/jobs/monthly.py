@@ -24,7 +24,8 @@ from pipeline.outputs.status_book import carried_note, write_status_book
 from pipeline.read.register import find_register
 from pipeline.read.units import load_units
 from pipeline.store.files import atomic_bytes, listed_outputs, publish, staging, sweep, sweep_sets
-from pipeline.store.ledger import Ledger, archived_anything
+from pipeline.store.ledger import Ledger
+from pipeline.store.schema import archived_anything
 
 
 def last_month(settings: Settings, now: dt.datetime | None = None) -> Month:

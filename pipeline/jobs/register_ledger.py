@@ -71,8 +71,7 @@ def record_import(ledger: Ledger, archive: Path, register: Register, data: bytes
         return last[0]
     archived = _archive(archive, register.file, register.sha256, data, now)
     db = ledger.db
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with ledger.transaction():
         import_id = db.execute(
             "INSERT INTO register_imports(sha256, units_sha256, name, archived, imported_at, rows, excluded)"
             " VALUES (?,?,?,?,?,?,?)", (register.sha256, units_sha, register.file, archived,
@@ -85,10 +84,6 @@ def record_import(ledger: Ledger, archive: Path, register: Register, data: bytes
                        [(import_id, *t) for t in _texts(register.revisits, REVISIT_COLUMNS)])
         db.executemany("INSERT INTO register_findings VALUES (?,?,?,?,?,?)",
                        [(import_id, f.code, f.severity, f.cell, f.message, f.value) for f in register.findings])
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return import_id
 
 

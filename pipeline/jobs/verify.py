@@ -21,7 +21,9 @@ from pipeline.core.text import printable
 from pipeline.jobs.intake import reconcile
 from pipeline.read.eml import is_mail, read_eml
 from pipeline.store.files import NotRegular, open_regular
-from pipeline.store.ledger import LOG, Ledger, append_log, counts_json, read_log
+from pipeline.store.ledger import Ledger
+from pipeline.store.received_log import LOG, append_log, read_log
+from pipeline.store.schema import counts_json
 
 _ARCHIVED = re.compile(r"([0-9a-f]{16})_(.+)")   # files/2016-09/<sha256[:16]>_<name as received>
 

@@ -178,15 +178,10 @@ class Mailbox:
         if parts:
             sync_filesystem(folder)
         crash_point("mail_written")
-        ledger.db.execute("BEGIN IMMEDIATE")
-        try:
+        with ledger.transaction():
             ledger.db.executemany(
                 "INSERT OR IGNORE INTO mail_in(mailbox, uidvalidity, uid, message_id, sha256, internal_at, inbox_path,"
                 " fetched_at, queued) VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            ledger.db.execute("COMMIT")
-        except BaseException:
-            ledger.db.execute("ROLLBACK")
-            raise
         crash_point("mail_recorded")
         for tmp, path in parts:
             os.replace(tmp, path)
@@ -217,11 +212,10 @@ class Mailbox:
                 else:
                     client.expunge()
             crash_point("mail_moved")
-            ledger.db.execute("BEGIN IMMEDIATE")
-            ledger.db.executemany("UPDATE mail_in SET moved_at=? WHERE mailbox=? AND uidvalidity=? AND uid=?",
-                                  [(now.isoformat(timespec="seconds"), cfg.mailbox, self.uidvalidity, uid)
-                                   for uid in batch])
-            ledger.db.execute("COMMIT")
+            with ledger.transaction():
+                ledger.db.executemany("UPDATE mail_in SET moved_at=? WHERE mailbox=? AND uidvalidity=? AND uid=?",
+                                      [(now.isoformat(timespec="seconds"), cfg.mailbox, self.uidvalidity, uid)
+                                       for uid in batch])
         return len(uids)
 
 
@@ -235,9 +229,8 @@ def forget_lost(ledger: Ledger) -> int:
                 "SELECT 1 FROM files WHERE name=? AND sha256=? AND kind='eml' LIMIT 1",
                 (os.path.basename(path), sha)).fetchone() is None]
     if lost:
-        ledger.db.execute("BEGIN IMMEDIATE")
-        ledger.db.executemany("DELETE FROM mail_in WHERE id=?", lost)
-        ledger.db.execute("COMMIT")
+        with ledger.transaction():
+            ledger.db.executemany("DELETE FROM mail_in WHERE id=?", lost)
     return len(lost)
 
 

@@ -135,15 +135,10 @@ def queue_receipts(ledger: Ledger, cfg: MailConfig, settings, log=print) -> int:
                               None if original.reply_to else "原邮件没有可回复的地址"))
         elif original.automatic:
             log(f"不回复程序发出的邮件（退信、自动回复等）：{name}")
-        ledger.db.execute("BEGIN IMMEDIATE")
-        try:
+        with ledger.transaction():
             ledger.db.executemany("INSERT OR IGNORE INTO mail_out(key, kind, message_id, to_addr, subject, message,"
                                   " queued_at, last_error) VALUES (?,?,?,?,?,?,?,?)", mails)
             ledger.db.execute("UPDATE mail_in SET queued=1 WHERE id=?", (row_id,))
-            ledger.db.execute("COMMIT")
-        except BaseException:
-            ledger.db.execute("ROLLBACK")
-            raise
         queued += len(mails)
     if queued:
         crash_point("mail_queued")
@@ -209,18 +204,16 @@ def send_due(ledger: Ledger, cfg: MailConfig, secret: str | None, tz, log=print)
 def _mark_sent(ledger: Ledger, ids: list[int], tz) -> None:
     if ids:
         at = dt.datetime.now(tz).isoformat(timespec="seconds")
-        ledger.db.execute("BEGIN IMMEDIATE")
-        ledger.db.executemany("UPDATE mail_out SET sent_at=?, attempts=attempts+1, last_error=NULL WHERE id=?",
-                              [(at, i) for i in ids])
-        ledger.db.execute("COMMIT")
+        with ledger.transaction():
+            ledger.db.executemany("UPDATE mail_out SET sent_at=?, attempts=attempts+1, last_error=NULL WHERE id=?",
+                                  [(at, i) for i in ids])
 
 
 def _failed(ledger: Ledger, rows: list[tuple[int, int]], reason: str, cfg: MailConfig) -> None:
     now = time.time()
-    ledger.db.execute("BEGIN IMMEDIATE")
-    ledger.db.executemany("UPDATE mail_out SET attempts=attempts+1, last_error=?, next_try=? WHERE id=?",
-                          [(reason, now + min(cfg.retry_seconds * 2 ** attempts, MAX_WAIT), rid) for rid, attempts in rows])
-    ledger.db.execute("COMMIT")
+    with ledger.transaction():
+        ledger.db.executemany("UPDATE mail_out SET attempts=attempts+1, last_error=?, next_try=? WHERE id=?",
+                              [(reason, now + min(cfg.retry_seconds * 2 ** attempts, MAX_WAIT), rid) for rid, attempts in rows])
 
 
 def unsent(ledger: Ledger) -> list[tuple]:
