@@ -87,8 +87,8 @@ def cmd_check(args) -> int:
     register = find_register(Path(args.reference), settings)   # read, not imported: check touches no folder
     reconcile = reconciler(read_register(register, units, settings)) if register else None
     with tempfile.TemporaryDirectory() as scratch:
-        results = check_files(expand_mail(paths, Path(scratch)), units, settings, history=history, reconcile=reconcile,
-                              past=past)
+        files = expand_mail(paths, Path(scratch), settings.limits)
+        results = check_files(files, units, settings, history=history, reconcile=reconcile, past=past)
     for result in results:
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
@@ -110,7 +110,7 @@ def files_to_check(given) -> list[Path]:
     return out
 
 
-def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
+def expand_mail(paths: list[Path], scratch: Path, limits: dict) -> list[tuple[Path, str]]:
     """Files to check as (path, name): a saved e-mail stands for its spreadsheet attachments, each
     checked under its own name (an e-mail without any is checked as itself, and refused)."""
     from pipeline.core.text import safe_name
@@ -120,7 +120,7 @@ def expand_mail(paths: list[Path], scratch: Path) -> list[tuple[Path, str]]:
         if not is_mail(p.name):
             out.append((p.resolve() if p.is_symlink() else p, p.name))   # a link named on the command line is followed
             continue
-        attachments = read_eml(p.read_bytes()).attachments
+        attachments = read_eml(p.read_bytes(), limits).attachments
         if not attachments:
             out.append((p, p.name))
         for k, a in enumerate(attachments):

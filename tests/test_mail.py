@@ -104,7 +104,7 @@ def test_only_spreadsheets_are_returned_and_others_are_named():
              attachment(b'attachment; filename="d.docx"', XLSX)]
     mail = read_eml(eml(*parts))
     assert [a.name for a in mail.attachments] == ["报表.xls", "b.ods", "c.xlsm"]
-    assert mail.skipped == ("说明.pdf", "d.docx")
+    assert [a.name for a in mail.others] == ["说明.pdf", "d.docx"]
 
 
 def test_a_spreadsheet_with_an_odd_name_is_found_by_its_bytes():

@@ -7,7 +7,6 @@ import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +18,7 @@ from openpyxl.comments import Comment
 
 from pipeline.core.findings import finding
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.core.settings import load_settings
 from pipeline.demo import samples
 from pipeline.outputs import marked as copies
 from pipeline.outputs import receipts
@@ -27,6 +27,7 @@ from pipeline.outputs.marked_parts import LIST_LINE, LIST_SHEET, set_lines
 from pipeline.outputs.receipts import write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
+DEFAULTS = load_settings(None)   # the settings where staff set none: the district in Asia/Shanghai
 BUREAU = "郑州市二七区安全生产监督管理局"
 WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
 ROWS = tuple(Row(i, lv, 0, 1, 0) for i in INDUSTRIES for lv in LEVELS)
@@ -277,7 +278,7 @@ def test_write_receipts_in_order_of_submissions_with_a_pool(tmp_path, monkeypatc
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "2016年10月31日", DEFAULTS)
     assert [p.name.split("_")[3] for p in paths] == ["1", "1", "2", "3", "3", "4", "5", "5", "6"]
     assert [p.suffix for p in paths[:3]] == [".txt", ".xlsx", ".txt"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
@@ -294,8 +295,8 @@ def test_a_pool_started_before_the_month_is_read_writes_the_same_receipts(tmp_pa
         assert none is None
     with receipts.receipt_pool(receipts.IN_POOL) as pool:
         assert {pool.submit(os.nice, 0).result() for _ in range(4)} == {min(19, os.nice(0) + receipts.BACKGROUND)}
-        early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ), pool=pool)
-    here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+        early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", DEFAULTS, pool=pool)
+    here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", DEFAULTS)
     assert [p.name for p in early] == [p.name for p in here]
     assert [p.read_bytes() for p in early if p.suffix == ".txt"] == [p.read_bytes() for p in here if p.suffix == ".txt"]
 
@@ -330,13 +331,13 @@ def test_write_receipts_runs_meanwhile_once_and_a_failure_in_it_stops_the_run(tm
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
     calls = []
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=lambda: calls.append(1))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", DEFAULTS, meanwhile=lambda: calls.append(1))
     assert calls == [1] and len(paths) == 9 and all(p.exists() for p in paths)
 
     def broken():
         raise OSError("磁盘已满")
     with pytest.raises(OSError, match="磁盘已满"):
-        write_receipts(subs, tmp_path / "again", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=broken)
+        write_receipts(subs, tmp_path / "again", "二七区", "", DEFAULTS, meanwhile=broken)
 
 
 def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, monkeypatch):
@@ -364,7 +365,7 @@ def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, mo
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", DEFAULTS)
     assert len(paths) == 9 and all(p.exists() for p in paths)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
 
@@ -403,7 +404,7 @@ def test_a_rejected_forms_receipt_says_whether_an_accepted_one_still_counts(tmp_
 def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_path):
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH], id=1), received(form, status="accepted", id=2, file="马寨镇改.xlsx")]
-    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", DEFAULTS)
     first = paths[0].read_text(encoding="utf-8-sig")
     assert "“马寨镇改.xlsx”已被接收" in first and "本报表已计入2016年9月汇总" in txt(paths[-1:])
 

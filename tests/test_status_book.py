@@ -197,3 +197,12 @@ def test_details_are_the_same_whatever_the_order_of_the_rows_and_the_rows_kept(t
     assert details("a.xlsx", counted) == expected
     monkeypatch.setattr(pipeline.outputs.status_book, "_TAILS_KEPT", 5)
     assert details("b.xlsx", shuffled) == expected
+
+
+def test_received_times_are_shown_in_the_districts_own_zone(tmp_path):
+    """A district set to another zone (settings' district.timezone) sees its own clock's times."""
+    path = write_status_book(tmp_path / "b.xlsx", "2016-09", UNITS, RECEIVED, COUNTED, "9月30日", "二七区",
+                             tz=ZoneInfo("Asia/Urumqi"))   # UTC+6: two hours behind Beijing
+    shown = [r[1] for r in load_workbook(path)["全部文件"].iter_rows(min_row=2, values_only=True)]
+    assert shown == ["2016年9月26日 08:15", "2016年9月27日 08:15", "2016年9月28日 08:15", "2016年9月29日 08:15",
+                     "2016年9月29日 08:15", "2016年10月3日 08:15"]

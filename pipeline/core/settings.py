@@ -109,6 +109,14 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
 }
 
 
+def defaults(section: str) -> dict:
+    """A section's settings as they are where staff set none (a caller given no settings)."""
+    return {key: default for key, (default, _help) in SETTINGS[section].items()}
+
+
+DEFAULT_TZ = ZoneInfo(SETTINGS["district"]["timezone"][0])   # the district's zone where no settings are given
+
+
 @dataclass(frozen=True)
 class Settings:
     values: dict

@@ -38,7 +38,7 @@ from pipeline.jobs.closing import closed_notes
 from pipeline.jobs.lock import crash_point
 from pipeline.jobs.mail.senders import address_of, load_senders, sender_finding
 from pipeline.jobs.register import import_register, reconciler
-from pipeline.read.eml import is_mail, read_eml
+from pipeline.read.eml import NO_WORKBOOK, is_mail, read_eml
 from pipeline.read.sniff import human
 from pipeline.read.units import Units
 from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts, sync_filesystem
@@ -60,6 +60,7 @@ class Incoming:
     source: str             # inbox file name (the e-mail for attachments)
     inbox: str | None       # inbox path to remove once recorded (None for attachments)
     empty_mail: bool = False  # an e-mail that brought no spreadsheet
+    why_empty: str | None = None   # why, as its receipt says it (a part that would not parse, or none at all)
     kind: str | None = None   # "other": an attachment that is not a workbook (archived and listed, not checked)
     attached: bool = False    # came with the e-mail before it
     note: str | None = None   # an e-mail's text
@@ -210,7 +211,7 @@ def received(inbox: Path, settings: Settings, left: list | None = None, server_t
                 odd.append((p, ODD["other"]))
                 continue
             with open(fd, "rb") as f:
-                mail = read_eml(f.read())
+                mail = read_eml(f.read(), settings.limits)
             at = server_times.get(os.path.basename(p)) or mail.date
             at = at.astimezone(tz) if at else dt.datetime.fromtimestamp(mtime, tz)
             found.append((at.timestamp(), p, at, mail))
@@ -265,7 +266,7 @@ def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, stag
     mail_name = os.path.basename(p)
     s = _stage(archive, p, mail_name, at, made)
     staged.append(s)
-    out = [Incoming(s.path, mail_name, at, s.sha256, s.size, mail_name, p, empty_mail=not mail.attachments,
+    out = [Incoming(s.path, mail_name, at, s.sha256, s.size, mail_name, p, empty_mail=not mail.attachments, why_empty=mail.reason,
                     kind="eml", note=mail.body or None)]
     sender = address_of(mail.sender)
     for k, a in enumerate(mail.attachments):
@@ -528,7 +529,7 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
         if mail:
             entry.kind = "eml"
             if inc.empty_mail:  # the sender still hears what happened
-                none = finding("NO_FORM", None, file=inc.name, detail="邮件中没有 Excel 或 WPS 表格附件。")
+                none = finding("NO_FORM", None, file=inc.name, detail=f"{inc.why_empty or NO_WORKBOOK}。")
                 entry.forms = [Form(Submission(None, None, None, (), (none,)), "rejected", False, None)]
             continue
         if inc.kind == "other":   # kept and listed with the e-mail's forms; nothing to check

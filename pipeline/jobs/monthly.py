@@ -184,7 +184,7 @@ def _write_set(ledger: Ledger, out: Path, period: str, settings: Settings, units
             if interim:
                 manifest["interim"] = interim.isoformat(timespec="seconds")
             write_status_book(status, period, active, subs, counted, deadline_text, district, carried, note, bureau,
-                              register_note=register_note)
+                              register_note=register_note, tz=settings.tz)
             crash_point("outputs")
 
         written = write_receipts(subs, receipts_dir, bureau, f"{resend.year}年{resend.month}月{resend.day}日", settings,

@@ -202,7 +202,7 @@ def _unlogged(archive: Path, lines: list[dict], settings: Settings) -> list[dict
         name = _name_of(rel)
         if not is_mail(name):
             continue
-        mail = read_eml((archive / rel).read_bytes())
+        mail = read_eml((archive / rel).read_bytes(), settings.limits)
         at = mail.date.astimezone(tz) if mail.date else received_at(rel)
         out.append(line(rel, name, at, name, kind="eml", empty=not mail.attachments, note=mail.body or None))
         used.add(rel)

@@ -27,14 +27,13 @@ from pipeline.check.sandbox import exit_with
 from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import Received, new_received, no_gc
 from pipeline.core.period import month_text
-from pipeline.core.settings import TEMPLATES
+from pipeline.core.settings import DEFAULT_TZ, TEMPLATES
 from pipeline.core.text import name_part, printable
 from pipeline.outputs.marked import Clerks, marked_copy
 from pipeline.outputs.marked_parts import Problem
 from pipeline.read.grids import read_grids
 from pipeline.store.files import atomic_bytes
 
-TZ = ZoneInfo("Asia/Shanghai")
 LEVEL_WORDS = {ERROR: "错误", "warning": "提示"}
 VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新报送",
             "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略",
@@ -53,7 +52,7 @@ def _plain(text: str | None) -> str:
     return _CONTROLS.sub(" ", text or "")
 
 
-def time_text(moment: datetime, tz: ZoneInfo = TZ) -> str:
+def time_text(moment: datetime, tz: ZoneInfo = DEFAULT_TZ) -> str:
     """`2016年9月28日 10:15` in local time."""
     local = moment.astimezone(tz) if moment.tzinfo else moment
     return f"{local.year}年{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
@@ -168,7 +167,7 @@ def _marked_copy(rec: Received, path: Path, grid_rows: dict | None, bureau: str 
 
 
 def write_receipt(rec: Received, out_dir: Path, bureau: str, grid_rows=None, *,
-                  deadline_text: str = "", tz: ZoneInfo = TZ, counted: dict | None = None) -> list[Path]:
+                  deadline_text: str = "", tz: ZoneInfo = DEFAULT_TZ, counted: dict | None = None) -> list[Path]:
     """Write the receipt .txt (and, with findings, the marked .xlsx) into out_dir; return their paths.
 
     grid_rows: {sheet: (origin_row, origin_col, rows)} as read, used when openpyxl cannot open the
@@ -208,7 +207,7 @@ def _txt(ctx: ReceiptContext) -> bytes:
     return render_txt(ctx).replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8-sig")
 
 
-def _grid_rows(rec: Received):
+def _grid_rows(rec: Received, cells: int):
     """The sheets as read, for marking a copy of a clerk's .xls/.ods (openpyxl opens only .xlsx).
 
     Only for a file the reader already read in the sandbox (its findings name cells), so reading it
@@ -218,25 +217,27 @@ def _grid_rows(rec: Received):
     with open(rec.archived, "rb") as f:
         if f.read(2) == b"PK" and not rec.file.lower().endswith(".ods"):
             return None   # .xlsx: the clerk's own file is copied
-    return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, 2_000_000)}
+    return {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(rec.archived, cells)}
 
 
-def _receipts_of(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
-                 tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[Path]]:
+def _receipts_of(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str, tz: ZoneInfo,
+                 grid_rows=None, counted: dict | None = None, cells: int = 0) -> dict[int, list[Path]]:
     """Every submission's receipt (its .txt, and its marked copy if it has cells to mark), a stage
     at a time over the batch (names, marked copies, texts, files): each stage's code stays in the
     processor's caches, ~25 % less CPU a receipt than one receipt after another. `grid_rows(rec)`:
-    the sheets as read, for a copy openpyxl cannot make from the file itself."""
-    names = _receipt_names(batch, receipts_dir, bureau, deadline_text, tz, grid_rows, counted)
+    the sheets as read, for a copy openpyxl cannot make from the file itself (else read again here,
+    within `cells`, limits.cells)."""
+    names = _receipt_names(batch, receipts_dir, bureau, deadline_text, tz, grid_rows, counted, cells)
     return {k: [receipts_dir / name for name in got] for k, got in names.items()}
 
 
-def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str,
-                   tz: ZoneInfo, grid_rows=_grid_rows, counted: dict | None = None) -> dict[int, list[str]]:
+def _receipt_names(batch: list[Received], receipts_dir: Path, bureau: str, deadline_text: str, tz: ZoneInfo,
+                   grid_rows=None, counted: dict | None = None, cells: int = 0) -> dict[int, list[str]]:
     """`_receipts_of`, with the names of the files written in `receipts_dir`: a .txt receipt's path
     is a string joined once, not a Path made and turned back into a string (a plain receipt: 221,000
     instructions -> 182,000)."""
     folder = os.fspath(receipts_dir)
+    grid_rows = grid_rows or functools.partial(_grid_rows, cells=cells)
     stems = [receipt_stem(rec) for rec in batch]
     marked = [_marked_or_none(rec, receipts_dir / f"{stem}_标注.xlsx", grid_rows, bureau) if _to_mark(rec)
               else None for rec, stem in zip(batch, stems)]
@@ -336,6 +337,7 @@ def write_receipts(subs: list[Received], receipts_dir: Path, bureau: str, deadli
     counted = {rec.unit: (rec.received_at.timestamp(), rec.file) for rec in subs
                if rec.status == "accepted" and rec.unit in rejected}      # what a rejected form's receipt tells
     where = {"receipts_dir": receipts_dir, "bureau": bureau, "deadline_text": deadline_text, "tz": settings.tz,
+             "cells": settings.limits["cells"],
              "counted": counted}
     to_mark = [rec for rec in subs if _to_mark(rec)]
     if pool is None and len(to_mark) < MARK_IN_POOL and len(subs) < IN_POOL:

@@ -24,8 +24,10 @@ from pipeline.core.findings import CODES, ERROR
 from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVEL_NAMES, ROW_KEY, ROW_KEYS, STATUS_WORDS, Received, no_gc
 from pipeline.core.ooxml import finish, inline, shared_strings, xf_numbers
 from pipeline.core.period import month_text
+from pipeline.core.settings import DEFAULT_TZ
 from pipeline.core.text import FORMULA_START, cell_text, display_width
 from pipeline.outputs.receipts import time_text
+from pipeline.outputs.xlsx import set_properties
 from pipeline.store.files import atomic
 
 RED, YELLOW, GREEN, HEAD = "#FF9999", "#FFEB84", "#C6EFCE", "#D9E1F2"
@@ -192,7 +194,7 @@ FILES_HEADS = ["序号", "收到时间", "文件名", "单位", "工作表", "�
 DETAIL_HEADS = ["单位", "行业", "级别", "当月完成", "累计完成", "正在评审"]
 
 
-def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict,
+def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit: dict, counted: dict, tz,
               carried: dict, notes: list[str]) -> _Sheet:
     sheet = _Sheet(book, "报送情况", s, len(OVERVIEW_HEADS))
     sheet.merged(title, "title", height=28)
@@ -210,7 +212,7 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
         if unit in carried:
             said = "；".join(filter(None, (said, f"全区月报沿用{month_text(carried[unit][0])}的数字")))
         sent_with = explanation(rec, 100)
-        sheet.write([n, unit, status, time_text(rec.received_at) if rec else "", rec.file if rec else "",
+        sheet.write([n, unit, status, time_text(rec.received_at, tz) if rec else "", rec.file if rec else "",
                      said, times, sent_with], styles[status], height=_lines_high(sent_with) or 20)
     sheet.merged(f"应报 {len(units)} 家，按时 {tally['按时']} 家，迟报 {tally['迟报']} 家，"
                  f"退回 {tally['退回']} 家，未报 {tally['未报']} 家", "bold")
@@ -228,13 +230,13 @@ def _overview(book, s, title: str, deadline_text: str, units: list[str], by_unit
     return sheet
 
 
-def _all_files(book, s, received: list[Received]) -> _Sheet:
+def _all_files(book, s, received: list[Received], tz) -> _Sheet:
     sheet = _Sheet(book, "全部文件", s, len(FILES_HEADS))
     sheet.header(FILES_HEADS)
     styles = ("center", "cell", "cell", "cell", "cell", "center", "center", "cell", "cell")
     for n, rec in enumerate(sorted(received, key=lambda r: (r.received_at, r.id)), 1):
         said = explanation(rec)
-        sheet.write([n, time_text(rec.received_at), rec.file, rec.unit or "（未识别）", rec.sheet or "",
+        sheet.write([n, time_text(rec.received_at, tz), rec.file, rec.unit or "（未识别）", rec.sheet or "",
                      STATUS_WORDS.get(rec.status, rec.status), "是" if rec.late else "否", problems(rec), said],
                     styles, height=_lines_high(said, 15) if said else None)
     sheet.ws.freeze_panes(1, 0)
@@ -352,11 +354,12 @@ def _detail_rows(order: list[str], counted: dict[str, Received], style: str, r: 
 def write_status_book(path: Path, period: str, units: list[str], received: list[Received],
                       counted: dict[str, Received], deadline_text: str, district: str,
                       carried: dict | None = None, interim: str | None = None,
-                      author: str = "", register_note: str | None = None) -> Path:
+                      author: str = "", register_note: str | None = None, tz=DEFAULT_TZ) -> Path:
     """Write the 报送情况 workbook for `period` ("2016-09") to `path`, atomically. `carried`: {unit:
     (month, rows)} of the units the district's form carries; `interim`: the note of a run before the
     month is over; `author`: the bureau, in the book's properties;
-    `register_note`: the units the enterprise register could not reconcile."""
+    `register_note`: the units the enterprise register could not reconcile; `tz`: the district's
+    time zone, the times' (settings' district.timezone)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -374,10 +377,10 @@ def write_status_book(path: Path, period: str, units: list[str], received: list[
             notes.append(carried_note(carried))
         if register_note:
             notes.append(register_note)
-        book.set_properties({"title": title, "author": author, "company": author, "comments": ""})
+        set_properties(book, title, author, company=author)
         strings = _Strings()
-        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, carried or {}, notes),
-                  _all_files(book, s, received),
+        sheets = [_overview(book, s, title, deadline_text, units, by_unit, counted, tz, carried or {}, notes),
+                  _all_files(book, s, received, tz),
                   *_details(book, s, units, counted, strings)]
         book.close()
         parts = {f"xl/worksheets/sheet{i}.xml": (sheet.rows, f"{COLUMNS[sheet.columns - 1]}{max(sheet.row, 1)}")

@@ -18,7 +18,7 @@ from email.header import decode_header
 from email.message import EmailMessage, Message
 from pathlib import PurePosixPath
 
-from pipeline.core.settings import SETTINGS
+from pipeline.core.settings import defaults
 from pipeline.read.sniff import CFB_MAGIC, ZIP_MAGICS, sniff
 
 SHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -44,8 +44,7 @@ class Mail:
     sender: str
     date: datetime | None
     attachments: tuple[Attachment, ...]
-    skipped: tuple[str, ...] = ()     # attachments that are not spreadsheets, by name
-    reason: str | None = None         # why nothing could be taken from a broken e-mail
+    reason: str | None = None         # why no workbook was taken from it, said in its receipt
     others: tuple[Attachment, ...] = ()   # those attachments (情况说明.docx, a scanned letter): archived, listed
     body: str = ""                    # the message's own text (plain text, else its HTML's text), trimmed
 
@@ -55,7 +54,12 @@ def is_mail(name: str) -> bool:
     return name.lower().endswith(".eml")
 
 
-def read_eml(data: bytes) -> Mail:
+NO_WORKBOOK = "邮件中没有 Excel 或 WPS 表格附件"
+
+
+def read_eml(data: bytes, limits: dict | None = None) -> Mail:
+    """An e-mail's sender, date, subject, text and attachments: the workbooks among them judged as
+    sniff judges any file (within `limits`, the settings' [limits])."""
     try:
         message = email.message_from_bytes(data, policy=policy.default)
         subject = _header_text(message, "subject")
@@ -64,12 +68,11 @@ def read_eml(data: bytes) -> Mail:
     except PARSE_ERRORS as error:
         return Mail("", "", None, (), reason=f"邮件无法解析（{type(error).__name__}）")
     attachments, others, texts, problems = [], [], [], []
-    _collect(message, attachments, others, texts, problems)
+    _collect(message, attachments, others, texts, problems, limits or defaults("limits"))
     reason = None
     if not attachments:
-        reason = "；".join(problems) if problems else "邮件中没有电子表格附件"
-    return Mail(subject, sender, date, tuple(attachments), tuple(a.name for a in others), reason, tuple(others),
-                _body(texts))
+        reason = "；".join(problems) if problems else NO_WORKBOOK
+    return Mail(subject, sender, date, tuple(attachments), reason, tuple(others), _body(texts))
 
 
 BODY_CHARS = 2000   # of an e-mail's text kept beside its forms
@@ -87,7 +90,7 @@ def _body(texts: list[tuple[str, str]]) -> str:
     return text[:BODY_CHARS]
 
 
-def _collect(message: EmailMessage, attachments: list, others: list, texts: list, problems: list) -> None:
+def _collect(message: EmailMessage, attachments: list, others: list, texts: list, problems: list, limits: dict) -> None:
     for part in message.walk():  # walk() also enters forwarded messages (message/rfc822)
         try:
             if part.is_multipart():
@@ -99,7 +102,7 @@ def _collect(message: EmailMessage, attachments: list, others: list, texts: list
                 continue
             if not data or (name is None and part.get_content_maintype() == "text"):
                 continue
-            kind = _spreadsheet_kind(name or "", data)
+            kind = _spreadsheet_kind(name or "", data, limits)
             if kind is None:
                 if name:
                     others.append(Attachment(name, data))
@@ -124,14 +127,13 @@ def _text_of(part: EmailMessage, data: bytes | None) -> str:
     return data.decode("utf-8", "replace")
 
 
-def _spreadsheet_kind(name: str, data: bytes) -> str | None:
+def _spreadsheet_kind(name: str, data: bytes, limits: dict) -> str | None:
     suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
     if suffix in SHEET_SUFFIXES:
         return suffix[1:]
     if suffix in OTHER_OFFICE or not data.startswith((CFB_MAGIC,) + ZIP_MAGICS):
         return None
-    sniffed = sniff(data, name or "附件", {key: default for key, (default, _h) in SETTINGS["limits"].items()}
-                    | {"file_bytes": len(data)})
+    sniffed = sniff(data, name or "附件", {**limits, "file_bytes": len(data)})
     if sniffed.kind:
         return sniffed.kind
     if sniffed.finding is not None and sniffed.finding.code in ("ENCRYPTED", "TOO_LARGE"):

@@ -81,7 +81,7 @@ def receipt_mail(rec, original: Original, key: str, cfg: MailConfig, settings, n
     """(Message-ID, the mail) of one submission's receipt."""
     mid = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}.huizhi@{cfg.domain}>"
     with tempfile.TemporaryDirectory(prefix="huizhi-") as scratch:
-        written = write_receipt(rec, Path(scratch), settings["district"]["name"], _grid_rows(rec),
+        written = write_receipt(rec, Path(scratch), settings["district"]["name"], _grid_rows(rec, settings.limits["cells"]),
                                 deadline_text=_deadline_text(settings, rec.period), tz=settings.tz)
         body = written[0].read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
         marked = [(p.name, p.read_bytes()) for p in written[1:]]
