@@ -346,6 +346,12 @@ def cmd_remind(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    try:   # the sample workbooks' writers are an extra: the product never needs them
+        import odf  # noqa: F401
+        import xlwt  # noqa: F401
+    except ImportError:
+        print("演示需要生成样例报表的软件包：请运行 make demo，或 pip install -e '.[demo]'。", file=sys.stderr)
+        return 2
     from pipeline.demo.year import run_demo
     return run_demo(Path(args.dir))
 

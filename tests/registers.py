@@ -9,6 +9,7 @@ import openpyxl
 from stdnum.cn import uscc
 
 from pipeline.read.register import LABELS
+from pipeline.store.ledger import Ledger
 
 HEADER = list(LABELS)
 REVISIT_HEADER = ["统一社会信用代码", "回访日期", "结果", "问题"]
@@ -71,3 +72,13 @@ def write_register(path: Path, rows: list[list], revisits: list[list] = (), head
                         c.number_format = "yyyy-mm-dd"
         book.save(path)
     return path
+
+
+def import_on(ledger: Ledger, day: dt.date, tz) -> int | None:
+    """The import in force on `day` (at its end, in the district's time zone `tz`): what the register
+    said that day."""
+    end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
+    for import_id, at in ledger.db.execute("SELECT id, imported_at FROM register_imports ORDER BY id DESC"):
+        if dt.datetime.fromisoformat(at) <= end:
+            return import_id
+    return None

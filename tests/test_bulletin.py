@@ -28,6 +28,8 @@ from pipeline.outputs.bulletin import (
 )
 from pipeline.outputs.chart import cjk_font, draw_chart
 
+import pdfs
+
 BUREAU = "郑州市二七区安全生产监督管理局"
 
 
@@ -393,7 +395,7 @@ def printed_text(path) -> str:
     """The PDF's text page by page, each page's number (— 3 —) taken off its foot."""
     pages = []
     for n in range(1, pdf.page_count(path) + 1):
-        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdf.pdf_text(path, n, n).strip()))
+        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdfs.pdf_text(path, n, n).strip()))
     return "".join(pages)
 
 
@@ -411,9 +413,9 @@ def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
 def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
     pages = pdf.page_count(rendered["pdf"])
     assert pages % 2 == 0
-    last = pdf.pdf_text(rendered["pdf"], pages, pages)
+    last = pdfs.pdf_text(rendered["pdf"], pages, pages)
     assert squeezed(last) == "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
-    assert f"— {pages - 1} —" in pdf.pdf_text(rendered["pdf"], pages - 1, pages - 1)
+    assert f"— {pages - 1} —" in pdfs.pdf_text(rendered["pdf"], pages - 1, pages - 1)
 
 
 @pytest.mark.slow
@@ -423,11 +425,11 @@ def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_
     ctx = sample_context(interview=(), data_warnings=(), rejected=(), far_below=())   # the text ends on page 6
     shared = pdf.to_pdf(render_docx(ctx, tmp_path / "共页.docx", chart), tmp_path)
     assert pdf.page_count(shared) == 6                                  # the 版记 fits under the chart, page 6
-    last = squeezed(pdf.pdf_text(shared, 6, 6))
+    last = squeezed(pdfs.pdf_text(shared, 6, 6))
     assert last.startswith("附件2") and last.endswith(record) and "—6—" in last
     apart = pdf.to_pdf(render_docx(ctx, tmp_path / "另页.docx", chart, record_apart=True), tmp_path)
     assert pdf.page_count(apart) == 8                                   # made to stand apart: 7 blank, 8 the 版记
-    assert squeezed(pdf.pdf_text(apart, 7, 7)) == "" and squeezed(pdf.pdf_text(apart, 8, 8)) == record
+    assert squeezed(pdfs.pdf_text(apart, 7, 7)) == "" and squeezed(pdfs.pdf_text(apart, 8, 8)) == record
 
 
 @pytest.mark.slow
@@ -440,7 +442,7 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
     ctx = sample_context(year=2018, period="2018Q3", ranking=rows,
                          summary=dataclasses.replace(ctx.summary, target=1.0))
     docx = render_docx(ctx, tmp_path / "通报.docx", chart)
-    lines = pdf.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
+    lines = pdfs.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
     table = lines[lines.index("附件 1"):lines.index("附件 2")]
     assert "（百分点）" in table                                  # not 百分 / 点
     assert table.count("1 淮河路街道 12 12 100.0% 100% 已达标 2 3/3 1 并列") == 1
@@ -450,7 +452,7 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
 @pytest.mark.slow
 @needs_soffice
 def test_pdf_pages_render_to_png(rendered, tmp_path):
-    pages = pdf.to_png(rendered["pdf"], tmp_path, dpi=20)
+    pages = pdfs.to_png(rendered["pdf"], tmp_path, dpi=20)
     assert len(pages) >= 5 and all(p.suffix == ".png" for p in pages)
 
 

@@ -186,11 +186,11 @@ def test_outputs_exist_and_open(quarter):
 
 def test_district_form_is_accepted_by_check_with_the_district_as_unit(quarter, tmp_path, settings):
     from pipeline.check.check import check_files
-    from pipeline.read.units import single_unit
+    from pipeline.read.units import Unit, Units
     f, sent, _ = quarter
     m = manifest(f, "2016-09")
     result = check_files([(f["outbox"] / "2016-09" / m["files"]["form"], m["files"]["form"])],
-                         single_unit("二七区"), settings)[0]
+                         Units((Unit("二七区", 0, None, None, ()),)), settings)[0]
     (sub,) = result.submissions
     assert (sub.status, sub.unit, sub.period) == ("accepted", "二七区", "2016-09"), sub.findings
     assert [r.as_json() for r in sub.rows] == m["totals"]

@@ -125,6 +125,8 @@ def test_ranking_workbook_says_what_the_bulletins_table_says(quarter):
 @pytest.mark.slow
 def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
     from pipeline.outputs import pdf
+
+    import pdfs
     f, _ = quarter
     out = f["outbox"] / "2016Q3"
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -132,7 +134,7 @@ def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
     assert pdf.page_count(printed) == 1
     info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True, check=True).stdout
     assert "841.89 x 595.3" in info                                       # A4, landscape
-    text = pdf.pdf_text(printed, raw=False)
+    text = pdfs.pdf_text(printed, raw=False)
     assert "各单位达标率与年度目标" in text and "德化街街道" in text        # the chart on the table's page
 
 

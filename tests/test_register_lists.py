@@ -12,13 +12,13 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.jobs.register import run_register
-from pipeline.jobs.register_ledger import import_on, imports, load_import
+from pipeline.jobs.register_ledger import imports, load_import
 from pipeline.outputs.register_lists import work_lists
 from pipeline.read.register import read_register
 from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE
-from registers import code, row, write_register
+from registers import code, import_on, row, write_register
 
 D = dt.date(2016, 9, 30)
 NOW = dt.datetime(2016, 10, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

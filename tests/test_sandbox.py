@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipeline.check.sandbox import Pool, run_one
+from pipeline.check.sandbox import Outcome, Pool
 
 
 class PanicException(BaseException):  # what pyo3 raises from a Rust panic (python-calamine)
@@ -152,3 +152,9 @@ def test_a_pool_started_twice_keeps_its_workers():
         assert [slot.process.pid for slot in pool._slots] == first
         assert sorted(item for item, _ in pool.map(range(4))) == [0, 1, 2, 3]
     assert not pool._slots
+
+
+def run_one(fn, item, seconds_per_file: float = 20, memory_mb: int | None = 1024,
+            context: str = "forkserver") -> Outcome:
+    with Pool(fn, workers=1, seconds_per_file=seconds_per_file, memory_mb=memory_mb, context=context) as pool:
+        return next(iter(pool.map([item])))[1]

@@ -39,10 +39,6 @@ class Outcome:
         return self.reason is None
 
 
-def ok(result) -> Outcome:
-    return Outcome(result)
-
-
 def failed(reason: str, detail: str = "") -> Outcome:
     assert reason in REASONS, reason
     return Outcome(None, reason, detail)
@@ -183,7 +179,6 @@ class Pool:
         self.workers = workers or os.cpu_count() or 1
         self._context = multiprocessing.get_context(context)
         self._slots: list[_Slot] = []
-        self.restarts = 0
 
     def __enter__(self) -> Self:
         if not self._slots:   # started already (in the background, say): keep those workers
@@ -222,7 +217,6 @@ class Pool:
         slot.conn.close()
         fresh = self._start()
         self._slots[self._slots.index(slot)] = fresh
-        self.restarts += 1
         return fresh
 
     def map(self, items):
@@ -315,9 +309,4 @@ def _death(exitcode: int | None) -> Outcome:
         return failed("crash", f"进程异常终止（{name}）")
     return failed("crash", f"进程意外退出（退出码 {exitcode}）")
 
-
-def run_one(fn, item, seconds_per_file: float = 20, memory_mb: int | None = 1024,
-            context: str = "forkserver") -> Outcome:
-    with Pool(fn, workers=1, seconds_per_file=seconds_per_file, memory_mb=memory_mb, context=context) as pool:
-        return next(iter(pool.map([item])))[1]
 

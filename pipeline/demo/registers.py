@@ -200,10 +200,6 @@ def _expires(e: Enterprise) -> dt.date:
         return dt.date(e.issued.year + 3, 2, 28) - dt.timedelta(days=1)
 
 
-MISTAKES = ("REG_BAD_CODE", "REG_DUPLICATE", "REG_UNKNOWN_UNIT", "REG_BAD_INDUSTRY", "REG_BAD_VALUE", "REG_MISSING",
-            "REG_BAD_DATE", "REG_NO_CERT_NUMBER", "REG_UNKNOWN_ENTERPRISE")
-
-
 def with_mistakes(enterprises: list[Enterprise], revisits: list[Revisit], seed: int = 7) -> tuple[list, list]:
     """One of each mistake a register has, each on a different enterprise (uncertified ones from the
     end of the list, so that no count of certified enterprises changes): a mistyped check character,

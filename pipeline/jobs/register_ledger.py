@@ -115,16 +115,6 @@ def load_import(ledger: Ledger, import_id: int) -> Register:
     return Register(head[0], head[1], enterprises, revisits, findings, head[2], head[3])
 
 
-def import_on(ledger: Ledger, day: dt.date, tz) -> int | None:
-    """The import in force on `day` (at its end, in the district's time zone `tz`): what the register
-    said that day."""
-    end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
-    for import_id, at in ledger.db.execute("SELECT id, imported_at FROM register_imports ORDER BY id DESC"):
-        if dt.datetime.fromisoformat(at) <= end:
-            return import_id
-    return None
-
-
 def import_in_use(ledger: Ledger, sha: str, units_sha: str) -> int | None:
     """The last import of this register checked against these units, if there is one."""
     got = ledger.db.execute("SELECT id FROM register_imports WHERE sha256=? AND units_sha256=? ORDER BY id DESC"

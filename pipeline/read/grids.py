@@ -43,9 +43,6 @@ class Grid:
     def height(self) -> int:
         return self.origin[0] + len(self.rows)
 
-    @property
-    def width(self) -> int:
-        return self.origin[1] + max((len(r) for r in self.rows), default=0)
 
 
 class TooManyCells(Exception):

@@ -189,7 +189,7 @@ def load_units(reference: Path) -> Units:
     columns["规模以上企业数"] = [0 if count is None else count for count in counts]
     for col in ("起始", "截止"):
         columns[col] = [_month(text) if text else "" for text in columns[col]]
-    aliases = [_aliases(text) for text in columns["别名"]]
+    aliases = [aliases_of(text) for text in columns["别名"]]
     frame = pd.DataFrame(columns, index=lines)
     try:
         UnitsTable.validate(frame, lazy=True)
@@ -199,9 +199,7 @@ def load_units(reference: Path) -> Units:
     problems += _shared_spellings(path, lines, names, aliases)
     if problems:
         raise SetupError(*sorted(set(problems), key=_line_number))
-    with no_gc():   # a country's 40,000 units and their aliases: no cycles to look for
-        return Units(tuple(map(_new_unit, zip(names, columns["规模以上企业数"], _periods(columns["起始"]),
-                                              _periods(columns["截止"]), aliases))))
+    return made_units(names, columns["规模以上企业数"], columns["起始"], columns["截止"], aliases)
 
 
 def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
@@ -339,7 +337,7 @@ def _shared_spellings(path: Path, lines: list[int], names: list[str], aliases: l
     return out
 
 
-def _aliases(text: str) -> tuple[str, ...]:
+def aliases_of(text: str) -> tuple[str, ...]:
     return tuple(filter(None, map(str.strip, text.replace("；", ";").split(";")))) if text else ()
 
 
@@ -348,14 +346,11 @@ def _line_number(message: str) -> int:
     return int(got[1]) if got else 0
 
 
-def units_from_frame(frame) -> Units:
-    """The units of a validated frame, a column at a time over plain lists (no pandas per value)."""
-    blank = [""] * len(frame)
-    name, alias, base, start, end = (frame[k].tolist() if k in frame else blank
-                                     for k in ("单位", "别名", "规模以上企业数", "起始", "截止"))
-    aliases = [_aliases(text) for text in alias]
-    return Units(tuple(map(_new_unit, zip(map(str.strip, name), map(int, base), _periods(start), _periods(end),
-                                          aliases))))
+def made_units(names: list[str], bases: list[int], starts: list[str], ends: list[str], aliases: list[tuple]) -> Units:
+    """The units of units.csv's columns, as checked (`aliases`: each unit's spellings, `aliases_of`)."""
+    with no_gc():   # a country's 40,000 units and their aliases: no cycles to look for
+        return Units(tuple(map(_new_unit, zip(map(str.strip, names), map(int, bases), _periods(starts), _periods(ends),
+                                              aliases))))
 
 
 def _periods(column: list) -> list[str | None]:
@@ -397,6 +392,3 @@ def _folded(texts: list[str]) -> list[str]:
     return norm.__wrapped__(joined).split("\0")
 
 
-def single_unit(name: str) -> Units:
-    """A reference list holding one unit (the district itself, when checking its own form)."""
-    return Units((Unit(name, 0, None, None, ()),))
