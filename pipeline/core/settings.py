@@ -307,35 +307,61 @@ _QUARTER = re.compile(r"[0-9]{4}Q[1-4]")
 def _problem(section: str, key: str, value) -> str | None:
     """What is wrong with one setting's value, and what to write instead; None if it is fine."""
     default = SETTINGS[section][key][0] if key in SETTINGS[section] else 0.5
-    if section == "targets":
-        if not re.fullmatch(r"[0-9]{4}", key):
-            return f"“{key}”不是年份。每行写一个年份和比例，如 2019 = 1.0"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            return f"目标“{value}”应是 0 到 1 之间的小数（0.5 表示 50%），如 {key} = 0.7"
-        return None
-    if section == "limits":
-        least = 0 if key == "settle_seconds" else 1e-9
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
-            return f"“{value}”应是大于{'等于' if least == 0 else ''} 0 的数，如 {key} = {default}"
-        return None
-    if key in ("praise", "criticize"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return f"“{value}”应是 0 或正整数（用阿拉伯数字），如 {key} = 3"
-        return None
-    if key == "numbers":
-        if not isinstance(value, dict):
-            return '应写成 numbers = { "2016Q3" = 21, "2016Q4" = 30 }'
-        for quarter, n in value.items():
-            if not _QUARTER.fullmatch(quarter):
-                return f"“{quarter}”不是季度，应写成如 \"2016Q3\""
-            if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-                return f"{quarter} 的文号序号“{n}”应是正整数，如 \"{quarter}\" = 21"
-        return None
-    if key == "day":
-        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        if text != "end" and not (isinstance(text, str) and text.isascii() and text.isdigit() and 1 <= int(text) <= 28):
-            return f"“{value}”不是可用的截止日：写 \"end\"（月末），或 1 到 28 之间的日期，如 day = 25"
-        return None
+    check = _SECTION_CHECKS.get(section) or _KEY_CHECKS.get(key)
+    if check is not None:
+        return check(key, value, default)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            return f"“{value}”应是加英文双引号的文字，如 {key} = \"{default}\""
+        return _TEXT_CHECKS[key](key, value, default) if key in _TEXT_CHECKS else None
+    return _typed(key, value, default)
+
+
+def _not_number(value) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float))
+
+
+def _target(key: str, value, _default) -> str | None:
+    if not re.fullmatch(r"[0-9]{4}", key):
+        return f"“{key}”不是年份。每行写一个年份和比例，如 2019 = 1.0"
+    if _not_number(value) or not 0 <= value <= 1:
+        return f"目标“{value}”应是 0 到 1 之间的小数（0.5 表示 50%），如 {key} = 0.7"
+    return None
+
+
+def _limit(key: str, value, default) -> str | None:
+    least = 0 if key == "settle_seconds" else 1e-9
+    if _not_number(value) or value < least:
+        return f"“{value}”应是大于{'等于' if least == 0 else ''} 0 的数，如 {key} = {default}"
+    return None
+
+
+def _how_many(key: str, value, _default) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"“{value}”应是 0 或正整数（用阿拉伯数字），如 {key} = 3"
+    return None
+
+
+def _numbers(_key: str, value, _default) -> str | None:
+    if not isinstance(value, dict):
+        return '应写成 numbers = { "2016Q3" = 21, "2016Q4" = 30 }'
+    for quarter, n in value.items():
+        if not _QUARTER.fullmatch(quarter):
+            return f"“{quarter}”不是季度，应写成如 \"2016Q3\""
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            return f"{quarter} 的文号序号“{n}”应是正整数，如 \"{quarter}\" = 21"
+    return None
+
+
+def _day(_key: str, value, _default) -> str | None:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if text != "end" and not (isinstance(text, str) and text.isascii() and text.isdigit() and 1 <= int(text) <= 28):
+        return f"“{value}”不是可用的截止日：写 \"end\"（月末），或 1 到 28 之间的日期，如 day = 25"
+    return None
+
+
+def _typed(key: str, value, default) -> str | None:
+    """A setting whose default is a flag, a whole number, a number or a list: a value of that type."""
     if isinstance(default, bool):
         return None if isinstance(value, bool) else f"“{value}”应是 true 或 false，如 {key} = {str(default).lower()}"
     if isinstance(default, int):
@@ -343,34 +369,50 @@ def _problem(section: str, key: str, value) -> str | None:
             return f"“{value}”应是 0 或正整数（用阿拉伯数字），如 {key} = {default}"
         return None
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            return f"“{value}”应是大于等于 0 的数，如 {key} = {default}"
-        return None
+        return f"“{value}”应是大于等于 0 的数，如 {key} = {default}" if _not_number(value) or value < 0 else None
     if isinstance(default, list):
         return None if isinstance(value, list) else f"“{value}”应写成方括号中的列表，如 {key} = {default}"
-    if not isinstance(value, str):
-        return f"“{value}”应是加英文双引号的文字，如 {key} = \"{default}\""
-    if key == "timezone":
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            return f"没有名为“{value}”的时区。中国大陆写 timezone = \"Asia/Shanghai\""
-    elif key == "time":
-        if not _TIME.fullmatch(value):
-            return f"“{value}”不是时刻，应写成 24 小时制的 \"时:分:秒\"，如 time = \"23:59:59\""
-    elif key == "date":
-        if value and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) or value and not _is_date(value):
-            return f"“{value}”不是日期，应写成 \"年-月-日\"，如 date = \"2016-10-10\"；留空（\"\"）为运行当天"
-    elif key == "doc_number":
-        try:
-            value.format(year=2016, n=1)
-        except (KeyError, IndexError, ValueError):
-            return f"“{value}”中只能用 {{year}}（年份）和 {{n}}（序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
-        if "{n}" not in value:
-            return f"“{value}”中没有 {{n}}（文号序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
-    elif not value.strip() and key in ("name", "bureau"):
-        return f"不能为空，如 {key} = \"{default}\""
     return None
+
+
+def _timezone(_key: str, value: str, _default) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"没有名为“{value}”的时区。中国大陆写 timezone = \"Asia/Shanghai\""
+    return None
+
+
+def _time(_key: str, value: str, _default) -> str | None:
+    if not _TIME.fullmatch(value):
+        return f"“{value}”不是时刻，应写成 24 小时制的 \"时:分:秒\"，如 time = \"23:59:59\""
+    return None
+
+
+def _date(_key: str, value: str, _default) -> str | None:
+    if value and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) or value and not _is_date(value):
+        return f"“{value}”不是日期，应写成 \"年-月-日\"，如 date = \"2016-10-10\"；留空（\"\"）为运行当天"
+    return None
+
+
+def _doc_number(_key: str, value: str, _default) -> str | None:
+    try:
+        value.format(year=2016, n=1)
+    except (KeyError, IndexError, ValueError):
+        return f"“{value}”中只能用 {{year}}（年份）和 {{n}}（序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
+    if "{n}" not in value:
+        return f"“{value}”中没有 {{n}}（文号序号），如 \"二七安监管〔{{year}}〕{{n}}号\""
+    return None
+
+
+def _named(key: str, value: str, default) -> str | None:
+    return f"不能为空，如 {key} = \"{default}\"" if not value.strip() else None
+
+
+_SECTION_CHECKS = {"targets": _target, "limits": _limit}
+_KEY_CHECKS = {"praise": _how_many, "criticize": _how_many, "numbers": _numbers, "day": _day}
+_TEXT_CHECKS = {"timezone": _timezone, "time": _time, "date": _date, "doc_number": _doc_number, "name": _named,
+                "bureau": _named}
 
 
 def _is_date(text: str) -> bool:

@@ -161,22 +161,60 @@ def _count(value: int, i: int, variant: str):
     return forms[i % len(forms)]
 
 
-def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
-    g = Grid(name)
-    top, left, gap = (1, 3, 1) if variant == "offset" else (0, 0, 0)
+class _Layout:
+    """A sheet being laid out for a variant: cells put relative to where the table starts."""
 
-    def put(r, c, value, style=TEXT):
+    def __init__(self, name: str, variant: str):
+        self.g, self.variant = Grid(name), variant
+        self.top, self.left, self.gap = (1, 3, 1) if variant == "offset" else (0, 0, 0)
+
+    def put(self, r: int, c: int, value, style: int = TEXT) -> None:
         if value is not None:
-            g.cells[(top + r, left + c)] = value
-        g.styles[(top + r, left + c)] = style
+            self.g.cells[(self.top + r, self.left + c)] = value
+        self.g.styles[(self.top + r, self.left + c)] = style
 
-    last = sum(len(heads) for _, heads in _groups(variant))   # last table column, relative
-    put(0, 0, "附件", ANNEX)
+    def merge(self, r1: int, c1: int, r2: int, c2: int) -> None:
+        self.g.merges.append((self.top + r1, self.left + c1, self.top + r2, self.left + c2))
+
+
+def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
+    s = _Layout(name, variant)
+    _heading(s, unit, period, sum(len(heads) for _, heads in _groups(variant)))
+    h = 3 + s.gap                                   # header row, relative
+    columns, last = _column_heads(s, h)
+    order = SHUFFLED if variant == "shuffled_rows" else INDUSTRIES
+    shown = _counts(s, h, rows, columns, order)
+    total_row = h + 2 + len(INDUSTRIES)
+    if variant != "no_total_row":
+        _totals(s, h, total_row, columns, shown)
+    end_row = total_row + (0 if variant == "no_total_row" else 1)
+    if variant == "offset":
+        s.put(h, last + 1, "备注", BOX)
+        s.put(h + 1, last + 1, None, BOX)
+        s.merge(h, last + 1, h + 1, last + 1)
+        for r in range(h + 2, end_row):
+            s.put(r, last + 1, "本月新增达标企业已核实" if r == h + 3 else None, BOX)
+        s.g.widths[s.left + last + 1] = 24
+    if variant == "footer":
+        year, month = Month(period).year, Month(period).number
+        for c, text in ((0, "填表人：张伟"), (3, "审核人：李娜"), (5, "联系电话：0371-68812345"),
+                        (8, f"填报日期：{year}年{month}月28日")):
+            s.put(end_row + 1, c, text)
+    s.g.widths[s.left] = 10
+    for c in range(1, last + 1):
+        s.g.widths[s.left + c] = 11
+    return s.g
+
+
+def _heading(s: _Layout, unit: str, period: str, last: int) -> None:
+    """附件, the title and the 填报单位 line, as the variant writes them."""
+    variant = s.variant
+    s.put(0, 0, "附件", ANNEX)
     title = (unit if variant == "unit_in_title" else "") + FORM_TITLE
     if variant == "two_periods":        # last month's title left above this month's form
         title = _period_text(Month(period).plus(-1), "period_zero") + title
-    put(1, 0, title, TITLE)
-    g.merges.append((top + 1, left, top + 1, left + last))
+    s.put(1, 0, title, TITLE)
+    s.merge(1, 0, 1, last)
     who = {"unit_in_title": "", "no_unit_in_sheet": "", "seed_suffix": f"{unit} 乡（镇）办事处",
            "blank_header": "", "blank_header_spaces": ""}.get(variant, unit)
     if variant == "alias_unit":
@@ -185,97 +223,84 @@ def _grid(name: str, unit: str, period: str, rows: Rows, variant: str) -> Grid:
     if variant == "split_header":
         year, month = Month(period).year, Month(period).number
         for c, value in ((0, "填报单位："), (1, who), (6, year), (7, "年"), (8, month), (9, "月")):
-            put(2, c, value, LINE)
-    elif variant in BLANK_LINES:
-        put(2, 0, BLANK_LINES[variant], LINE)
-        g.merges.append((top + 2, left, top + 2, left + last))
+            s.put(2, c, value, LINE)
+        return
+    if variant in BLANK_LINES:
+        line = BLANK_LINES[variant]
     else:
         line = f"填报单位：{who or '__________'}      {when or '_____ 年 _____ 月'}"
         if variant == "fill_date":      # the day it was filled in, a month later: not the period
             line += f"      填报日期：{_period_text(Month(period).plus(1), 'period_zero')}"
-        put(2, 0, line, LINE)
-        g.merges.append((top + 2, left, top + 2, left + last))
+    s.put(2, 0, line, LINE)
+    s.merge(2, 0, 2, last)
 
-    h = 3 + gap                                     # header row, relative
-    spaced = variant == "spaced_labels"
-    put(h, 0, "行 业" if spaced else "行业", BOX)
-    put(h + 1, 0, None, BOX)
-    g.merges.append((top + h, left, top + h + 1, left))
-    columns = []                                    # (col, what it holds) of each column after 行业
-    c = 1
-    for label, heads in _groups(variant):
-        put(h, c, " ".join(label) if spaced and label in LEVEL_NAMES.values() else label, BOX)
-        g.merges.append((top + h, left + c, top + h, left + c + len(heads) - 1))
+
+def _column_heads(s: _Layout, h: int) -> tuple[list, int]:
+    """The two header rows from row `h`: (col, what it holds) of each column after 行业, and the last."""
+    spaced = s.variant == "spaced_labels"
+    s.put(h, 0, "行 业" if spaced else "行业", BOX)
+    s.put(h + 1, 0, None, BOX)
+    s.merge(h, 0, h + 1, 0)
+    columns, c = [], 1
+    for label, heads in _groups(s.variant):
+        s.put(h, c, " ".join(label) if spaced and label in LEVEL_NAMES.values() else label, BOX)
+        s.merge(h, c, h, c + len(heads) - 1)
         for m, (head, what) in enumerate(heads):
             if m:
-                put(h, c + m, None, BOX)
-            put(h + 1, c + m, head, BOX)
+                s.put(h, c + m, None, BOX)
+            s.put(h + 1, c + m, head, BOX)
             columns.append((c + m, what))
         c += len(heads)
-    last = c - 1                                    # last table column, relative
+    return columns, c - 1
 
-    order = SHUFFLED if variant == "shuffled_rows" else INDUSTRIES
+
+def _counts(s: _Layout, h: int, rows: Rows, columns: list, order) -> dict:
+    """The industries' rows under the header: (row, col) -> what each cell holds."""
     seen = {False: 0, True: 0}          # zeros and non-zeros so far: each cycles through its forms
-    shown = {}                          # (row, col) -> what the cell holds, for the 合计
+    shown = {}
     for r, industry in enumerate(order, start=h + 2):
         label = {"spaced_labels": " ".join(industry),
-                 "industry_suffix": INDUSTRY_SUFFIXED[industry]}.get(variant, industry)
-        put(r, 0, label, BOX)
+                 "industry_suffix": INDUSTRY_SUFFIXED[industry]}.get(s.variant, industry)
+        s.put(r, 0, label, BOX)
         counts = {level: rows.get((industry, level), (0, 0, 0)) for level in LEVELS}
         for col, what in columns:
             if isinstance(what, tuple):             # a count: (level, index of the measure)
                 value = int(counts[what[0]][what[1]])
-                cell = _count(value, seen[bool(value)], variant)
+                cell = _count(value, seen[bool(value)], s.variant)
                 seen[bool(value)] += 1
             else:
                 cell = what(counts)
             shown[(r, col)] = cell
-            put(r, col, cell, BOX)
-    if variant == "error_values":       # a formula's stored error, and an error typed
+            s.put(r, col, cell, BOX)
+    if s.variant == "error_values":       # a formula's stored error, and an error typed
         for (industry, level, m), error in ERRORS.items():
             r = h + 2 + order.index(industry)
             col = next(col for col, what in columns if what == (level, m))
             shown[(r, col)] = error
-            put(r, col, error, BOX)
+            s.put(r, col, error, BOX)
+    return shown
 
-    total_row = h + 2 + len(INDUSTRIES)
-    if variant != "no_total_row":
-        put(total_row, 0, "合 计" if spaced else "合计", BOX)
-        for col, _ in columns:
-            values = [shown[(r, col)] for r in range(h + 2, total_row)]
-            first, end = cell_name(top + h + 2, left + col), cell_name(top + total_row - 1, left + col)
-            errors = [v for v in values if isinstance(v, ErrorValue)]
-            if errors:                      # SUM over an error is that error
-                cell = ErrorValue(errors[0].text, f"SUM({first}:{end})")
-            elif any(isinstance(v, float) and not v.is_integer() for v in values):
-                cell = None                 # no sum of rates
-            else:
-                # Excel's SUM: text is left out; the true sum of the counts otherwise
-                excel = sum(v for v in values if isinstance(v, int))
-                value = sum(int(counts_of(v)) for v in values) if variant != "text_sum" else excel
-                cell = {"total_blank": None, "total_values": value, "text_numbers": value, "xls": value,
-                        "xls_renamed_xlsx": value,
-                        "formula_no_cache": Formula(f"SUM({first}:{end})", None)
-                        }.get(variant, Formula(f"SUM({first}:{end})", value))
-            put(total_row, col, cell, BOX)
 
-    end_row = total_row + (0 if variant == "no_total_row" else 1)
-    if variant == "offset":
-        put(h, last + 1, "备注", BOX)
-        put(h + 1, last + 1, None, BOX)
-        g.merges.append((top + h, left + last + 1, top + h + 1, left + last + 1))
-        for r in range(h + 2, end_row):
-            put(r, last + 1, "本月新增达标企业已核实" if r == h + 3 else None, BOX)
-        g.widths[left + last + 1] = 24
-    if variant == "footer":
-        year, month = Month(period).year, Month(period).number
-        for c, text in ((0, "填表人：张伟"), (3, "审核人：李娜"), (5, "联系电话：0371-68812345"),
-                        (8, f"填报日期：{year}年{month}月28日")):
-            put(end_row + 1, c, text)
-    g.widths[left] = 10
-    for c in range(1, last + 1):
-        g.widths[left + c] = 11
-    return g
+def _totals(s: _Layout, h: int, total_row: int, columns: list, shown: dict) -> None:
+    """The 合计 row: SUM formulas with their stored results, or as the variant has it."""
+    s.put(total_row, 0, "合 计" if s.variant == "spaced_labels" else "合计", BOX)
+    for col, _ in columns:
+        values = [shown[(r, col)] for r in range(h + 2, total_row)]
+        first, end = cell_name(s.top + h + 2, s.left + col), cell_name(s.top + total_row - 1, s.left + col)
+        s.put(total_row, col, _total(values, f"SUM({first}:{end})", s.variant), BOX)
+
+
+def _total(values: list, formula: str, variant: str):
+    errors = [v for v in values if isinstance(v, ErrorValue)]
+    if errors:                      # SUM over an error is that error
+        return ErrorValue(errors[0].text, formula)
+    if any(isinstance(v, float) and not v.is_integer() for v in values):
+        return None                 # no sum of rates
+    # Excel's SUM: text is left out; the true sum of the counts otherwise
+    excel = sum(v for v in values if isinstance(v, int))
+    value = sum(int(counts_of(v)) for v in values) if variant != "text_sum" else excel
+    return {"total_blank": None, "total_values": value, "text_numbers": value, "xls": value,
+            "xls_renamed_xlsx": value, "formula_no_cache": Formula(formula, None)}.get(variant, Formula(formula, value))
 
 
 BLANK_LINES = {"blank_header": "填报单位：_____ 乡（镇）办事处 ___ 年 ___ 月",   # the template's blanks

@@ -42,37 +42,9 @@ def verify(folders: dict, settings: Settings, units) -> int:
         _say(f"存档 {archive} 中没有台账。如果其中有收到过的文件，请运行 python -m pipeline rebuild-ledger 重建。")
         return 1
     ledger = Ledger.open_readonly(path)
-    problems: list[str] = []
     files = ledger.db.execute("SELECT id, sha256, name, archived, kind, duplicate_of FROM files ORDER BY id").fetchall()
-    readable = []
-    for file_id, sha, name, where, kind, duplicate in files:
-        full = where if os.path.isabs(where) else os.path.join(archive, where)
-        try:
-            fd, _st = open_regular(full)
-        except FileNotFoundError:
-            problems.append(f"缺少存档文件：{where}（收到时名为“{name}”）")
-            continue
-        except NotRegular:
-            problems.append(f"存档中的 {where}（“{name}”）不是普通文件")
-            continue
-        with open(fd, "rb") as f:
-            got = hashlib.file_digest(f, "sha256").hexdigest()
-        if got != sha:
-            problems.append(f"存档文件 {where}（“{name}”）的内容与登记时不同：sha256 应为 {sha[:16]}…，现为 {got[:16]}…")
-        elif kind not in ("eml", "other") and duplicate is None:
-            readable.append((file_id, full, name))
-    stored: dict[int, dict] = {}
-    for file_id, sheet, counts in ledger.db.execute("SELECT file_id, sheet, counts FROM submissions"):
-        stored.setdefault(file_id, {})[sheet] = counts
-    results = check_files([(Path(full), name) for _, full, name in readable], units, settings) if readable else []
-    for (file_id, _full, name), result in zip(readable, results):
-        fresh = {s.sheet: counts_json(s.rows) for s in result.submissions}
-        mine = stored.get(file_id, {})
-        for sheet in sorted(set(fresh) | set(mine), key=str):
-            if fresh.get(sheet) != mine.get(sheet):
-                where = f"工作表“{sheet}”" if sheet else "整个文件"
-                problems.append(f"“{name}”{where}：台账中的数字与重新读取存档文件所得不同（台账 {mine.get(sheet)}，"
-                                f"重新读取 {fresh.get(sheet)}）")
+    problems, readable = _files_as_recorded(archive, files)
+    problems += _counts_as_read(ledger, readable, units, settings)
     log_size = os.path.getsize(archive / LOG) if (archive / LOG).exists() else 0
     if ledger.log_end() < log_size:
         lines, _ = read_log_copy(archive, ledger.log_end())
@@ -93,6 +65,47 @@ def verify(folders: dict, settings: Settings, units) -> int:
     for line in problems:
         _say(f"  {line}")
     return 1
+
+
+def _files_as_recorded(archive: Path, files: list) -> tuple[list[str], list[tuple]]:
+    """What differs between the ledger's files and the archive's (missing, not a regular file, other
+    bytes); and (file id, path, name) of each workbook to read again."""
+    problems, readable = [], []
+    for file_id, sha, name, where, kind, duplicate in files:
+        full = where if os.path.isabs(where) else os.path.join(archive, where)
+        try:
+            fd, _st = open_regular(full)
+        except FileNotFoundError:
+            problems.append(f"缺少存档文件：{where}（收到时名为“{name}”）")
+            continue
+        except NotRegular:
+            problems.append(f"存档中的 {where}（“{name}”）不是普通文件")
+            continue
+        with open(fd, "rb") as f:
+            got = hashlib.file_digest(f, "sha256").hexdigest()
+        if got != sha:
+            problems.append(f"存档文件 {where}（“{name}”）的内容与登记时不同：sha256 应为 {sha[:16]}…，现为 {got[:16]}…")
+        elif kind not in ("eml", "other") and duplicate is None:
+            readable.append((file_id, full, name))
+    return problems, readable
+
+
+def _counts_as_read(ledger: Ledger, readable: list, units, settings: Settings) -> list[str]:
+    """Each form whose counts in the ledger differ from those its archived file gives when read again."""
+    stored: dict[int, dict] = {}
+    for file_id, sheet, counts in ledger.db.execute("SELECT file_id, sheet, counts FROM submissions"):
+        stored.setdefault(file_id, {})[sheet] = counts
+    results = check_files([(Path(full), name) for _, full, name in readable], units, settings) if readable else []
+    problems = []
+    for (file_id, _full, name), result in zip(readable, results):
+        fresh = {s.sheet: counts_json(s.rows) for s in result.submissions}
+        mine = stored.get(file_id, {})
+        for sheet in sorted(set(fresh) | set(mine), key=str):
+            if fresh.get(sheet) != mine.get(sheet):
+                where = f"工作表“{sheet}”" if sheet else "整个文件"
+                problems.append(f"“{name}”{where}：台账中的数字与重新读取存档文件所得不同（台账 {mine.get(sheet)}，"
+                                f"重新读取 {fresh.get(sheet)}）")
+    return problems
 
 
 def read_log_copy(archive: Path, start: int) -> tuple[list[dict], int]:

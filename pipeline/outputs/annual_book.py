@@ -59,42 +59,47 @@ def _ranking_sheet(ws, ctx, rule: str):
     for i, w in enumerate(WIDTHS, 1):
         ws.column_dimensions[get_column_letter(i)].width = w
     for row in ctx.ranking:
-        parts = row.parts
-        values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, row.gap,
-                  row.new_in_year, row.on_time, row.due, parts.get("rate"), parts.get("quarters"),
-                  parts.get("on_time"), parts.get("new"), row.score, None]
-        ws.append([None] * len(HEADERS))
-        r = ws.max_row
-        for col, v in enumerate(values, 1):
-            cell = ws.cell(r, col)
-            cell.value = v
-            cell.border = BOX
-            cell.alignment = Alignment(horizontal="center")
-            if col in PERCENT:
-                cell.number_format = "0.0%"
-            elif col in SCORES:
-                cell.number_format = "0.0"
-        set_text(ws.cell(r, 2), row.unit)
-        for k, p in enumerate(row.places):
-            cell = ws.cell(r, 4 + k)
-            if p is not None and p.rank is not None:
-                cell.value = p.rank
-            else:
-                set_text(cell, place(p))
-        set_text(ws.cell(r, 20), annual_remark(row))
-        ws.cell(r, 20).alignment = Alignment(horizontal="left", wrap_text=True)
-        if row.status != "排名":
-            for col in range(1, len(HEADERS) + 1):
-                ws.cell(r, col).fill = GREY
-        elif row.rate is not None and row.rate < row.target:
-            for col in (9, 11):   # below the year's target: red text, as in the quarterly 排名表
-                ws.cell(r, col).font = Font(name="宋体", size=10.5, color=BELOW)
+        _ranking_row(ws, row)
     if ctx.missing_quarters:
         _note(ws, "不计入的季度：" + "；".join(f"{quarter_word(q)}{why}" for q, why in ctx.missing_quarters) + "。",
               len(HEADERS), 18)
     _note(ws, rule, len(HEADERS), 64)
     ws.freeze_panes = "C3"
     on_a4(ws, tall=0)
+
+
+def _ranking_row(ws, row) -> None:
+    """One unit's line: its place, each quarter's, the year's figures and each part's score."""
+    parts = row.parts
+    values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, row.gap,
+              row.new_in_year, row.on_time, row.due, parts.get("rate"), parts.get("quarters"),
+              parts.get("on_time"), parts.get("new"), row.score, None]
+    ws.append([None] * len(HEADERS))
+    r = ws.max_row
+    for col, v in enumerate(values, 1):
+        cell = ws.cell(r, col)
+        cell.value = v
+        cell.border = BOX
+        cell.alignment = Alignment(horizontal="center")
+        if col in PERCENT:
+            cell.number_format = "0.0%"
+        elif col in SCORES:
+            cell.number_format = "0.0"
+    set_text(ws.cell(r, 2), row.unit)
+    for k, p in enumerate(row.places):
+        cell = ws.cell(r, 4 + k)
+        if p is not None and p.rank is not None:
+            cell.value = p.rank
+        else:
+            set_text(cell, place(p))
+    set_text(ws.cell(r, 20), annual_remark(row))
+    ws.cell(r, 20).alignment = Alignment(horizontal="left", wrap_text=True)
+    if row.status != "排名":
+        for col in range(1, len(HEADERS) + 1):
+            ws.cell(r, col).fill = GREY
+    elif row.rate is not None and row.rate < row.target:
+        for col in (9, 11):   # below the year's target: red text, as in the quarterly 排名表
+            ws.cell(r, col).font = Font(name="宋体", size=10.5, color=BELOW)
 
 
 def _trend_sheet(ws, ctx):

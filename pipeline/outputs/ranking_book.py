@@ -116,27 +116,7 @@ def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: 
     for i, w in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     for row in rows:
-        r = ws.max_row + 1
-        ws.row_dimensions[r].height = 18
-        for col, value in enumerate(_row_values(row), start=1):
-            cell = ws.cell(r, col)
-            if isinstance(value, str):
-                set_text(cell, value)
-            else:
-                cell.value = value
-            cell.font = Font(name="宋体", size=10.5)
-            cell.border = BOX
-            cell.alignment = CENTER
-        ws.cell(r, 5).number_format = "0.0%"
-        ws.cell(r, 6).number_format = "0%"
-        ws.cell(r, 7).number_format = "0.0"
-        ws.cell(r, 9).number_format = '0"/3"'
-        if row.status != "排名":
-            for col in range(1, len(HEADERS) + 1):
-                ws.cell(r, col).fill = GREY
-        elif row.rate is not None and row.rate < row.target:
-            for col in (5, 7):
-                ws.cell(r, col).font = Font(name="宋体", size=10.5, color=BELOW)
+        _ranking_row(ws, row)
     if register:
         _register_columns(ws, rows)
     for text in NOTES + (REGISTER_NOTES if register else ()):
@@ -168,6 +148,29 @@ def write_ranking_book(path: Path, title: str, rows: Sequence[RankRow], target: 
 
     book_properties(wb, title, author, made)
     return atomic(path, wb.save)
+
+
+def _ranking_row(ws, row: RankRow) -> None:
+    """One unit's line of the table, as the bulletin's table words it."""
+    r = ws.max_row + 1
+    ws.row_dimensions[r].height = 18
+    for col, value in enumerate(_row_values(row), start=1):
+        cell = ws.cell(r, col)
+        if isinstance(value, str):
+            set_text(cell, value)
+        else:
+            cell.value = value
+        cell.font = Font(name="宋体", size=10.5)
+        cell.border = BOX
+        cell.alignment = CENTER
+    for col, shown in ((5, "0.0%"), (6, "0%"), (7, "0.0"), (9, '0"/3"')):
+        ws.cell(r, col).number_format = shown
+    if row.status != "排名":
+        for col in range(1, len(HEADERS) + 1):
+            ws.cell(r, col).fill = GREY
+    elif row.rate is not None and row.rate < row.target:
+        for col in (5, 7):
+            ws.cell(r, col).font = Font(name="宋体", size=10.5, color=BELOW)
 
 
 def _chart(ws, ranked: int, target: float) -> BarChart:

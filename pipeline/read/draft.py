@@ -96,114 +96,134 @@ _FLOAT = {float}
 def draft(table: Table, source: str | bytes, kind: str | None) -> Draft:
     """The table's cells as counts. `source` is the file (path or bytes), looked at again only for a
     formula without a stored value."""
-    grid, findings, texts = table.grid, list(table.findings), []
-    r0, c0 = grid.origin
-    causes = None
+    d = _Drafting(table, source, kind)
+    counts = d.counts()
+    rows = dict(table.rows)
+    if table.total_row is None:
+        last = max(table.rows.values(), default=table.header_row)
+        d.findings.append(finding("TOTAL_MISSING", d.grid.ref(last + 1, table.label_col), detail="报表中没有“合计”行"))
+        totals, total_note = dict.fromkeys(COLUMNS), "no row"
+    else:
+        rows[TOTAL_LABEL] = table.total_row
+        totals, total_note = d.totals(counts), None
+    cells = Cells(d.grid.sheet, rows, {key: c for key, c in zip(COLUMNS, d.columns) if c is not None})
+    return Draft(d.grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
+                 tuple(counts), cells, tuple(totals.values()), total_note, tuple(d.findings), tuple(d.texts))
 
-    def cause(r, c):
+
+class _Drafting:
+    """One table being drafted: its cells read as counts, with the findings on those that are not."""
+
+    def __init__(self, table: Table, source: str | bytes, kind: str | None):
+        self.table, self.grid, self.source, self.kind = table, table.grid, source, kind
+        self.findings, self.texts, self._causes = list(table.findings), [], None
+        self.columns = [table.columns.get(key) for key in COLUMNS]
+
+    def cause(self, r: int, c: int):
         """What an empty-looking cell holds: None (nothing), ("formula", text) or ("error", "#REF!")."""
-        nonlocal causes
-        if causes is None:
-            causes = blank_causes(source, grid.sheet, kind)
-        return causes.get(cell_name(r, c))
+        if self._causes is None:
+            self._causes = blank_causes(self.source, self.grid.sheet, self.kind)
+        return self._causes.get(cell_name(r, c))
 
-    def count_of(raw, r, c, k, industry, level, measure):
+    def line(self, r: int) -> list:
+        r0 = self.grid.origin[0]
+        return self.grid.rows[r - r0] if 0 <= r - r0 < len(self.grid.rows) else ()
+
+    def counts(self) -> list:
+        """The 72 counts, industry by level by measure: None where a cell is not a count."""
+        c0, columns = self.grid.origin[1], self.columns
+        pick = None   # all nine count cells of a row in one step, when every column was found
+        if None not in columns and min(columns) >= c0:
+            offsets = [c - c0 for c in columns]
+            pick, reach = operator.itemgetter(*offsets), max(offsets)
+        counts = []
+        for industry in INDUSTRIES:
+            r = self.table.rows.get(industry)
+            if r is None:
+                counts += [0] * len(COLUMNS)
+                continue
+            line = self.line(r)
+            whole = _whole(pick(line)) if pick is not None and len(line) > reach else None
+            counts += whole if whole is not None else self._row(line, r, industry)
+        return counts
+
+    def _row(self, line, r: int, industry: str) -> list:
+        c0, out = self.grid.origin[1], []
+        for k, ((level, measure), c) in enumerate(zip(COLUMNS, self.columns)):
+            if c is None:
+                out.append(None)
+                continue
+            raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
+            if type(raw) is float and raw.is_integer():      # what nearly every count cell holds
+                out.append(int(raw))
+            else:
+                out.append(self.count_of(raw, r, c, k, label(industry, level, measure)))
+        return out
+
+    def count_of(self, raw, r: int, c: int, k: int, what: str) -> int | None:
         """A cell that is not a plain number: blank, text, a formula without its value, an error value."""
         if type(raw) is int:
             return raw
         if raw == "" or raw is None:
-            why = cause(r, c)
+            why = self.cause(r, c)
             if why is None:
                 return 0
-            if why[0] == "formula":
-                findings.append(finding("FORMULA_NOT_CACHED", grid.ref(r, c), value=f"={why[1]}",
-                                        label=label(industry, level, measure)))
-            else:
-                findings.append(finding("NOT_A_NUMBER", grid.ref(r, c), value=why[1],
-                                        label=label(industry, level, measure)))
+            code, shown = ("FORMULA_NOT_CACHED", f"={why[1]}") if why[0] == "formula" else ("NOT_A_NUMBER", why[1])
+            self.findings.append(finding(code, self.grid.ref(r, c), value=shown, label=what))
             return None
         count = to_count(raw)
         if count.problem:
             code, shown = count.problem
-            findings.append(finding(code, grid.ref(r, c), value=shown, label=label(industry, level, measure)))
+            self.findings.append(finding(code, self.grid.ref(r, c), value=shown, label=what))
             return None
         if type(raw) is str and count.value:
-            texts.append((k, grid.ref(r, c), raw.strip(), int(count.value)))
+            self.texts.append((k, self.grid.ref(r, c), raw.strip(), int(count.value)))
         return int(count.value)
 
-    columns = [table.columns.get(key) for key in COLUMNS]
-    pick = None   # all nine count cells of a row in one step, when every column was found
-    if None not in columns and min(columns) >= c0:
-        offsets = [c - c0 for c in columns]
-        pick, reach = operator.itemgetter(*offsets), max(offsets)
-    counts = []
-    for industry in INDUSTRIES:
-        r = table.rows.get(industry)
-        if r is None:
-            counts += [0] * len(COLUMNS)
-            continue
-        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
-        if pick is not None and len(line) > reach:
-            values = list(pick(line))
-            if set(map(type, values)) == _FLOAT:   # the row of nearly every form: whole numbers, as floats
-                try:
-                    whole = list(map(int, values))
-                except (ValueError, OverflowError):   # nan, inf
-                    whole = None
-                if whole == values:
-                    counts += whole
-                    continue
-        for k, ((level, measure), c) in enumerate(zip(COLUMNS, columns)):
-            if c is None:
-                counts.append(None)
-                continue
-            raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
-            if type(raw) is float and raw.is_integer():      # what nearly every count cell holds
-                counts.append(int(raw))
-            else:
-                counts.append(count_of(raw, r, c, k, industry, level, measure))
-
-    rows = dict(table.rows)
-    totals = dict.fromkeys(COLUMNS)
-    if table.total_row is None:
-        last = max(table.rows.values(), default=table.header_row)
-        findings.append(finding("TOTAL_MISSING", grid.ref(last + 1, table.label_col), detail="报表中没有“合计”行"))
-        total_note = "no row"
-    else:
-        rows[TOTAL_LABEL] = r = table.total_row
-        line = grid.rows[r - r0] if 0 <= r - r0 < len(grid.rows) else ()
-        blank, no_cache, errors = [], [], []
-        for k, ((level, measure), c) in enumerate(zip(COLUMNS, columns)):
+    def totals(self, counts: list) -> dict:
+        """The 合计 row's cells, level by measure: a number, or None (blank, a column not read);
+        a blank, uncached or error total said once, at its first cell."""
+        r, c0 = self.table.total_row, self.grid.origin[1]
+        line, totals = self.line(r), dict.fromkeys(COLUMNS)
+        missing: dict[str, list] = {"blank": [], "formula": [], "error": []}
+        for k, ((level, measure), c) in enumerate(zip(COLUMNS, self.columns)):
             if c is None:
                 continue
             raw = line[c - c0] if 0 <= c - c0 < len(line) else ""
             if type(raw) is float and raw.is_integer():
                 totals[(level, measure)] = raw
-                continue
-            if not all(counts[i * len(COLUMNS) + k] is not None for i in range(len(INDUSTRIES))):
-                totals[(level, measure)] = None   # a count of the column not read: its finding says so, once
-                continue
-            if raw == "" or raw is None:
-                why = cause(r, c)
-                (blank if why is None else no_cache if why[0] == "formula" else errors).append(
-                    (grid.ref(r, c), why and why[1]))
-                totals[(level, measure)] = None
-                continue
-            count = to_count(raw)
-            totals[(level, measure)] = count.value
-            if count.problem:
-                code, shown = count.problem
-                findings.append(finding(code, grid.ref(r, c), value=shown,
-                                        label=f"合计 {LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
-        if errors:
-            findings.append(finding("TOTAL_MISSING", errors[0][0],
-                                    detail=f"合计行有 {len(errors)} 格是错误值（{errors[0][1]}）"))
-        elif no_cache:
-            findings.append(finding("TOTAL_MISSING", no_cache[0][0], detail=f"合计行的公式没有保存计算结果"
-                                    f"（{len(no_cache)} 格；文件可能不是用 Excel 或 WPS 保存的）"))
+            elif not all(counts[i * len(COLUMNS) + k] is not None for i in range(len(INDUSTRIES))):
+                continue   # a count of the column not read: its finding says so, once
+            elif raw == "" or raw is None:
+                why = self.cause(r, c)
+                missing["blank" if why is None else why[0]].append((self.grid.ref(r, c), why and why[1]))
+            else:
+                count = to_count(raw)
+                totals[(level, measure)] = count.value
+                if count.problem:
+                    self.findings.append(finding(count.problem[0], self.grid.ref(r, c), value=count.problem[1],
+                                                 label=f"合计 {LEVEL_NAMES[level]} {MEASURE_NAMES[measure]}"))
+        self._missing_totals(**missing)
+        return totals
+
+    def _missing_totals(self, blank: list, formula: list, error: list) -> None:
+        if error:
+            self.findings.append(finding("TOTAL_MISSING", error[0][0],
+                                         detail=f"合计行有 {len(error)} 格是错误值（{error[0][1]}）"))
+        elif formula:
+            self.findings.append(finding("TOTAL_MISSING", formula[0][0], detail=f"合计行的公式没有保存计算结果"
+                                         f"（{len(formula)} 格；文件可能不是用 Excel 或 WPS 保存的）"))
         elif blank:
-            findings.append(finding("TOTAL_MISSING", blank[0][0], detail=f"合计行有 {len(blank)} 格空白"))
-        total_note = None
-    cells = Cells(grid.sheet, rows, {key: c for key, c in zip(COLUMNS, columns) if c is not None})
-    return Draft(grid.sheet, table.unit_text, table.unit_cell, table.period, table.period_cell,
-                 tuple(counts), cells, tuple(totals.values()), total_note, tuple(findings), tuple(texts))
+            self.findings.append(finding("TOTAL_MISSING", blank[0][0], detail=f"合计行有 {len(blank)} 格空白"))
+
+
+def _whole(values: tuple) -> list | None:
+    """The row of nearly every form: whole numbers, as floats; else None (the row is read a cell at a time)."""
+    values = list(values)
+    if set(map(type, values)) != _FLOAT:
+        return None
+    try:
+        whole = list(map(int, values))
+    except (ValueError, OverflowError):   # nan, inf
+        return None
+    return whole if whole == values else None

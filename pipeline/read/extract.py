@@ -167,33 +167,49 @@ def sheet_month(sheet: str) -> tuple[int | None, int] | None:
 
 def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | None, str | None, tuple]:
     """The unit and period of a draft, from the sheet, else the file name; with their findings."""
-    units = context.units
     found: list[Finding] = []
-    file_unit, file_period = _from_filename(name, units)
-    where = d.unit_cell or f"{d.sheet}!A1"
-    unit = units.resolve(d.unit_text)
+    file_unit, file_period = _from_filename(name, context.units)
     # two forms on the sheet: the file name may name either, so it is no witness against this one
     single = single and not (d.findings and any(f.code == "SECOND_FORM" for f in d.findings))
+    unit = _unit(d, name, file_unit if single or d.unit_text is None else None, context.units, found)
+    where = d.period_cell or d.unit_cell or f"{d.sheet}!A1"
+    period = _period(d, name, file_period, single, where, found)
+    if period and period > context.current_month:
+        found.append(finding("FUTURE_PERIOD", where, value=period, expected=context.current_month))
+    if unit and period:
+        u = context.units.get(unit)
+        if u and not u.active(period):
+            found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
+                                 value=f"{unit}（{period} 不在其报送期内）", hint="请核对单位名称和报表月份。"))
+    return unit, period, tuple(found)
+
+
+def _unit(d: Draft, name: str, file_unit: str | None, units: Units, found: list) -> str | None:
+    """The sheet's unit, else the file name's (`file_unit`, when the file names one for this form)."""
+    where = d.unit_cell or f"{d.sheet}!A1"
     if d.unit_text is None:
         if file_unit:
-            unit = file_unit
             found.append(finding("UNIT_FROM_FILENAME", where, file=name, value=file_unit))
         else:
             found.append(finding("NO_UNIT", where))
-    elif unit is None:
+        return file_unit
+    unit = units.resolve(d.unit_text)
+    if unit is None:
         found.append(finding("UNKNOWN_UNIT", where, value=d.unit_text, hint=units.hint(d.unit_text)))
-    elif single and file_unit and file_unit != unit:
+    elif file_unit and file_unit != unit:
         found.append(finding("UNIT_CONFLICT", where, value=unit, expected=file_unit))
+    return unit
 
-    period, where = d.period, d.period_cell or d.unit_cell or f"{d.sheet}!A1"
+
+def _period(d: Draft, name: str, file_period: str | None, single: bool, where: str, found: list) -> str | None:
+    """The sheet's period, else the file name's; none where the sheet names two months."""
+    period = d.period
     if period is None and any(f.code == "TWO_PERIODS" for f in d.findings):
-        pass   # the sheet names two months: neither is chosen, nor the file name's
-    elif period is None:
-        if file_period:
-            period = file_period
-            found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period))
-        else:
-            found.append(finding("NO_PERIOD", where))
+        return None   # the sheet names two months: neither is chosen, nor the file name's
+    if period is None:
+        period = file_period
+        found.append(finding("PERIOD_FROM_FILENAME", where, file=name, value=file_period) if file_period
+                     else finding("NO_PERIOD", where))
     elif single and file_period and file_period != period:
         found.append(finding("PERIOD_CONFLICT", where, value=period, expected=file_period))
     named = sheet_month(d.sheet)
@@ -203,15 +219,8 @@ def resolve(d: Draft, name: str, single: bool, context: Context) -> tuple[str | 
         found.append(finding("TWO_PERIODS", where, value=month_text(period),
                              expected=f"{named[0]}年{named[1]}月" if named[0] else f"{named[1]}月",
                              other=f"工作表名“{d.sheet}”"))
-        period = None
-    if period and period > context.current_month:
-        found.append(finding("FUTURE_PERIOD", where, value=period, expected=context.current_month))
-    if unit and period:
-        u = units.get(unit)
-        if u and not u.active(period):
-            found.append(finding("UNKNOWN_UNIT", d.unit_cell or where,
-                                 value=f"{unit}（{period} 不在其报送期内）", hint="请核对单位名称和报表月份。"))
-    return unit, period, tuple(found)
+        return None
+    return period
 
 
 def _reason(err: BaseException) -> str:

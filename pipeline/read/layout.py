@@ -163,18 +163,7 @@ def _ods(path: str) -> dict[str, SheetLayout]:
     out = {}
     for table in content.iter(_q("table", "table")):
         layout = SheetLayout()
-        defaults, col = [], 0
-        for column in table.iter(_q("table", "table-column")):
-            repeat = int(column.get(_q("table", "number-columns-repeated"), "1"))
-            props = _props(defined, "table-column", column.get(_q("table", "style-name")), "table-column-properties")
-            width = _points(props.get(_q("style", "column-width")))
-            for c in range(col, min(col + repeat, MAX_COLS)):
-                if width:
-                    layout.widths[c] = max(1.0, (width / 0.75 - 5) / 7)   # points -> pixels -> characters
-                defaults.append(column.get(_q("table", "default-cell-style-name")))
-            col += repeat
-            if col >= MAX_COLS:
-                break
+        defaults = _ods_columns(table, defined, layout)
         row = 0
         for tr in table.iter(_q("table", "table-row")):
             repeat = int(tr.get(_q("table", "number-rows-repeated"), "1"))
@@ -190,6 +179,23 @@ def _ods(path: str) -> dict[str, SheetLayout]:
                 break
         out[table.get(_q("table", "name"))] = layout
     return out
+
+
+def _ods_columns(table, defined: dict, layout: SheetLayout) -> list:
+    """The table's column widths into `layout`; each column's default cell style."""
+    defaults, col = [], 0
+    for column in table.iter(_q("table", "table-column")):
+        repeat = int(column.get(_q("table", "number-columns-repeated"), "1"))
+        props = _props(defined, "table-column", column.get(_q("table", "style-name")), "table-column-properties")
+        width = _points(props.get(_q("style", "column-width")))
+        for c in range(col, min(col + repeat, MAX_COLS)):
+            if width:
+                layout.widths[c] = max(1.0, (width / 0.75 - 5) / 7)   # points -> pixels -> characters
+            defaults.append(column.get(_q("table", "default-cell-style-name")))
+        col += repeat
+        if col >= MAX_COLS:
+            break
+    return defaults
 
 
 def _ods_row(tr, r: int, defaults: list, look, layout: SheetLayout) -> None:

@@ -216,16 +216,7 @@ def _group_columns(grid: Grid, measure_cols, level_hits, header_row: int, level_
         if columns.setdefault(key, col) != col:
             twice.setdefault(key, (columns[key], col))
 
-    groups, current = [], []
-    seen: set = set()   # the measures of the current group
-    for col, measure in measure_cols:
-        if measure in seen:
-            groups.append(current)
-            current, seen = [], set()
-        current.append((col, measure))
-        seen.add(measure)
-    if current:
-        groups.append(current)
+    groups = _measure_groups(measure_cols)
     levels = sorted(level_hits)  # (col, level)
     if len(groups) == len(levels) == len({level for _, level in levels}):
         for (_, level), group in zip(levels, groups):
@@ -246,6 +237,18 @@ def _group_columns(grid: Grid, measure_cols, level_hits, header_row: int, level_
             if lo <= mcol <= hi:
                 put((level, measure), mcol)
     return columns, twice
+
+
+def _measure_groups(measure_cols: list) -> list[list]:
+    """The header's measures in groups, a group ending where a measure comes again (a level's three)."""
+    groups, current, seen = [], [], set()
+    for col, measure in measure_cols:
+        if measure in seen:
+            groups.append(current)
+            current, seen = [], set()
+        current.append((col, measure))
+        seen.add(measure)
+    return groups + [current] if current else groups
 
 
 def _next_label(grid: Grid, row: int | None, col: int) -> int:
@@ -338,18 +341,7 @@ def _column(grid: Grid, col: int, rows: range) -> tuple:
 
 
 def _shape(grid: Grid, labels: tuple) -> _Shape | None:
-    industries, levels, measures, combined, totals = [], [], [], [], []
-    for r, c, what in labels:
-        if what[0] == "industry":
-            industries.append((r, c, what[1]))
-        elif what[0] == "total":
-            totals.append((r, c))
-        elif what[1] and what[2]:
-            combined.append((r, c, what[1], what[2]))
-        elif what[1]:
-            levels.append((r, c, what[1]))
-        else:
-            measures.append((r, c, what[2]))
+    industries, levels, measures, combined, totals = _kinds(labels)
     by_col: dict = {}
     for _r, c, ind in industries:
         by_col.setdefault(c, set()).add(ind)
@@ -370,62 +362,114 @@ def _shape(grid: Grid, labels: tuple) -> _Shape | None:
         r2 = min(r for r, c, _ in industries if c == c2)
         findings.append(finding("SECOND_FORM", grid.ref(r2, c2), other=grid.ref(first_row, label_col)))
 
+    header_row, columns, twice = _count_columns(grid, label_col, first_row, right, levels, measures, combined)
+    if not columns and not twice:
+        return None   # industry labels with no level and measure labels over them: not the form
+    top = min([header_row] + [r for r, c, _ in levels if r < first_row])
+    findings += _column_findings(grid, columns, twice, header_row, label_col)
+
+    total_row = next((r for r, c in totals if c == label_col and r > header_row), None)
+    heads = sorted({r for r, *_ in levels + measures + combined})
+    rows, below = _industry_rows(grid, labelled, label_col, header_row, total_row, heads, findings)
+    if below is not None and total_row is not None and total_row > below:
+        total_row = None   # the 合计 of the form below
+    limit = grid.height if below is None else min([below] + [h for h in heads if max(rows.values()) < h < below])
+    r = _other_rows(grid, label_col, header_row, total_row, max(rows.values(), default=header_row), limit, findings)
+    for ind in INDUSTRIES:
+        if ind not in rows:
+            where = grid.ref((min(rows.values()) if rows else header_row + 1), label_col)
+            findings.append(finding("MISSING_INDUSTRY", where, value=ind))
+
+    checked = range(header_row + 1, r + 1)
+    cols = (label_col if any(c < label_col for c in beside) else -1, right - 1)
+    return _Shape(header_row, label_col, rows, total_row, columns, top, cols, tuple(findings), checked,
+                  _column(grid, label_col, checked))
+
+
+def _kinds(labels: tuple) -> tuple[list, list, list, list, list]:
+    """The labels by kind: industries (r, c, industry), levels (r, c, level), measures (r, c, measure),
+    combined level-and-measure labels (r, c, level, measure), and 合计 labels (r, c)."""
+    industries, levels, measures, combined, totals = [], [], [], [], []
+    for r, c, what in labels:
+        if what[0] == "industry":
+            industries.append((r, c, what[1]))
+        elif what[0] == "total":
+            totals.append((r, c))
+        elif what[1] and what[2]:
+            combined.append((r, c, what[1], what[2]))
+        elif what[1]:
+            levels.append((r, c, what[1]))
+        else:
+            measures.append((r, c, what[2]))
+    return industries, levels, measures, combined, totals
+
+
+def _count_columns(grid: Grid, label_col: int, first_row: int, right: int, levels: list, measures: list,
+            combined: list) -> tuple[int, dict, dict]:
+    """The header row over the industries, (level, measure) -> col of the count columns under it, and
+    each (level, measure) two columns claim (both columns: a choice would be a guess)."""
     above = [(r, c, m) for r, c, m in measures if r < first_row and label_col < c < right]
     combined = [x for x in combined if label_col < x[1] < right]
-    twice: dict = {}
     if combined:
         header_row = max(r for r, *_ in combined if r < first_row) if any(
             r < first_row for r, *_ in combined) else first_row - 1
         columns: dict = {}
+        twice: dict = {}
         for r, c, lvl, m in sorted(combined, key=lambda x: x[1]):
             if r == header_row and columns.setdefault((lvl, m), c) != c:
                 twice.setdefault((lvl, m), (columns[(lvl, m)], c))
-    elif above:
+        return header_row, columns, twice
+    if above:
         header_row = max(r for r, _, _ in above)
         measure_cols = sorted((c, m) for r, c, m in above if r == header_row)
         top_level_row = max((r for r, c, _ in levels if r < header_row), default=None)
         level_hits = [(c, lvl) for r, c, lvl in levels if r == top_level_row and label_col <= c < right]
-        columns, twice = _group_columns(grid, measure_cols, level_hits, header_row, top_level_row)
-    else:
-        header_row = first_row - 1
-        columns = {}
-    if not columns and not twice:
-        return None   # industry labels with no level and measure labels over them: not the form
-    top = min([header_row] + [r for r, c, _ in levels if r < first_row])
+        return (header_row, *_group_columns(grid, measure_cols, level_hits, header_row, top_level_row))
+    return first_row - 1, {}, {}
 
+
+def _column_findings(grid: Grid, columns: dict, twice: dict, header_row: int, label_col: int) -> list[Finding]:
+    """AMBIGUOUS_COLUMN for each (level, measure) two columns claim (taken out of `columns`), and
+    MISSING_COLUMN for each no column has."""
+    found = []
     for key, (c1, c2) in twice.items():
         del columns[key]
-        findings.append(finding("AMBIGUOUS_COLUMN", grid.ref(header_row, c2), value=_column_name(key),
-                                other=grid.ref(header_row, c1)))
+        found.append(finding("AMBIGUOUS_COLUMN", grid.ref(header_row, c2), value=_column_name(key),
+                             other=grid.ref(header_row, c1)))
     for level in LEVELS:
         for measure in MEASURES:
             if (level, measure) not in columns and (level, measure) not in twice:
-                findings.append(finding("MISSING_COLUMN", grid.ref(header_row, label_col),
-                                        value=_column_name((level, measure))))
+                found.append(finding("MISSING_COLUMN", grid.ref(header_row, label_col),
+                                     value=_column_name((level, measure))))
+    return found
 
-    total_row = next((r for r, c in totals if c == label_col and r > header_row), None)
-    heads = sorted({r for r, *_ in levels + measures + combined})
+
+def _industry_rows(grid: Grid, labelled: list, label_col: int, header_row: int, total_row: int | None, heads: list,
+                   findings: list) -> tuple[dict, int | None]:
+    """Industry -> its row under the header; and the row where a second form under this one begins."""
     rows: dict = {}
-    below = None   # where a second form under this one begins
+    first_row = labelled[0][0]
     for r, ind in labelled:
         if r <= header_row:
             continue
-        if ind in rows:
-            # the same industries again, after this form's 合计 or under a header of their own: a second form
-            last = max(rows.values())
-            headed = any(last < h < r for h in heads) or (total_row is not None and last < total_row < r)
-            if headed and len({i for q, i in labelled if q >= r}) >= 3:
-                below = r
-                findings.append(finding("SECOND_FORM", grid.ref(r, label_col), other=grid.ref(first_row, label_col)))
-                break
-            findings.append(finding("DUPLICATE_INDUSTRY", grid.ref(r, label_col), value=ind,
-                                    expected=cell_name(rows[ind], label_col)))
-        else:
+        if ind not in rows:
             rows[ind] = r
-    if below is not None and total_row is not None and total_row > below:
-        total_row = None   # the 合计 of the form below
-    limit = grid.height if below is None else min([below] + [h for h in heads if max(rows.values()) < h < below])
-    last = max(rows.values(), default=header_row)
+            continue
+        # the same industries again, after this form's 合计 or under a header of their own: a second form
+        last = max(rows.values())
+        headed = any(last < h < r for h in heads) or (total_row is not None and last < total_row < r)
+        if headed and len({i for q, i in labelled if q >= r}) >= 3:
+            findings.append(finding("SECOND_FORM", grid.ref(r, label_col), other=grid.ref(first_row, label_col)))
+            return rows, r
+        findings.append(finding("DUPLICATE_INDUSTRY", grid.ref(r, label_col), value=ind,
+                                expected=cell_name(rows[ind], label_col)))
+    return rows, None
+
+
+def _other_rows(grid: Grid, label_col: int, header_row: int, total_row: int | None, last: int, limit: int,
+                findings: list) -> int:
+    """UNKNOWN_INDUSTRY for each other label among the industries (a footer or 合计 aside); the row the
+    table's labels end at."""
     end = total_row if total_row is not None else last + 1
     r = header_row + 1
     while (r < end or (total_row is None and r < grid.height)) and r < limit:
@@ -436,15 +480,7 @@ def _shape(grid: Grid, labels: tuple) -> _Shape | None:
                 and not any(label.startswith(f) for f in _FOOTER):
             findings.append(finding("UNKNOWN_INDUSTRY", grid.ref(r, label_col), value=label))
         r += 1
-    for ind in INDUSTRIES:
-        if ind not in rows:
-            where = grid.ref((min(rows.values()) if rows else header_row + 1), label_col)
-            findings.append(finding("MISSING_INDUSTRY", where, value=ind))
-
-    checked = range(header_row + 1, r + 1)
-    cols = (label_col if any(c < label_col for c in beside) else -1, right - 1)
-    return _Shape(header_row, label_col, rows, total_row, columns, top, cols, tuple(findings), checked,
-                  _column(grid, label_col, checked))
+    return r
 
 
 def _column_name(key: tuple) -> str:

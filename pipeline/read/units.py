@@ -238,6 +238,16 @@ def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
     if first is None:
         raise SetupError(f"{path} 是空文件。{HEADER_HELP}，以下每行一个单位。")
     header = {name: k for k, name in reversed(list(enumerate(first))) if name}
+    problems = _header_problems(path, first, header)
+    if problems:
+        raise SetupError(*problems)
+    if not rows:
+        raise SetupError(f"{path} 只有表头，没有任何单位。请从第 2 行起每行填写一个单位（单位名称和规模以上企业数）。")
+    return header, lines, rows
+
+
+def _header_problems(path: Path, first: list[str], header: dict) -> list[str]:
+    """What is wrong with units.csv's header: a column missing (or misspelt), one twice."""
     problems = []
     unknown = [name for name in first if name and name not in COLUMNS]
     for col in REQUIRED:
@@ -253,11 +263,7 @@ def _units_rows(path: Path) -> tuple[dict, list[int], list[list[str]]]:
     if len(set(first) - {""}) != len([n for n in first if n]):
         twice = sorted({n for n in first if n and first.count(n) > 1})
         problems.append(f"{path} 第 1 行（表头）：“{'、'.join(twice)}”列出现了两次。{HEADER_HELP}。")
-    if problems:
-        raise SetupError(*problems)
-    if not rows:
-        raise SetupError(f"{path} 只有表头，没有任何单位。请从第 2 行起每行填写一个单位（单位名称和规模以上企业数）。")
-    return header, lines, rows
+    return problems
 
 
 def _count(text: str) -> int | None:
