@@ -241,3 +241,65 @@ def test_inbox_files_and_mails_are_taken_in_order_of_receipt_each_at_its_time(fo
         ("d.xlsm", dt.timedelta(microseconds=250000)), ("乡镇/c.ods", dt.timedelta(seconds=60))]
     assert {at.utcoffset() for at, _, _ in found} == {dt.timedelta(hours=8)}
     assert [mail is not None for _, _, mail in found] == [False, False, True, False, False]
+
+
+def _month_rows(seed: int) -> dict:
+    import random
+
+    from pipeline.demo.samples import random_rows
+    return random_rows(random.Random(seed), "侯寨乡")
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_month_sent_again_in_a_later_workbook_is_counted_once_unless_its_numbers_changed(folders, changed):
+    """A clerk keeps one workbook with a sheet per month and sends all of it each month: August,
+    on time at the end of August, comes again with September. Unchanged, it is not counted again
+    (nor late, which would cost the unit its 按时报送); changed, it is a correction, counted and late."""
+    from pipeline.demo.samples import write_sample
+    from pipeline.store.ledger import Ledger
+    tz = dt.timezone(dt.timedelta(hours=8))
+    august, september = _month_rows(1), _month_rows(2)
+    first = write_sample(folders["inbox"] / "侯寨乡_2016年8月.xlsx", "侯寨乡", "2016-08", august)
+    at = dt.datetime(2016, 8, 30, 9, 0, tzinfo=tz).timestamp()
+    os.utime(first, (at, at))
+    run_monthly(folders, "2016-08")
+    again = dict(august)
+    if changed:
+        key = next(iter(again))
+        new, cumulative, reviewing = again[key]
+        again[key] = (new, cumulative + 1, reviewing)
+    both = write_sample(folders["inbox"] / "侯寨乡_报表.xlsx", "侯寨乡", "2016-09",
+                        {"2016-08": again, "2016-09": september}, "multi_month")
+    at = dt.datetime(2016, 9, 29, 9, 0, tzinfo=tz).timestamp()
+    os.utime(both, (at, at))
+    run_monthly(folders, "2016-09")
+
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    subs = {(s.file, s.period): s for p in ("2016-08", "2016-09") for s in ledger.period_submissions(p)}
+    resent, counted = subs[("侯寨乡_报表.xlsx", "2016-08")], ledger.counted("2016-08")["侯寨乡"]
+    assert subs[("侯寨乡_报表.xlsx", "2016-09")].status == "accepted"
+    if changed:
+        assert (resent.status, resent.late, counted.id) == ("accepted", True, resent.id)
+        assert "RESENT_UNCHANGED" not in resent.codes and "LATE" in resent.codes
+    else:
+        assert (resent.status, resent.late, resent.codes) == ("duplicate", False, ["RESENT_UNCHANGED"])
+        assert (counted.file, counted.late) == ("侯寨乡_2016年8月.xlsx", False)
+        assert resent.findings[0].message == (
+            "2016年8月的报表与 2016-08-30 09:00:00 收到的“侯寨乡_2016年8月.xlsx”中已计入的报表数字完全相同，"
+            "不重复计数；报送时间仍按先收到的那份。如需更正，请改动数字后重新报送。")
+    ledger.close()
+
+
+def test_the_same_month_twice_in_one_run_is_counted_once(folders):
+    """Two different files in one inbox with the same August numbers: the one received first counts."""
+    from pipeline.demo.samples import write_sample
+    from pipeline.store.ledger import Ledger
+    rows = _month_rows(3)
+    for n, (name, variant) in enumerate([("侯寨乡8月.xlsx", "canonical"), ("侯寨乡8月（再发）.xlsx", "offset")]):
+        path = write_sample(folders["inbox"] / name, "侯寨乡", "2016-08", rows, variant)
+        os.utime(path, (WHEN.timestamp() - 40 * 86400 + n, WHEN.timestamp() - 40 * 86400 + n))
+    run_monthly(folders, "2016-08")
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    got = sorted((s.file, s.status, s.codes) for s in ledger.period_submissions("2016-08"))
+    assert got == [("侯寨乡8月.xlsx", "accepted", []), ("侯寨乡8月（再发）.xlsx", "duplicate", ["RESENT_UNCHANGED"])]
+    ledger.close()

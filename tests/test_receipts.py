@@ -148,7 +148,7 @@ def test_finding_without_cell_is_told_in_the_txt_only(tmp_path):
 
 
 @pytest.mark.parametrize("status, verdict", [("superseded", "已被后来的报表替代"),
-                                             ("duplicate", "重复文件，已忽略")])
+                                             ("duplicate", "与已收到的内容相同，不重复计数")])
 def test_other_verdicts(tmp_path, status, verdict):
     rec = received(clerk_form(tmp_path / "a.xlsx"), status=status)
     assert verdict in txt(write_receipt(rec, tmp_path / "out", "二七区"))

@@ -139,6 +139,10 @@ CODES: dict[str, Code] = {
     "DUPLICATE_FILE": Code(
         WARNING, "重复文件", "相同内容的文件已收到过：忽略，不重复计数",
         "文件“{file}”与 {value} 收到的“{expected}”内容完全相同，已忽略，不重复计数。"),
+    "RESENT_UNCHANGED": Code(
+        WARNING, "重复报送，数字未变", "本期已计入的报表又随文件送来，数字完全相同：不重复计数，迟报与否按先收到的",
+        "{period}的报表与 {value} 收到的“{expected}”中已计入的报表数字完全相同，不重复计数；"
+        "报送时间仍按先收到的那份。如需更正，请改动数字后重新报送。"),
     # The enterprise register (ENTERPRISES.md): an error leaves that row out of the register, the rest is used.
     "REG_NO_TABLE": Code(
         ERROR, "企业台账无法使用", "没有找到企业台账的表头或必需的列：整个台账不使用",

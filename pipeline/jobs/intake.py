@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import re
 import stat
 import sys
 import time
@@ -31,7 +32,7 @@ from pipeline.check import outliers
 from pipeline.check.check import check_files, checking_pool, conclude, examine_chunks
 from pipeline.core.findings import finding
 from pipeline.core.model import Submission
-from pipeline.core.period import Month
+from pipeline.core.period import Month, month_text
 from pipeline.core.settings import Settings
 from pipeline.core.text import printable
 from pipeline.jobs.closing import closed_notes
@@ -319,7 +320,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
         k += size
     total = _files_in(found)
     first_of: dict = {}
-    twins: dict[str, dict] = {}
+    counted: dict = {}   # period -> _Counted, as the run goes
     made: dict = {}
     prepared: deque[Chunk] = deque()   # each chunk, as the workers come to it
 
@@ -339,7 +340,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
                 if len(writing) >= 2:   # one chunk at most waits for the writer: memory stays bounded
                     writing[-2].result()   # (and if the writer failed, stop here)
                 writing.append(writer.submit(_conclude_and_record, book, folders["archive"], made, chunk,
-                                             examined, first_of, twins, settings, run_id,
+                                             examined, first_of, counted, settings, run_id,
                                              run_period, touched, against_register, senders))
             for job in writing:
                 job.result()
@@ -422,7 +423,7 @@ def _chunk_sizes(n: int) -> list[int]:
 
 
 def _conclude_and_record(book: Ledger, archive: Path, made: dict, chunk: Chunk, examined: list,
-                         first_of: dict, twins: dict, settings: Settings, run_id: int, run_period: str | None,
+                         first_of: dict, counted: dict, settings: Settings, run_id: int, run_period: str | None,
                          touched: set, against_register=None, senders: dict | None = None):
     """Steps 1 (the sync), 2 (what needs the whole chunk), 3 and 4 for one chunk, on the writer
     thread while the workers examine the next: pandera and last month's counts (as the chunks before
@@ -431,7 +432,7 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, chunk: Chunk, 
     results = conclude([(c.path, c.name) for c in chunk.to_check], examined, history=book.previous_rows,
                        reconcile=against_register, past=outliers.history(book, settings))
     incoming, mailed, by_sha = _incoming(archive, made, chunk, results)
-    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, twins, senders or {})
+    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, counted, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
     _commit(archive, chunk.staged)
     crash_point("archived")
@@ -517,11 +518,12 @@ def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[l
 
 
 def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, twins: dict, senders: dict | None = None) -> list[Entry]:
+             first_of: dict, counted: dict, senders: dict | None = None) -> list[Entry]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
-    the ledger and against what this run has already seen."""
+    the ledger and against what this run has already seen (`first_of`: each file's first receipt;
+    `counted`: each period's counted forms, as `_Counted`)."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
-    entries, looks = [], _Looks(ledger, settings, twins, senders or {})
+    entries, looks = [], _Looks(ledger, settings, counted, senders or {})
     for inc, mail in zip(incoming, mailed):
         entry = Entry(inc.sha256, inc.name, inc.path, inc.received_at, inc.size, inc.source, inc.inbox,
                       attached=inc.attached, note=inc.note, empty=inc.empty_mail)
@@ -552,22 +554,29 @@ def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger:
 
 
 class _Looks:
-    """What a form's own check cannot see, looked at against the ledger and the run: lateness, another
-    unit's identical form, a sender the unit does not list, a closed month."""
+    """What a form's own check cannot see, looked at against the ledger and the run: a form the
+    period already counts with the same numbers, lateness, another unit's identical form, a sender
+    the unit does not list, a closed month."""
 
-    def __init__(self, ledger: Ledger, settings: Settings, twins: dict, senders: dict):
-        self.ledger, self.settings, self.twins, self.senders = ledger, settings, twins, senders
+    def __init__(self, ledger: Ledger, settings: Settings, counted: dict, senders: dict):
+        self.ledger, self.settings, self.counted, self.senders = ledger, settings, counted, senders
         self.closed, self.deadlines = closed_notes(ledger), {}
 
     def form(self, sub: Submission, inc: Incoming) -> Form:
+        counts = counts_json(sub.rows)
+        period = sub.status == "accepted" and sub.unit and sub.period and self._period(sub.period)
+        same = period and period.of_unit.get(sub.unit)
+        if same and same[0] == counts:   # sent again unchanged (a workbook of every month so far): counted once
+            again = finding("RESENT_UNCHANGED", None, value=same[1], expected=same[2], period=month_text(sub.period))
+            return Form(_with(sub, [again]), "duplicate", False, counts)
         due = sub.period and (self.deadlines.get(sub.period)
                               or self.deadlines.setdefault(sub.period, self.settings.deadline(sub.period)))
         late = bool(due) and inc.received_at > due
-        extra, counts = [], counts_json(sub.rows)
+        extra = []
         if late:
             extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
                                  expected=due.strftime("%Y-%m-%d %H:%M")))
-        twin = sub.status == "accepted" and sub.unit and sub.period and _same_as_other(self.ledger, self.twins, sub, counts)
+        twin = period and period.twin(sub.unit, counts)
         if twin:
             extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
         stranger = inc.sender and sender_finding(sub.unit, inc.sender, self.senders)
@@ -576,10 +585,59 @@ class _Looks:
         if sub.period in self.closed:   # kept and answered, counted once the quarter is reopened
             quarter, issued = self.closed[sub.period]
             extra.append(finding("PERIOD_CLOSED", None, value=quarter, expected=issued))
-        if extra:
-            sub = Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
-                             sub.cells, sub.unit_cell, sub.period_cell)
-        return Form(sub, sub.status, late, counts)
+        elif period:
+            period.count(sub.unit, counts, inc)
+        return Form(_with(sub, extra), sub.status, late, counts)
+
+    def _period(self, period: str) -> _Counted:
+        if period not in self.counted:
+            self.counted[period] = _Counted.of(self.ledger.counted(period))
+        return self.counted[period]
+
+
+def _with(sub: Submission, extra: list) -> Submission:
+    if not extra:
+        return sub
+    return Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
+                      sub.cells, sub.unit_cell, sub.period_cell)
+
+
+@dataclass
+class _Counted:
+    """A period's counted forms as the run goes: each unit's numbers (with when and in which file
+    they came), and the units having each set of numbers. Forms are compared by their `counts_json`:
+    one short string a form (a month of national forms is kept in memory)."""
+    of_unit: dict[str, tuple[str, str, str]]
+    units_with: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, counted: dict) -> _Counted:
+        made = cls({}, {})
+        for unit, rec in counted.items():
+            made.of_unit[unit] = (counts_json(rec.rows) or "", _when(rec.received_at), rec.file or "")
+            made.units_with.setdefault(made.of_unit[unit][0], set()).add(unit)
+        return made
+
+    def twin(self, unit: str, counts: str | None) -> str | None:
+        """Another unit counted with exactly these numbers (all-zero forms aside)."""
+        if counts is None or not _ONE_TO_NINE.search(counts):
+            return None
+        other = sorted(self.units_with.get(counts, set()) - {unit})
+        return other[0] if other else None
+
+    def count(self, unit: str, counts: str | None, inc: Incoming) -> None:
+        before = self.of_unit.get(unit)
+        if before is not None:
+            self.units_with.get(before[0], set()).discard(unit)
+        self.of_unit[unit] = (counts or "", _when(inc.received_at), inc.name)
+        self.units_with.setdefault(counts or "", set()).add(unit)
+
+
+_ONE_TO_NINE = re.compile(r"[1-9]")
+
+
+def _when(at) -> str:
+    return str(at)[:19].replace("T", " ")
 
 
 def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
@@ -589,22 +647,6 @@ def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
         "SELECT s.unit, s.period FROM submissions s JOIN files f ON f.id=s.file_id"
         " WHERE f.sha256=? AND f.duplicate_of IS NULL", (sha,)).fetchall()
     return got or [(None, None)]
-
-
-def _same_as_other(ledger: Ledger, twins: dict, sub: Submission, counts: str | None) -> str | None:
-    """Another unit whose counted form for the period has exactly these numbers (all-zero forms aside).
-    Forms are compared by their `counts_json`: one short string a form (a month of national forms is
-    kept in memory)."""
-    if sub.period not in twins:
-        twins[sub.period] = {}
-        for unit, rec in ledger.counted(sub.period).items():
-            twins[sub.period].setdefault(counts_json(rec.rows) or "", set()).add(unit)
-    if all((r.new or 0) == 0 and (r.cumulative or 0) == 0 and (r.reviewing or 0) == 0 for r in sub.rows):
-        return None
-    seen = twins[sub.period].setdefault(counts or "", set())
-    other = sorted(seen - {sub.unit})
-    seen.add(sub.unit)
-    return other[0] if other else None
 
 
 def _progress():

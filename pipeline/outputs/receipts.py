@@ -36,7 +36,7 @@ from pipeline.store.files import atomic_bytes
 
 LEVEL_WORDS = {ERROR: "错误", "warning": "提示"}
 VERDICTS = {"accepted": "已接收", "rejected": "已退回，请改正后重新报送",
-            "superseded": "已被后来的报表替代", "duplicate": "重复文件，已忽略",
+            "superseded": "已被后来的报表替代", "duplicate": "与已收到的内容相同，不重复计数",
             "held": "已收到并登记；该月已关账，暂不计入汇总"}
 # Findings that mean openpyxl must not (or cannot) open the archived bytes.
 _UNOPENABLE = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE"}
