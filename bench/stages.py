@@ -29,7 +29,7 @@ MONITOR: list = []                  # the running Monitor, if any
 # (module or class, attribute, stage name). Names with a dot are parts of the stage before the dot.
 PATCHES = (
     (pipeline.jobs.monthly, "intake_run", "intake"),
-    (pipeline.jobs.intake, "_commit", "archive"),
+    (pipeline.jobs.intake, "commit", "archive"),
     (pipeline.jobs.intake, "examine_chunks", "check"),
     (pipeline.jobs.intake, "conclude", "ledger.conclude"),
     (pipeline.check.check, "validate", "validate"),

@@ -100,7 +100,7 @@ def cmd_check(args) -> int:
 def files_to_check(given) -> list[Path]:
     """The files named, and the workbooks and saved e-mails in each folder named (not its
     subfolders; not lock files or system litter), in name order."""
-    from pipeline.jobs.intake import wanted
+    from pipeline.jobs.inbox import wanted
     out = []
     for p in given:
         if p.is_dir():

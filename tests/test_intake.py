@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.core.settings import load_settings
 from pipeline.core.text import within
-from pipeline.jobs.intake import received
+from pipeline.jobs.inbox import received
 from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE, form_cells, write_book

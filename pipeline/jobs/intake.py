@@ -11,17 +11,14 @@ Order of work, so that a crash at any point loses nothing and counts nothing twi
 The steps run chunk by chunk and overlap: while the workers archive and examine a chunk (1, 2),
 the one before is concluded (2: pandera, last month's counts, duplicates, lateness), synced,
 recorded and removed (1, 3, 4) on a writer thread, so that the main thread only feeds the workers.
+The inbox and the archive's files are inbox.py's; what each file becomes in the ledger, entries.py's.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
-import re
-import stat
 import sys
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,72 +27,30 @@ from typing import NamedTuple
 
 from pipeline.check import outliers
 from pipeline.check.check import check_files, checking_pool, conclude, examine_chunks
-from pipeline.core.findings import finding
-from pipeline.core.model import Submission
-from pipeline.core.period import Month, month_text
+from pipeline.core.period import Month
 from pipeline.core.settings import Settings
-from pipeline.core.text import printable
-from pipeline.jobs.closing import closed_notes
+from pipeline.jobs.entries import ledger_entries
+from pipeline.jobs.inbox import (
+    ODD,
+    Incoming,
+    Staged,
+    anything_in,
+    archived_mail,
+    commit,
+    finish_removals,
+    folder_of,
+    note_left,
+    received,
+    remove,
+    stage,
+)
 from pipeline.jobs.lock import crash_point
-from pipeline.jobs.mail.senders import address_of, load_senders, sender_finding
+from pipeline.jobs.mail.senders import load_senders
 from pipeline.jobs.register import import_register, reconciler
-from pipeline.read.eml import NO_WORKBOOK, is_mail, read_eml
-from pipeline.read.sniff import human
 from pipeline.read.units import Units
-from pipeline.store.files import NotRegular, folder_for, open_regular, put, sweep_parts, sync_filesystem
-from pipeline.store.ledger import Entry, Form, Ledger
+from pipeline.store.files import NotRegular, sweep_parts
+from pipeline.store.ledger import Ledger
 from pipeline.store.received_log import append_log, log_lines, read_log
-from pipeline.store.schema import counts_json
-
-SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb", ".xltx", ".xltm"}
-LITTER = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
-
-
-@dataclass(frozen=True)
-class Incoming:
-    path: str               # where the bytes are now (the archive copy)
-    name: str               # the name it was received under
-    received_at: dt.datetime
-    sha256: str
-    size: int
-    source: str             # inbox file name (the e-mail for attachments)
-    inbox: str | None       # inbox path to remove once recorded (None for attachments)
-    empty_mail: bool = False  # an e-mail that brought no spreadsheet
-    why_empty: str | None = None   # why, as its receipt says it (a part that would not parse, or none at all)
-    kind: str | None = None   # "other": an attachment that is not a workbook (archived and listed, not checked)
-    attached: bool = False    # came with the e-mail before it
-    note: str | None = None   # an e-mail's text
-    sender: str | None = None  # an attachment's: the address its e-mail came from
-
-
-def wanted(name: str) -> bool:
-    """A spreadsheet or an e-mail, not an editor's lock file or a system's litter."""
-    low = name.lower()
-    if name.startswith(("~$", ".~lock", "._")) or low in LITTER:
-        return False
-    stem, _, ending = low.rpartition(".")   # os.path.splitext's ending, without its Python call a file
-    return bool(stem.lstrip(".")) and "." + ending in SPREADSHEETS or is_mail(low)
-
-
-def _folder(archive: Path, received_at: dt.datetime, made: dict) -> str:
-    """The archive folder for what was received at `received_at`, made once a run (`made`: the
-    folders made so far, by year and month)."""
-    month = (received_at.year, received_at.month)
-    folder = made.get(month)
-    if folder is None:
-        path = folder_for(archive, received_at)
-        path.mkdir(parents=True, exist_ok=True)
-        made[month] = folder = str(path)
-    return folder
-
-
-class Staged(NamedTuple):
-    """A file put in the archive by this process (an e-mail, its attachments, a file a worker could
-    not archive), synced with its chunk (`_commit`)."""
-    path: str          # its final path in the archive
-    sha256: str
-    size: int
-    tmp: str | None    # where its bytes wait for the sync, to be renamed to `path`; None when linked there
 
 
 class ToCheck(NamedTuple):
@@ -120,168 +75,6 @@ class Chunk(NamedTuple):
     to_check: list[ToCheck]
 
 
-def _stage(archive: Path, source, name: str, received_at: dt.datetime, made: dict) -> Staged:
-    """Put a file (its path) or bytes into the archive here, in this process (e-mail attachments, and
-    files a worker could not archive); the caller syncs the whole batch once (`_commit`)."""
-    folder = _folder(archive, received_at, made)
-    if not isinstance(source, bytes):
-        fd, st = open_regular(str(source))   # NotRegular for a symlink, FIFO or device: never archived
-        with open(fd, "rb", buffering=0) as f:
-            size = st.st_size
-            digest = hashlib.sha256(f.read()) if size < 1 << 24 else hashlib.file_digest(f, "sha256")  # big: streamed
-            sha = digest.hexdigest()
-            target, tmp = put(folder, name, sha, size, str(source), fd=fd, inode=(st.st_dev, st.st_ino))
-    else:
-        sha, size = hashlib.sha256(source).hexdigest(), len(source)
-        target, tmp = put(folder, name, sha, size, data=source)
-    return Staged(target, sha, size, tmp)
-
-
-def _commit(archive: Path, staged: list):
-    """Data first, then names: one sync for every file of the batch (links included), then each
-    copied file renamed into place and synced again."""
-    sync_filesystem(archive)
-    copies = [(s.tmp, s.path) for s in staged if s.tmp is not None]
-    for tmp, target in copies:
-        os.replace(tmp, target)
-    if copies:
-        sync_filesystem(archive)
-
-
-def finish_removals(ledger: Ledger):
-    """Step 4 of an interrupted run: remove inbox files recorded but not yet removed (the same path
-    holding the same bytes only)."""
-    pending = ledger.pending_removals()
-    for _, inbox_path, sha in pending:
-        try:
-            fd, _st = open_regular(inbox_path)
-        except OSError:   # gone, or no longer a regular file
-            continue
-        with open(fd, "rb") as f:
-            same = hashlib.file_digest(f, "sha256").hexdigest() == sha
-        if same:
-            _remove(inbox_path)
-    ledger.mark_removed([row for row, _, _ in pending])
-
-
-ODD = {"symlink": "是符号链接（快捷方式）", "other": "不是普通文件（管道、设备或套接字）"}
-
-
-def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, int]]:
-    """Every wanted regular file under the inbox, its path as text (a Path object each would cost as
-    much as the rest of the scan), with its modification time, size and mtime in ns (one stat a
-    file). Symlinks are not followed (into a folder or to a file), nor is anything but a regular
-    file read: each is put in `odd` as (path, what it is), and left where it is."""
-    out, folders = [], [str(inbox)] if inbox.is_dir() else []
-    while folders:
-        with os.scandir(folders.pop()) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    folders.append(e.path)
-                elif e.is_file(follow_symlinks=False):
-                    if wanted(e.name):
-                        st = e.stat(follow_symlinks=False)
-                        out.append((e.path, st.st_mtime, st.st_size, st.st_mtime_ns))
-                elif odd is not None and not e.name.startswith(("~$", ".~lock", "._")):
-                    odd.append((e.path, ODD["symlink" if e.is_symlink() else "other"]))
-    return out
-
-
-def received(inbox: Path, settings: Settings, left: list | None = None, server_times: dict | None = None) -> list[tuple]:
-    """(received at, inbox path as text, e-mail or None) for every inbox file ready to be taken, in
-    order of receipt. An e-mail fetched from the mailbox was received when its server says
-    (`server_times`, by file name); a saved one, at its `Date`. What is not ready goes in `left` as
-    (path, why): a symlink, FIFO or device; a file modified within the last `limits.settle_seconds`
-    that is still changing (a copy from a USB stick, a mail client saving an attachment). Such a
-    recent file is looked at again once, after the settle time: unchanged in size and mtime, it is
-    taken; changed, it waits for the next run."""
-    tz, found, server_times = settings.tz, [], server_times or {}
-    odd: list = []
-    scanned = _inbox(inbox, odd)
-    most = settings.limits.get("inbox_bytes")
-    if most and any(f[2] > most for f in scanned):   # never read, hashed nor copied: by its size alone
-        odd += [(f[0], f"有 {human(f[2])}，超过收件箱单个文件的上限 {human(most)}（limits.inbox_bytes）")
-                for f in scanned if f[2] > most]
-        scanned = [f for f in scanned if f[2] <= most]
-    scanned = _steady(scanned, float(settings.limits.get("settle_seconds", 0)), odd)
-    for p, mtime, _size, _ns in scanned:
-        if is_mail(p):
-            try:
-                fd, _st = open_regular(p)
-            except NotRegular:
-                odd.append((p, ODD["other"]))
-                continue
-            with open(fd, "rb") as f:
-                mail = read_eml(f.read(), settings.limits)
-            at = server_times.get(os.path.basename(p)) or mail.date
-            at = at.astimezone(tz) if at else dt.datetime.fromtimestamp(mtime, tz)
-            found.append((at.timestamp(), p, at, mail))
-        else:
-            found.append((mtime, p, None, None))
-    if left is not None:
-        left += odd
-    found.sort()   # by time and path (never the same): numbers compare several times faster than datetimes
-    return [(at or dt.datetime.fromtimestamp(t, tz), p, mail) for t, p, at, mail in found]
-
-
-STILL_WRITING = "正在写入（大小或修改时间仍在变化）"
-
-
-def _steady(scanned: list[tuple], settle: float, odd: list) -> list[tuple]:
-    """The scanned files without those still being written. Only files modified within the last
-    `settle` seconds (or stamped in the future) are looked at again, after one wait for them all:
-    any other file costs nothing more than its scan."""
-    now = time.time()
-    recent = [f for f in scanned if f[1] > now - settle]
-    if not recent:
-        return scanned
-    time.sleep(max(0.0, min(settle, max(f[1] for f in recent) + settle - now)))
-    changed = set()
-    for p, _mtime, size, ns in recent:
-        try:
-            st = os.stat(p, follow_symlinks=False)
-        except FileNotFoundError:
-            changed.add(p)
-            continue
-        if (st.st_size, st.st_mtime_ns) != (size, ns) or not stat.S_ISREG(st.st_mode):
-            changed.add(p)
-            odd.append((p, STILL_WRITING))
-    return [f for f in scanned if f[0] not in changed]
-
-
-def note_left(left: list[tuple[str, str]]) -> None:
-    """Tell the operator what was left in the inbox, and why (names shown without control characters)."""
-    for path, why in left:
-        if why == STILL_WRITING:
-            print(printable(f"收件箱中的“{path}”{why}，本次没有收取，下次运行时再收。"), file=sys.stderr)
-        elif why.startswith("有 "):
-            print(printable(f"收件箱中的“{path}”{why}，没有读取也没有收取。请与报送单位联系后把它移出收件箱。"),
-                  file=sys.stderr)
-        else:
-            print(printable(f"收件箱中的“{path}”{why}，没有收取，也不会读取它指向的内容。请把报表文件本身放入收件箱，"
-                            "并删去这一项。"), file=sys.stderr)
-
-
-def archived_mail(at: dt.datetime, p: str, mail, archive: Path, made: dict, staged: list) -> list[Incoming]:
-    """Step 1 for an e-mail, here: the message and each attachment archived (synced with the chunk)."""
-    mail_name = os.path.basename(p)
-    s = _stage(archive, p, mail_name, at, made)
-    staged.append(s)
-    out = [Incoming(s.path, mail_name, at, s.sha256, s.size, mail_name, p, empty_mail=not mail.attachments, why_empty=mail.reason,
-                    kind="eml", note=mail.body or None)]
-    sender = address_of(mail.sender)
-    for k, a in enumerate(mail.attachments):
-        name = a.name or f"附件{k + 1}.xlsx"
-        s = _stage(archive, a.data, name, at, made)
-        staged.append(s)
-        out.append(Incoming(s.path, name, at, s.sha256, s.size, mail_name, None, attached=True, sender=sender))
-    for a in mail.others:   # 情况说明.docx and the like: kept and listed, not checked
-        s = _stage(archive, a.data, a.name, at, made)
-        staged.append(s)
-        out.append(Incoming(s.path, a.name, at, s.sha256, s.size, mail_name, None, kind="other", attached=True))
-    return out
-
-
 CHUNK = 2000   # files checked and recorded together: memory stays bounded whatever the inbox holds
 FIRST = 250
 
@@ -303,7 +96,7 @@ def take_in(folders: dict, ledger: Ledger, units: Units, settings: Settings, run
     senders = load_senders(folders["reference"]) if "reference" in folders else {}
     left: list = []
     with ThreadPoolExecutor(1) as starter:
-        started = starter.submit(pool.__enter__) if _anything_in(folders["inbox"]) else None
+        started = starter.submit(pool.__enter__) if anything_in(folders["inbox"]) else None
         try:
             found = received(folders["inbox"], settings, left, ledger.server_times())   # the workers start meanwhile
         finally:
@@ -396,7 +189,7 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
                               now=max((inc.received_at for inc in check), default=None),
                               history=ledger.previous_rows) if check else []
         by_sha = {inc.sha256: result for inc, result in zip(check, results)}
-        entries = _entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
+        entries = ledger_entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
                            settings, {}, {})
         for (run_period, _), entry in zip(group, entries):
             entry.run_period = run_period
@@ -432,35 +225,19 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, chunk: Chunk, 
     results = conclude([(c.path, c.name) for c in chunk.to_check], examined, history=book.previous_rows,
                        reconcile=against_register, past=outliers.history(book, settings))
     incoming, mailed, by_sha = _incoming(archive, made, chunk, results)
-    entries = _entries(incoming, mailed, by_sha, book, settings, first_of, counted, senders or {})
+    entries = ledger_entries(incoming, mailed, by_sha, book, settings, first_of, counted, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
-    _commit(archive, chunk.staged)
+    commit(archive, chunk.staged)
     crash_point("archived")
     rows = book.record(entries, run_id, run_period, end)
     touched.update(form.submission.period or run_period for e in entries for form in e.forms)
     crash_point("recorded")
-    book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and _remove(i.inbox)])
+    book.mark_removed([rows[i.inbox] for i in incoming if i.inbox and remove(i.inbox)])
 
 
 def _files_in(found: list[tuple]) -> int:
     """What `received` found counts as files to take in: each e-mail with its attachments."""
     return sum(1 + len(mail.attachments) + len(mail.others) if mail else 1 for _, _, mail in found)
-
-
-def _anything_in(inbox: Path) -> bool:
-    try:
-        with os.scandir(inbox) as entries:
-            return next(entries, None) is not None
-    except OSError:
-        return False
-
-
-def _remove(path: str) -> bool:
-    try:
-        os.unlink(path)
-        return True
-    except FileNotFoundError:
-        return False
 
 
 def _prepare_chunk(part: list, archive: Path, made: dict, ledger: Ledger, first_of: dict) -> Chunk:
@@ -476,7 +253,7 @@ def _prepare_chunk(part: list, archive: Path, made: dict, ledger: Ledger, first_
     to_check: list[ToCheck] = []
     for at, p, mail in part:
         if mail is None:
-            to_check.append(ToCheck(p, os.path.basename(p), None, _folder(archive, at, made), at, p))
+            to_check.append(ToCheck(p, os.path.basename(p), None, folder_of(archive, at, made), at, p))
     for inc in attachments:       # archived already: checked unless seen before
         if inc.sha256 not in seen and inc.sha256 not in first_of and inc.sha256 not in known:
             seen.add(inc.sha256)
@@ -498,7 +275,7 @@ def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[l
             s = Staged(target, result.sha256, size, tmp)
         else:   # the worker failed on it (or could not archive it)
             try:
-                s = _stage(archive, c.path, c.name, c.received_at, made) if result.sha256 else None
+                s = stage(archive, c.path, c.name, c.received_at, made) if result.sha256 else None
             except NotRegular:
                 s = None
             if s is None:   # no longer a regular file: left in the inbox, not recorded
@@ -515,138 +292,6 @@ def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[l
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
     return incoming, mailed, by_sha
-
-
-def _entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, counted: dict, senders: dict | None = None) -> list[Entry]:
-    """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
-    the ledger and against what this run has already seen (`first_of`: each file's first receipt;
-    `counted`: each period's counted forms, as `_Counted`)."""
-    known = ledger.files_by_sha(i.sha256 for i in incoming)
-    entries, looks = [], _Looks(ledger, settings, counted, senders or {})
-    for inc, mail in zip(incoming, mailed):
-        entry = Entry(inc.sha256, inc.name, inc.path, inc.received_at, inc.size, inc.source, inc.inbox,
-                      attached=inc.attached, note=inc.note, empty=inc.empty_mail)
-        entries.append(entry)
-        if mail:
-            entry.kind = "eml"
-            if inc.empty_mail:  # the sender still hears what happened
-                none = finding("NO_FORM", None, file=inc.name, detail=f"{inc.why_empty or NO_WORKBOOK}。")
-                entry.forms = [Form(Submission(None, None, None, (), (none,)), "rejected", False, None)]
-            continue
-        if inc.kind == "other":   # kept and listed with the e-mail's forms; nothing to check
-            entry.kind = "other"
-            continue
-        prior = known.get(inc.sha256)
-        if prior is not None or inc.sha256 in first_of:
-            name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
-            entry.duplicate_of = prior[0] if prior else None
-            dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
-                          expected=name)
-            entry.forms = [Form(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
-                           for u, p in _units_of(ledger, inc.sha256, by_sha)]
-            continue
-        first_of[inc.sha256] = (inc.name, inc.received_at)   # shown as str(when)[:19], as an ISO text from the ledger
-        result = by_sha[inc.sha256]
-        entry.kind = result.kind
-        entry.forms = [looks.form(sub, inc) for sub in result.submissions]
-    return entries
-
-
-class _Looks:
-    """What a form's own check cannot see, looked at against the ledger and the run: a form the
-    period already counts with the same numbers, lateness, another unit's identical form, a sender
-    the unit does not list, a closed month."""
-
-    def __init__(self, ledger: Ledger, settings: Settings, counted: dict, senders: dict):
-        self.ledger, self.settings, self.counted, self.senders = ledger, settings, counted, senders
-        self.closed, self.deadlines = closed_notes(ledger), {}
-
-    def form(self, sub: Submission, inc: Incoming) -> Form:
-        counts = counts_json(sub.rows)
-        period = sub.status == "accepted" and sub.unit and sub.period and self._period(sub.period)
-        same = period and period.of_unit.get(sub.unit)
-        if same and same[0] == counts:   # sent again unchanged (a workbook of every month so far): counted once
-            again = finding("RESENT_UNCHANGED", None, value=same[1], expected=same[2], period=month_text(sub.period))
-            return Form(_with(sub, [again]), "duplicate", False, counts)
-        due = sub.period and (self.deadlines.get(sub.period)
-                              or self.deadlines.setdefault(sub.period, self.settings.deadline(sub.period)))
-        late = bool(due) and inc.received_at > due
-        extra = []
-        if late:
-            extra.append(finding("LATE", None, value=inc.received_at.strftime("%Y-%m-%d %H:%M"),
-                                 expected=due.strftime("%Y-%m-%d %H:%M")))
-        twin = period and period.twin(sub.unit, counts)
-        if twin:
-            extra.append(finding("SAME_AS_OTHER_UNIT", None, value=twin))
-        stranger = inc.sender and sender_finding(sub.unit, inc.sender, self.senders)
-        if stranger:
-            extra.append(stranger)
-        if sub.period in self.closed:   # kept and answered, counted once the quarter is reopened
-            quarter, issued = self.closed[sub.period]
-            extra.append(finding("PERIOD_CLOSED", None, value=quarter, expected=issued))
-        elif period:
-            period.count(sub.unit, counts, inc)
-        return Form(_with(sub, extra), sub.status, late, counts)
-
-    def _period(self, period: str) -> _Counted:
-        if period not in self.counted:
-            self.counted[period] = _Counted.of(self.ledger.counted(period))
-        return self.counted[period]
-
-
-def _with(sub: Submission, extra: list) -> Submission:
-    if not extra:
-        return sub
-    return Submission(sub.sheet, sub.unit, sub.period, sub.rows, sub.findings + tuple(extra),
-                      sub.cells, sub.unit_cell, sub.period_cell)
-
-
-@dataclass
-class _Counted:
-    """A period's counted forms as the run goes: each unit's numbers (with when and in which file
-    they came), and the units having each set of numbers. Forms are compared by their `counts_json`:
-    one short string a form (a month of national forms is kept in memory)."""
-    of_unit: dict[str, tuple[str, str, str]]
-    units_with: dict[str, set[str]]
-
-    @classmethod
-    def of(cls, counted: dict) -> _Counted:
-        made = cls({}, {})
-        for unit, rec in counted.items():
-            made.of_unit[unit] = (counts_json(rec.rows) or "", _when(rec.received_at), rec.file or "")
-            made.units_with.setdefault(made.of_unit[unit][0], set()).add(unit)
-        return made
-
-    def twin(self, unit: str, counts: str | None) -> str | None:
-        """Another unit counted with exactly these numbers (all-zero forms aside)."""
-        if counts is None or not _ONE_TO_NINE.search(counts):
-            return None
-        other = sorted(self.units_with.get(counts, set()) - {unit})
-        return other[0] if other else None
-
-    def count(self, unit: str, counts: str | None, inc: Incoming) -> None:
-        before = self.of_unit.get(unit)
-        if before is not None:
-            self.units_with.get(before[0], set()).discard(unit)
-        self.of_unit[unit] = (counts or "", _when(inc.received_at), inc.name)
-        self.units_with.setdefault(counts or "", set()).add(unit)
-
-
-_ONE_TO_NINE = re.compile(r"[1-9]")
-
-
-def _when(at) -> str:
-    return str(at)[:19].replace("T", " ")
-
-
-def _units_of(ledger: Ledger, sha: str, by_sha: dict) -> list[tuple]:
-    if sha in by_sha:
-        return [(s.unit, s.period) for s in by_sha[sha].submissions] or [(None, None)]
-    got = ledger.db.execute(
-        "SELECT s.unit, s.period FROM submissions s JOIN files f ON f.id=s.file_id"
-        " WHERE f.sha256=? AND f.duplicate_of IS NULL", (sha,)).fetchall()
-    return got or [(None, None)]
 
 
 def _progress():

@@ -13,7 +13,8 @@ from pipeline.core.period import Month, month_text
 from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable
 from pipeline.figures.aggregate import district_rows
-from pipeline.jobs.intake import RunCounts, intake_run, wanted
+from pipeline.jobs.inbox import wanted
+from pipeline.jobs.intake import RunCounts, intake_run
 from pipeline.jobs.lock import crash_point, run_lock
 from pipeline.jobs.mail.mailrun import mail_before_intake
 from pipeline.jobs.mail.outmail import unsent_lines

@@ -3,7 +3,7 @@ outputs written whole or not at all (`atomic`).
 
 `put` is used by intake (e-mail attachments, and any file a worker could not archive) and by the
 check workers, which archive each inbox file as they read it. It does not sync: the caller syncs the
-whole chunk once, then renames the temporary copies into place (`intake._commit`).
+whole chunk once, then renames the temporary copies into place (`inbox.commit`).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def log_lines(entries: list, archive: Path, run_period: str | None) -> bytes:
 
 def append_log(archive: Path, data: bytes) -> int:
     """Append lines to the received log; returns where the log now ends. Not synced here: the
-    chunk's sync of the archive's file system (intake._commit) covers it."""
+    chunk's sync of the archive's file system (inbox.commit) covers it."""
     with open(archive / LOG, "ab") as f:
         f.write(data)
         return f.tell()

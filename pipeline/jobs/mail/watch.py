@@ -31,7 +31,8 @@ from pipeline.check.check import checking_pool
 from pipeline.core.model import no_gc
 from pipeline.core.period import Month
 from pipeline.core.settings import load_settings
-from pipeline.jobs.intake import take_in, wanted
+from pipeline.jobs.inbox import wanted
+from pipeline.jobs.intake import take_in
 from pipeline.jobs.mail.mailbox import DROPPED, MAIL_DIR, Dropped
 from pipeline.jobs.mail.mailconf import MailError, mail_config
 from pipeline.jobs.mail.mailrun import MailRun
