@@ -204,6 +204,10 @@ def test_the_bulletin_and_the_workbook(annual):
     book = openpyxl.load_workbook(folder / m["files"]["ranking"])
     ws = book["综合排名"]
     assert ws.cell(3, 2).value == first["unit"] and ws.cell(3, 19).value == first["score"]
+    for r, row in enumerate(m["ranking"], 3):   # 差距 in 百分点, or 已达标, as the quarterly 排名表 says it
+        if row.get("rate") is not None:
+            below = row["rate"] < row["target"]
+            assert ws.cell(r, 11).value == (round((row["target"] - row["rate"]) * 100, 1) if below else "已达标")
     trend = book["月度达标率"]
     assert len(trend._charts) == sum(1 for u in units.units if u.base > 0)
     assert [trend.cell(2, c).value for c in range(1, 14)] == ["单位", *[f"{k}月" for k in range(1, 13)]]

@@ -1,8 +1,9 @@
 """Realistic enterprise registers, made from a seed: for `make demo`, the tests and the benchmark.
 
 `district_register` gives each unit about as many above-scale enterprises as units.csv says, plus
-smaller ones, over 2013–2016: most certificates 三级, some expired, some withdrawn (by 摘牌日期 or by a
-revisit), some never revisited or inspected, small firms with high-risk work. `as_known` is the
+smaller ones, certified over 2014–2016 (half of them in 2016, as the drive began): most certificates
+三级, some withdrawn (by 摘牌日期 or by a revisit), some never revisited or inspected, small firms with
+high-risk work. `as_known` is the
 register as staff would have typed it at an earlier date (what was not yet known left out), so two
 imports differ as real ones do. `write_register` writes the workbook staff keep: dates as date cells
 or in the ways clerks type them, and `mistakes` adds one row or cell of each kind of error.
@@ -113,7 +114,10 @@ def district_register(units: list[str], bases: dict[str, int], seed: int = 2016,
 
 
 def _certified(e: Enterprise, rng: random.Random, as_of: dt.date) -> Enterprise:
-    issued = _day(rng, dt.date(2013, 3, 1), as_of - dt.timedelta(days=5))
+    if rng.random() < 0.5:   # the drive's year
+        issued = _day(rng, dt.date(2016, 1, 4), as_of - dt.timedelta(days=5))
+    else:
+        issued = _day(rng, dt.date(2014, 1, 6), min(dt.date(2015, 12, 31), as_of - dt.timedelta(days=5)))
     grade = rng.choices(("三级", "二级", "一级"), (85, 13, 2))[0]
     number = f"豫AQB{'Ⅲ' if grade == '三级' else 'Ⅱ' if grade == '二级' else 'Ⅰ'}{issued.year}{rng.randint(1000, 9999)}"
     e = replace(e, status="已达标", grade=grade, cert_no=number, issued=issued, reviewer=rng.choice(REVIEWERS),

@@ -18,11 +18,11 @@ from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font
 from pipeline.outputs.xlsx import on_a4
 from pipeline.store.files import atomic
 
-HEADERS = ("名次", "单位", "规模以上企业数", "一季度名次", "二季度名次", "三季度名次", "四季度名次", "年末达标企业数",
-           "年末达标率", "年度目标", "差距", "全年新增", "按时报送（月）", "应报（月）", "年末达标率得分", "季度排名得分",
-           "按时报送得分", "全年新增得分", "综合得分", "备注")
-WIDTHS = (6, 13, 9, 7, 7, 7, 7, 9, 9, 8, 8, 8, 10, 8, 9, 9, 9, 9, 8, 26)
-PERCENT = {9, 10, 11}
+HEADERS = ("名次", "单位", "规模以上\n企业数", "一季度\n名次", "二季度\n名次", "三季度\n名次", "四季度\n名次",
+           "年末达标\n企业数", "年末\n达标率", "年度目标", "差距\n（百分点）", "全年新增", "按时报送\n（月）", "应报\n（月）",
+           "年末达标率\n得分", "季度排名\n得分", "按时报送\n得分", "全年新增\n得分", "综合得分", "备注")
+WIDTHS = (6, 13, 9, 7, 7, 7, 7, 9, 9, 8, 10, 8, 10, 8, 9, 9, 9, 9, 8, 26)
+PERCENT = {9, 10}
 SCORES = {15, 16, 17, 18, 19}
 CHART_COLUMNS, CHART_W, CHART_H = 4, 8.2, 5.2      # small multiples: per row; each cm wide and high
 CELL_W, CELL_H = 2.1, 0.53                          # cm a column (width 9.1) and a row take, roughly
@@ -71,7 +71,8 @@ def _ranking_sheet(ws, ctx, rule: str):
 def _ranking_row(ws, row) -> None:
     """One unit's line: its place, each quarter's, the year's figures and each part's score."""
     parts = row.parts
-    values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, row.gap,
+    gap = None if row.gap is None else "已达标" if row.gap <= 0 else round(row.gap * 100, 1)   # as the quarterly 排名表
+    values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, gap,
               row.new_in_year, row.on_time, row.due, parts.get("rate"), parts.get("quarters"),
               parts.get("on_time"), parts.get("new"), row.score, None]
     ws.append([None] * len(HEADERS))
