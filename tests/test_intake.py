@@ -303,3 +303,17 @@ def test_the_same_month_twice_in_one_run_is_counted_once(folders):
     got = sorted((s.file, s.status, s.codes) for s in ledger.period_submissions("2016-08"))
     assert got == [("侯寨乡8月.xlsx", "accepted", []), ("侯寨乡8月（再发）.xlsx", "duplicate", ["RESENT_UNCHANGED"])]
     ledger.close()
+
+
+def test_a_file_that_is_neither_a_spreadsheet_nor_an_email_is_left_and_said(folders, capsys):
+    """A 情况说明.docx dropped into the inbox beside the forms: not taken, not lost, and the
+    operator is told why and what to do; litter and lock files pass without a word."""
+    write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells())
+    (folders["inbox"] / "情况说明.docx").write_bytes(b"PK\x03\x04 not a form")
+    (folders["inbox"] / "Thumbs.db").write_bytes(b"x")
+    run_monthly(folders, "2016-09")
+    assert sorted(p.name for p in folders["inbox"].iterdir()) == ["Thumbs.db", "情况说明.docx"]
+    err = capsys.readouterr().err
+    docx = folders["inbox"] / "情况说明.docx"
+    assert f"收件箱中的“{docx}”不是电子表格（.xlsx、.xls、.ods 等）或邮件（.eml），没有收取。" in err
+    assert "Thumbs.db" not in err

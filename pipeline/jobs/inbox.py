@@ -46,6 +46,11 @@ class Incoming:
     sender: str | None = None  # an attachment's: the address its e-mail came from
 
 
+def litter(name: str) -> bool:
+    """An editor's lock file, a system's litter or a hidden file: passed over without a word."""
+    return name.startswith(("~$", ".~lock", "._", ".")) or name.lower() in LITTER
+
+
 def wanted(name: str) -> bool:
     """A spreadsheet or an e-mail, not an editor's lock file or a system's litter."""
     low = name.lower()
@@ -121,13 +126,15 @@ def finish_removals(ledger: Ledger):
 
 
 ODD = {"symlink": "是符号链接（快捷方式）", "other": "不是普通文件（管道、设备或套接字）"}
+NOT_TAKEN = "不是电子表格（.xlsx、.xls、.ods 等）或邮件（.eml）"
 
 
 def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, int]]:
     """Every wanted regular file under the inbox, its path as text (a Path object each would cost as
     much as the rest of the scan), with its modification time, size and mtime in ns (one stat a
     file). Symlinks are not followed (into a folder or to a file), nor is anything but a regular
-    file read: each is put in `odd` as (path, what it is), and left where it is."""
+    file read: each is put in `odd` as (path, what it is), and left where it is; so is a regular file
+    that is neither a spreadsheet nor an e-mail (a 情况说明.docx dropped beside the forms)."""
     out, folders = [], [str(inbox)] if inbox.is_dir() else []
     while folders:
         with os.scandir(folders.pop()) as entries:
@@ -138,6 +145,8 @@ def _inbox(inbox: Path, odd: list | None = None) -> list[tuple[str, float, int, 
                     if wanted(e.name):
                         st = e.stat(follow_symlinks=False)
                         out.append((e.path, st.st_mtime, st.st_size, st.st_mtime_ns))
+                    elif odd is not None and not litter(e.name):
+                        odd.append((e.path, NOT_TAKEN))
                 elif odd is not None and not e.name.startswith(("~$", ".~lock", "._")):
                     odd.append((e.path, ODD["symlink" if e.is_symlink() else "other"]))
     return out
@@ -210,6 +219,9 @@ def note_left(left: list[tuple[str, str]]) -> None:
     for path, why in left:
         if why == STILL_WRITING:
             print(printable(f"收件箱中的“{path}”{why}，本次没有收取，下次运行时再收。"), file=sys.stderr)
+        elif why == NOT_TAKEN:
+            print(printable(f"收件箱中的“{path}”{why}，没有收取。情况说明等附件请与报表一起用邮件发来（随邮件的附件会存档并"
+                            "列在回执中）；不需要的文件请移出收件箱。"), file=sys.stderr)
         elif why.startswith("有 "):
             print(printable(f"收件箱中的“{path}”{why}，没有读取也没有收取。请与报送单位联系后把它移出收件箱。"),
                   file=sys.stderr)
