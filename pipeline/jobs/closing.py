@@ -109,6 +109,10 @@ def _close(ledger: Ledger, folders: dict, quarter: str, note: str, settings, doc
         print(f"{Quarter(quarter).text}已于 {closing.closed_at:%Y-%m-%d %H:%M} 关账，无需再关。")
         return 0
     manifest = _manifest(folders["outbox"] / quarter)
+    if manifest.get("ledger_id", ledger.identity) != ledger.identity:   # its ledger_upto numbers another ledger's forms
+        print(f"{Quarter(quarter).text}的通报是按重建之前的台账生成的，其中记下的报表编号与现在的台账不同，不能据此关账。"
+              f"请先重新运行 python -m pipeline quarterly {quarter}，核对通报后再关账。", file=sys.stderr)
+        return 2
     last = manifest.get("ledger_upto", last_submission(ledger))
     issued = dt.date.fromisoformat(manifest["issued"]) if "issued" in manifest else issued_on(settings)
     number = manifest.get("doc_number") or doc_number(settings, quarter)

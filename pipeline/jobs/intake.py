@@ -151,14 +151,41 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
     the ledger's -wal file. Each is checked again from its archived copy, as of the month it was
     received, and recorded as intake would have; its inbox file, if still there with the same bytes,
     is removed. `lines` (with the log's `end`): those lines instead of the log's unrecorded ones
-    (rebuild-ledger: all of them). Returns how many files were recorded."""
+    (rebuild-ledger: all of them). They are recorded in the order given (the log's: the order they
+    were first recorded in, which a closed quarter's cut-off counts by). Returns how many files were
+    recorded."""
     given = lines
     if lines is None:
         start = ledger.log_end()
         lines, end = read_log(archive, start)
         if end == start:
             return 0
-    tz, incoming, skip_attached = settings.tz, [], False
+    incoming = _whole(archive, lines, settings.tz)
+    groups = _months_in_order(incoming)
+    for k, (_, group) in enumerate(groups or [(None, [])]):
+        known = ledger.files_by_sha(inc.sha256 for _, inc in group)
+        check = list({inc.sha256: inc for _, inc in group if inc.kind is None and inc.sha256 not in known}.values())
+        results = check_files([(Path(inc.path), inc.name) for inc in check], units, settings,
+                              now=max((inc.received_at for inc in check), default=None),
+                              history=ledger.previous_rows) if check else []
+        by_sha = {inc.sha256: result for inc, result in zip(check, results)}
+        entries = ledger_entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha,
+                                 ledger, settings, {}, {})
+        for (run_period, _), entry in zip(group, entries):
+            entry.run_period = run_period
+        ledger.record(entries, None, None, log_end=end if k == max(len(groups) - 1, 0) else None)
+        touched.update(form.submission.period or e.run_period for e in entries for form in e.forms)
+    finish_removals(ledger)
+    if incoming and given is None:
+        print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
+              file=sys.stderr)
+    return len(incoming)
+
+
+def _whole(archive: Path, lines: list[dict], tz) -> list[tuple[str | None, Incoming]]:
+    """(the run's period, what came in) for each log line whose file is in the archive whole; an
+    e-mail's attachments only with the e-mail."""
+    incoming, skip_attached = [], False
     for line in lines:
         path = line["archived"] if os.path.isabs(line["archived"]) else os.path.join(archive, line["archived"])
         if line.get("attached") and skip_attached:
@@ -176,31 +203,18 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
             path, line["name"], at, line["sha256"], line["size"], line["source"], line.get("inbox"),
             empty_mail=bool(line.get("empty")), kind=line.get("kind"), attached=bool(line.get("attached")),
             note=line.get("note"))))
-    groups: dict[str, list] = {}
-    for run_period, inc in incoming:
-        groups.setdefault(Month.at(inc.received_at), []).append((run_period, inc))
-    months = sorted(groups)
-    last = months[-1] if months else None
-    for month in months or [None]:
-        group = groups.get(month, [])
-        known = ledger.files_by_sha(inc.sha256 for _, inc in group)
-        check = list({inc.sha256: inc for _, inc in group if inc.kind is None and inc.sha256 not in known}.values())
-        results = check_files([(Path(inc.path), inc.name) for inc in check], units, settings,
-                              now=max((inc.received_at for inc in check), default=None),
-                              history=ledger.previous_rows) if check else []
-        by_sha = {inc.sha256: result for inc, result in zip(check, results)}
-        entries = ledger_entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha, ledger,
-                           settings, {}, {})
-        for (run_period, _), entry in zip(group, entries):
-            entry.run_period = run_period
-        ledger.record(entries, None, None, log_end=end if month == last else None)
-        touched.update(form.submission.period or e.run_period for e in entries for form in e.forms)
-    finish_removals(ledger)
-    if incoming and given is None:
-        print(f"补登 {len(incoming)} 个文件：它们已在存档中，但台账中没有记录（上次运行中途停止，或台账的 -wal 文件丢失）。",
-              file=sys.stderr)
-    return len(incoming)
+    return incoming
 
+
+def _months_in_order(incoming: list[tuple]) -> list[tuple[str, list]]:
+    """The lines in runs of one month received each, in the order given."""
+    groups: list[tuple[str, list]] = []   # the lines of one month received, in the log's order
+    for run_period, inc in incoming:
+        month = Month.at(inc.received_at)
+        if not groups or groups[-1][0] != month:
+            groups.append((month, []))
+        groups[-1][1].append((run_period, inc))
+    return groups
 
 def _chunk_sizes(n: int) -> list[int]:
     """A small first chunk (the workers start sooner), then CHUNK files at a time, and the last chunks

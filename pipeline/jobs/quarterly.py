@@ -228,6 +228,7 @@ def _write_quarter(ledger: Ledger, folders: dict, out: Path, quarter: str, setti
                      "register_rate": r.register_rate} for r in ctx.ranking],
         "praised": list(ctx.praised), "criticized": list(ctx.criticized), "interview": list(ctx.interview),
         "issued": ctx.issued.isoformat(), "doc_number": ctx.doc_number, "ledger_upto": closing.last_submission(view),
+        "ledger_id": ledger.identity,
         "register_import": used,
     }
     if draft:

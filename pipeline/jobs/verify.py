@@ -20,6 +20,7 @@ from pipeline.core.settings import Settings
 from pipeline.core.text import printable
 from pipeline.jobs.intake import reconcile
 from pipeline.read.eml import is_mail, read_eml
+from pipeline.store.carry import carry_over
 from pipeline.store.files import NotRegular, open_regular
 from pipeline.store.ledger import Ledger
 from pipeline.store.received_log import LOG, append_log, read_log
@@ -140,7 +141,9 @@ def rebuild_ledger(folders: dict, settings: Settings, units) -> int:
     """A new ledger from the archive alone. The ledger there (damaged, altered, or fine) is kept
     under a new name; every file is recorded again as the received log describes it, and each file
     the log does not name (an archive from before the log was kept) from the file itself: an e-mail
-    from its Date and attachments, any other file received at its modification time."""
+    from its Date and attachments, any other file received at its modification time. What the
+    archive cannot tell (the register's imports, mail, closed quarters) is taken from the old ledger
+    where it can still be read (store/carry.py)."""
     from pipeline.jobs.lock import run_lock
     archive = folders["archive"]
     path = archive / "ledger.sqlite"
@@ -156,18 +159,20 @@ def rebuild_ledger(folders: dict, settings: Settings, units) -> int:
             if key not in seen:   # a run that archived, stopped before recording and ran again logged it twice
                 seen.add(key)
                 everything.append(dict(line, inbox=None))   # the inbox is the next run's: nothing removed here
-        everything.sort(key=lambda line: dt.datetime.fromisoformat(line["received_at"]))
         ledger = Ledger.open(path, new=True)
-        try:
+        try:   # in the log's order, the order they were first recorded in (a closing's cut-off counts by it)
             reconcile(archive, ledger, units, settings, set(), everything, end)
             forms = ledger.db.execute("SELECT count(*) FROM submissions WHERE counts IS NOT NULL").fetchone()[0]
             count = ledger.db.execute("SELECT count(*) FROM files").fetchone()[0]
+            carried = carry_over(kept, ledger.db)
         finally:
             ledger.close()
     _say(f"已从存档 {archive} 重建台账：{count} 个文件，{forms} 份报表。"
          + (f"原台账已改名为 {kept.name} 保留。" if kept else "")
-         + (f"其中 {len(extra)} 个文件不在收件记录中，收到时间取自邮件的 Date 或文件的修改时间。" if extra else "")
-         + "请重新运行 monthly（及 quarterly）以更新输出。")
+         + (f"其中 {len(extra)} 个文件不在收件记录中，收到时间取自邮件的 Date 或文件的修改时间。" if extra else ""))
+    for line in carried:
+        _say(line)
+    _say("请重新运行 monthly（及 quarterly）以更新输出。")
     return 0
 
 

@@ -395,6 +395,11 @@ class Ledger:
         return self.db.execute("SELECT count(*) FROM submissions s JOIN files f ON f.id = s.file_id WHERE "
                                + _OF_PERIOD, (period, period)).fetchone()[0]
 
+    @property
+    def identity(self) -> str:
+        """Which ledger this is (`meta.ledger_id`): a rebuilt one numbers its submissions afresh."""
+        return self.db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()[0]
+
     def state_digest(self, period: str) -> str:
         """Changes whenever anything that feeds the period's outputs changes."""
         row = self.db.execute(
