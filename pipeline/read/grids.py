@@ -154,7 +154,7 @@ def _xlsx_causes(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
     except (zipfile.BadZipFile, KeyError, OSError):
         return {}
     found: dict = {}
-    if b"<f" not in xml and not _ERROR.search(xml):   # no formula, no error: the usual sheet with an empty count cell
+    if not _UNCACHED.search(xml) and not _ERROR.search(xml):   # every formula with its value, no error: the usual sheet
         return found
     for m in _CELL.finditer(xml):
         body = m.group(3) or b""
@@ -174,6 +174,9 @@ def _xlsx_causes(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
 
 
 _ERROR = re.compile(rb"""\bt=["']e["']""")
+# A formula's end not followed by a stored value: every formula without one matches (and a few with
+# one written oddly, which the cell by cell look then clears).
+_UNCACHED = re.compile(rb"(?:</f>|<f\b[^>]*/>)(?!\s*<v>[^<])")
 
 
 def _xls_errors(source: str | bytes, sheet: str) -> dict[str, tuple[str, str]]:
