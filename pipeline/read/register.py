@@ -25,7 +25,7 @@ from pipeline.core.findings import CODES, ERROR, Finding, finding
 from pipeline.core.model import cell_name, norm
 from pipeline.core.settings import Settings
 from pipeline.read.grids import TooManyCells, read_grids
-from pipeline.read.locate import industry_of
+from pipeline.read.labels import industry_of
 from pipeline.read.sniff import sniff
 from pipeline.read.units import Units
 from pipeline.schemas.register import DATE_COLUMNS, GRADES, RESULTS, SCALES, STATUSES, enterprise_rows, revisit_rows
