@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from pipeline.core.model import INDUSTRIES, LEVELS
-from pipeline.demo import samples
-from pipeline.demo.samples import Formula
+from pipeline.demo import samples, variants, writers
+from pipeline.demo.sheet import Formula
 
 VERSION = 4                     # bump when the mix or the layout of the cache changes
 PERIOD = "2016-09"
@@ -101,9 +101,9 @@ def _write(job: tuple) -> tuple[int, str]:
     rows = _rows(rng)
     path = inbox / spec["name"]
     if spec["fault"]:
-        grids = samples._grids(spec["unit"], PERIOD, rows, spec["variant"])
+        grids = variants.workbook_grids(spec["unit"], PERIOD, rows, spec["variant"])
         _break(grids, spec["fault"], rng)
-        samples._write_xlsx(path, grids)
+        writers.write_xlsx(path, grids)
     else:
         path = samples.write_sample(path, spec["unit"], PERIOD, rows, spec["variant"])
     os.utime(path, (spec["mtime"], spec["mtime"]))

@@ -17,15 +17,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from pipeline.outputs import pdf
-from pipeline.outputs.bulletin import (
-    DOCX_TEMPLATE,
-    docx_blocks,
-    render_bulletin,
-    render_docx,
-    render_html,
-    sample_context,
-    template_context,
-)
+from pipeline.outputs.bulletin import DOCX_TEMPLATE, docx_blocks, render_bulletin, render_docx, render_html
+from pipeline.outputs.bulletin_context import sample_context, template_context
 from pipeline.outputs.chart import cjk_font, draw_chart
 
 import pdfs

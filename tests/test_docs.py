@@ -1,7 +1,7 @@
 """Docs that cannot drift: generated from the code, and checked against it."""
 import tomllib
 
-from pipeline.cli import cli_markdown
+from pipeline.cli.parser import cli_markdown
 from pipeline.core.findings import CODES, catalogue_markdown
 from pipeline.core.settings import SETTINGS, settings_markdown
 

@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.check.check import conclude
 from pipeline.core.model import INDUSTRIES, LEVELS, MEASURES
-from pipeline.demo import samples
+from pipeline.demo import samples, sheet, variants, writers
 from pipeline.read.draft import to_count
 from pipeline.read.extract import Context, examine
 
@@ -62,8 +62,8 @@ def write(tmp: Path, variant: str, unit: str, period: str, seed: int, dr: int, d
     path = tmp / f"{unit}_{period[:4]}年{int(period[5:])}月_{seed}.xlsx"
     if variant in samples.SUFFIX or variant in samples.FAST or variant == "chart_sheet" or not (dr or dc):
         return samples.write_sample(path, unit, period, rows, variant)
-    grids = [samples.shifted(g, dr, dc) for g in samples._grids(unit, period, rows, variant)]
-    samples._write_xlsx(path, grids)
+    grids = [sheet.shifted(g, dr, dc) for g in variants.workbook_grids(unit, period, rows, variant)]
+    writers.write_xlsx(path, grids)
     return path
 
 

@@ -94,7 +94,7 @@ def test_two_periods_on_the_sheet_is_a_finding_and_no_period(tmp_path, check):
 
 @pytest.mark.parametrize("variant, cell", [("two_forms_stacked", f"{S}!A22"), ("two_forms_side", f"{S}!M6")])
 def test_two_forms_on_one_sheet_are_a_finding_never_one_dropped(tmp_path, check, variant, cell):
-    from pipeline.demo.samples import months_before
+    from pipeline.demo.variants import months_before
     rows = random_rows(random.Random(variant), UNIT)
     path = write_sample(tmp_path / f"{UNIT}_2016年9月.xlsx", UNIT, PERIOD, rows, variant)
     (sub,) = check(path).submissions
@@ -203,7 +203,7 @@ def test_an_almost_form_beside_a_good_one_is_still_reported(tmp_path, check):
 
 def test_a_sheet_named_for_another_month_than_its_header_is_two_periods(tmp_path, check):
     """9月 copied from 8月, its numbers changed and its header left: 8月 is read, 9月 is neither month."""
-    from pipeline.demo.samples import months_before
+    from pipeline.demo.variants import months_before
     rows = random_rows(random.Random(15), UNIT)
     path = write_sample(tmp_path / f"{UNIT}_三季度.xlsx", UNIT, PERIOD, rows, "sheet_month")
     first, second = check(path).submissions

@@ -20,7 +20,8 @@ from stdnum.cn import uscc
 
 from pipeline.core.model import INDUSTRIES
 from pipeline.core.period import Month
-from pipeline.read.register import HIGH_RISK, LABELS
+from pipeline.read.register import LABELS
+from pipeline.read.register_table import HIGH_RISK
 
 REGION = "410103"            # 郑州市二七区
 REVIEWERS = ("河南省安全生产技术服务中心", "郑州安华安全评价有限公司", "河南中安安全评价咨询有限公司",

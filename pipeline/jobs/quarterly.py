@@ -22,7 +22,8 @@ from pipeline.jobs import closing
 from pipeline.jobs.monthly import _manifest, run_job
 from pipeline.jobs.register import register_import_in_use
 from pipeline.jobs.register_ledger import load_import
-from pipeline.outputs.bulletin import BulletinContext, DistrictSummary, render_bulletin
+from pipeline.outputs.bulletin import render_bulletin
+from pipeline.outputs.bulletin_context import BulletinContext, DistrictSummary
 from pipeline.outputs.ranking_book import write_ranking_book
 from pipeline.outputs.register_bulletin import ranked_with_register, register_part
 from pipeline.outputs.trends import trends

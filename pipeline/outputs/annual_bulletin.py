@@ -20,7 +20,8 @@ from docxtpl import DocxTemplate, InlineImage
 
 from pipeline.core.period import Month, Quarter
 from pipeline.figures.annual import PARTS, AnnualRow, Place
-from pipeline.outputs.bulletin import LEAD, TEMPLATES, cn, environment, render_html
+from pipeline.outputs.bulletin import TEMPLATES, render_html
+from pipeline.outputs.bulletin_context import LEAD, cn, environment
 from pipeline.outputs.pdf import to_pdf
 from pipeline.outputs.trends import Trend, draw_trends
 from pipeline.store.files import atomic

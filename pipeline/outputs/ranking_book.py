@@ -83,7 +83,7 @@ def _font(size=900, bold=False) -> RichText:
 
 
 def _row_values(row: RankRow) -> list:
-    from pipeline.outputs.bulletin import remark
+    from pipeline.outputs.bulletin_context import remark
     if row.gap is None:
         gap = "—"
     else:

@@ -11,7 +11,7 @@ from pipeline.check.certified import register_standings, with_register_bases, wi
 from pipeline.core.period import Quarter
 from pipeline.core.settings import Settings
 from pipeline.figures.aggregate import RankRow
-from pipeline.outputs.bulletin import RegisterPart
+from pipeline.outputs.bulletin_context import RegisterPart
 from pipeline.outputs.register_lists import CLASS_WORDS, Intervals, supervision
 from pipeline.read.register import Register
 

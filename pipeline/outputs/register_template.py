@@ -15,7 +15,8 @@ import xlsxwriter
 
 from pipeline.core.model import INDUSTRIES
 from pipeline.core.text import display_width
-from pipeline.read.register import HIGH_RISK, LABELS
+from pipeline.read.register import LABELS
+from pipeline.read.register_table import HIGH_RISK
 from pipeline.schemas.register import GRADES, RESULTS, SCALES, STATUSES
 from pipeline.store.files import atomic
 

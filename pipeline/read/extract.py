@@ -20,7 +20,8 @@ from pipeline.core.findings import Finding, finding
 from pipeline.core.period import Month, month_text
 from pipeline.read.draft import Draft, draft
 from pipeline.read.grids import Grid, TooManyCells, read_grids
-from pipeline.read.locate import find_period, locate
+from pipeline.read.heading import find_period
+from pipeline.read.locate import locate
 from pipeline.read.sniff import sniff
 from pipeline.read.units import Units
 from pipeline.store.files import open_regular, put
