@@ -43,7 +43,8 @@ def test_fetch_mail_killed_at_each_step_then_run_again(servers, tmp_path, point)
 def _state(site: Site, data: bytes) -> str:
     """How far a message had got when the watcher was killed."""
     sha = hashlib.sha256(data).hexdigest()
-    row = site.rows("SELECT queued, moved_at FROM mail_in WHERE sha256=?", sha) if (site.folders["archive"] / "ledger.sqlite").exists() else []
+    made = (site.folders["archive"] / "ledger.sqlite").exists()
+    row = site.rows("SELECT queued, moved_at FROM mail_in WHERE sha256=?", sha) if made else []
     if not row:
         return "not fetched"
     if not row[0][0]:
