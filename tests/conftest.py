@@ -5,6 +5,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import hypothesis
 import openpyxl
 import pytest
 
@@ -16,6 +17,10 @@ from pipeline.read.units import load_units
 # Files written by a test are taken at once (a run otherwise waits `limits.settle_seconds` for a file
 # modified just now, to see that it is no longer being written): tests of that wait set it themselves.
 os.environ.setdefault("PIPELINE_LIMITS_SETTLE_SECONDS", "0")
+
+# No clock in a property test: hypothesis's default 200 ms deadline per example is a timing assertion.
+hypothesis.settings.register_profile("no-clock", deadline=None)
+hypothesis.settings.load_profile("no-clock")
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
