@@ -24,7 +24,15 @@ hypothesis.settings.load_profile("no-clock")
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"   # the team's folder beside the project: only the tests marked below need it
+CORPUS = SHARED / "corpus" / "foreign"
+EXAMPLES = SHARED / "spec" / "examples"
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"needs ../shared/corpus/foreign (the team's corpus of foreign, broken and hostile "
+                                f"spreadsheets, with its MANIFEST.tsv) beside the project: put it at {CORPUS}")
+needs_examples = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"needs ../shared/spec/examples (the spec's worked examples: forms and their "
+                                  f"expected *.check.json) beside the project: put them at {EXAMPLES}")
 NOW = dt.datetime(2016, 10, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 # A month of 侯寨乡: (industry, level) -> (new, cumulative, reviewing); no row is all zero.
