@@ -5,6 +5,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import hypothesis
 import openpyxl
 import pytest
 
@@ -17,9 +18,21 @@ from pipeline.read.units import load_units
 # modified just now, to see that it is no longer being written): tests of that wait set it themselves.
 os.environ.setdefault("PIPELINE_LIMITS_SETTLE_SECONDS", "0")
 
+# No clock in a property test: hypothesis's default 200 ms deadline per example is a timing assertion.
+hypothesis.settings.register_profile("no-clock", deadline=None)
+hypothesis.settings.load_profile("no-clock")
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"   # the team's folder beside the project: only the tests marked below need it
+CORPUS = SHARED / "corpus" / "foreign"
+EXAMPLES = SHARED / "spec" / "examples"
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"needs ../shared/corpus/foreign (the team's corpus of foreign, broken and hostile "
+                                f"spreadsheets, with its MANIFEST.tsv) beside the project: put it at {CORPUS}")
+needs_examples = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"needs ../shared/spec/examples (the spec's worked examples: forms and their "
+                                  f"expected *.check.json) beside the project: put them at {EXAMPLES}")
 NOW = dt.datetime(2016, 10, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 # A month of 侯寨乡: (industry, level) -> (new, cumulative, reviewing); no row is all zero.

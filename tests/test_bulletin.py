@@ -344,10 +344,6 @@ def test_missing_soffice_is_a_clear_error(monkeypatch, tmp_path):
         pdf.to_pdf(tmp_path / "x.docx", tmp_path)
 
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdffonts") is None,
-                                   reason="LibreOffice or poppler-utils not installed")
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """The one LibreOffice conversion of this module."""
@@ -355,7 +351,6 @@ def rendered(tmp_path_factory):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_render_bulletin_writes_every_kind(rendered):
     assert set(rendered) == {"docx", "pdf", "html", "chart"}
     assert all(path.exists() and path.stat().st_size > 0 for path in rendered.values())
@@ -363,7 +358,6 @@ def test_render_bulletin_writes_every_kind(rendered):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_embeds_a_cjk_font_and_shows_the_text(rendered):
     assert any("CJK" in name for name in pdf.pdf_fonts(rendered["pdf"], embedded_only=True))
     if shutil.which("pdftotext"):
@@ -393,7 +387,6 @@ def printed_text(path) -> str:
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
     # LibreOffice dropped a 。 or 、 that hung past the right margin ("予以通报表扬希望上述单位").
     said, printed = squeezed(docx_text(rendered["docx"])), squeezed(printed_text(rendered["pdf"]))
@@ -402,7 +395,6 @@ def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
     pages = pdf.page_count(rendered["pdf"])
     assert pages % 2 == 0
@@ -412,7 +404,6 @@ def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_an_even_page(tmp_path, chart):
     record = "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
     ctx = sample_context(interview=(), data_warnings=(), rejected=(), far_below=())   # the text ends on page 6
@@ -426,7 +417,6 @@ def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
     ctx = sample_context()
     rows = tuple(dataclasses.replace(r, target=1.0, gap=None if r.rate is None else 1.0 - r.rate)
@@ -443,7 +433,6 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_pages_render_to_png(rendered, tmp_path):
     pages = pdfs.to_png(rendered["pdf"], tmp_path, dpi=20)
     assert len(pages) >= 5 and all(p.suffix == ".png" for p in pages)

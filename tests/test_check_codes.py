@@ -127,12 +127,12 @@ def test_too_large_by_bytes(tmp_path, settings, units, monkeypatch):
 
 
 def test_encrypted(tmp_path, check):
-    pytest.importorskip("msoffcrypto")
     import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
     plain = write_book(tmp_path / "plain.xlsx", form_cells())
     out = io.BytesIO()
     with open(plain, "rb") as f:
-        from msoffcrypto.format.ooxml import OOXMLFile
         OOXMLFile(f).encrypt("secret", out)
     path = tmp_path / "侯寨乡.xlsx"
     path.write_bytes(out.getvalue())

@@ -312,7 +312,8 @@ def tmpfs(path: Path, size: str):
     path.mkdir(parents=True, exist_ok=True)
     got = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
     if got.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for a full-disk test: {got.stderr.strip() or got.returncode}")
+        pytest.skip(f"needs root (as the CI runs) to mount a small tmpfs for a full-disk test: "
+                    f"{got.stderr.strip() or got.returncode}")
     try:
         yield path
     finally:

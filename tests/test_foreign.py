@@ -8,10 +8,9 @@ import pytest
 from pipeline.check.check import check_files
 from pipeline.core.findings import CODES
 
-from conftest import REFERENCE, SHARED
+from conftest import CORPUS, REFERENCE, needs_corpus
 
-CORPUS = SHARED / "corpus" / "foreign"
-pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="shared/corpus/foreign not beside the project")
+pytestmark = needs_corpus
 FILE_CODES = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE", "NO_FORM"}
 
 

@@ -18,8 +18,9 @@ import pipeline.core.ooxml as O
 import pipeline.read.sniff as S
 from pipeline.core.settings import load_settings
 
+from conftest import CORPUS, needs_corpus
+
 ROOT = Path(__file__).parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "foreign"
 LIMITS = load_settings(ROOT / "reference").limits
 NEVER = re.compile(rb"(?!)")
 
@@ -191,12 +192,12 @@ def _zip_with_declared_size(body: bytes, declared: int) -> bytes:
     return local + body + entry + end
 
 def corpus_files():
-    if not CORPUS.exists():
+    if not CORPUS.is_dir():
         return []
     return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("README.md", "MANIFEST.tsv"))
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@needs_corpus
 def test_every_corpus_file_same_verdict_by_bytes_path_and_careful_road():
     small = LIMITS | {"cells": 1000, "member_bytes": 50_000, "uncompressed_bytes": 200_000}
     differ = []

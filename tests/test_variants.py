@@ -5,6 +5,8 @@ import pytest
 
 from pipeline.demo.samples import VARIANTS, random_rows, write_sample
 
+from conftest import EXAMPLES, needs_examples
+
 UNIT, PERIOD = "侯寨乡", "2016-09"
 EXPECTED_WARNINGS = {
     "total_blank": {"TOTAL_MISSING"}, "no_total_row": {"TOTAL_MISSING"}, "formula_no_cache": {"TOTAL_MISSING"},
@@ -52,16 +54,12 @@ def test_xls_renamed_xlsx_is_read_as_excel_97(tmp_path, check):
     assert result.submissions[0].status == "accepted"
 
 
+@needs_examples
 def test_worked_examples_match_the_spec(check):
     import json
-
-    from conftest import SHARED
-    examples = SHARED / "spec" / "examples"
-    if not examples.exists():
-        pytest.skip("shared/spec/examples not beside the project")
-    for want_path in sorted(examples.glob("*.check.json")):
+    for want_path in sorted(EXAMPLES.glob("*.check.json")):
         want = json.loads(want_path.read_text())
-        got = check(examples / want["file"]).as_json()
+        got = check(EXAMPLES / want["file"]).as_json()
         assert got["sha256"] == want["sha256"]
         for w, g in zip(want["submissions"], got["submissions"]):
             assert (g["unit"], g["period"], g["status"]) == (w["unit"], w["period"], w["status"])
