@@ -6,7 +6,7 @@ the repository). Generated once per N and generator version; later runs reuse it
 
 The mix, per file (seeded, so the same N gives the same bytes):
 - 85 % the fast-path variants (canonical, offset), as most clerks fill in the template as issued;
-- ~11 % the other clerk variants of FORM.md (spaced labels, text numbers, .xls, multi-sheet...);
+- ~11 % the other clerk variants of docs/form.md §2 (spaced labels, text numbers, .xls, multi-sheet...);
 - ~3 % broken so that they are rejected (a wrong 合计, text in a count cell);
 - ~1 % a second, corrected file from a unit that already sent one (supersedes), ~0.5 % the same
   bytes sent twice (DUPLICATE_FILE), ~5 % received after the deadline.

@@ -137,7 +137,7 @@ def year_end(f, units):
 
 def register_bases(f, units) -> dict:
     """Each unit's 规模以上企业数 at the year's end: its above-scale enterprises not closed in the
-    enterprise register's last import where it has any (ENTERPRISES.md §4), else units.csv's."""
+    enterprise register's last import where it has any (docs/register.md §4), else units.csv's."""
     db = sqlite3.connect(f["archive"] / "ledger.sqlite")
     last = db.execute("SELECT max(id) FROM register_imports").fetchone()[0]
     counted = dict(db.execute("SELECT unit, sum(scale = '规模以上' AND status <> '已关闭') FROM register_rows"

@@ -1,4 +1,4 @@
-"""The quarterly 通报: layout (GB/T 9704, BULLETIN.md), wording that follows the situation, HTML
+"""The quarterly 通报: layout (GB/T 9704, docs/bulletin.md), wording that follows the situation, HTML
 escaping, and one real PDF conversion (slow)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Certified at a date (ENTERPRISES.md §2), reconciling a township's form with the register (§3), and
+"""Certified at a date (docs/register.md §2), reconciling a township's form with the register (§3), and
 the base of the rate (§4)."""
 import datetime as dt
 

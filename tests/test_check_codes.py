@@ -1,4 +1,4 @@
-"""Every single-file finding of FORM.md §3: the exact code and cell for a workbook that has it."""
+"""Every single-file finding of docs/form.md §3: the exact code and cell for a workbook that has it."""
 import zipfile
 
 import pytest

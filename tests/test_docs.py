@@ -23,11 +23,11 @@ def test_every_code_of_the_spec_exists():
             "FORMULA_NOT_CACHED", "TOTAL_MISMATCH", "CUMULATIVE_LT_MONTH", "TOTAL_MISSING",
             "UNIT_FROM_FILENAME", "PERIOD_FROM_FILENAME", "EMPTY_REPORT", "CUMULATIVE_GAP",
             "CUMULATIVE_DECREASE", "LATE", "SAME_AS_OTHER_UNIT", "DUPLICATE_FILE"}
-    spec |= {"REG_BAD_CODE", "REG_DUPLICATE", "REG_UNKNOWN_UNIT", "REG_BAD_INDUSTRY", "REG_BAD_VALUE",   # ENTERPRISES.md
+    spec |= {"REG_BAD_CODE", "REG_DUPLICATE", "REG_UNKNOWN_UNIT", "REG_BAD_INDUSTRY", "REG_BAD_VALUE",   # docs/register.md
              "REG_MISSING", "REG_BAD_DATE", "REG_NO_CERT_NUMBER", "REG_UNKNOWN_ENTERPRISE", "RECONCILE_MISMATCH",
              "REG_NO_TABLE"}   # the register as a whole unusable (no header, a required column missing)
     ambiguity = {"TWO_PERIODS", "AMBIGUOUS_COLUMN", "SECOND_FORM", "TEXT_NUMBER"}   # never a reading chosen
-    mail = {"SENDER_NOT_REGISTERED"}   # MAIL.md
+    mail = {"SENDER_NOT_REGISTERED"}   # docs/mail.md
     closing = {"PERIOD_CLOSED", "OUTLIER"}   # closed quarters, implausible figures
     resent = {"RESENT_UNCHANGED"}   # a counted month sent again unchanged is not counted (nor late) again
     assert set(CODES) == spec | ambiguity | mail | closing | resent

@@ -1,4 +1,4 @@
-"""FORM.md §2, promise by promise: where each is tested.
+"""docs/form.md §2, promise by promise: where each is tested.
 
 Most promises are clerk variants of `pipeline.demo.samples`, each read to exactly the numbers written by
 tests/test_variants.py::test_variant_read_exactly (and, with any offset on the sheet, by

@@ -1,5 +1,5 @@
 """Nothing taken twice, nothing lost, no receipt under another Message-ID: fetch-mail killed at each
-step of its work, and the watcher killed at random moments (MAIL.md; RUNS.md, Intake)."""
+step of its work, and the watcher killed at random moments (docs/mail.md; docs/runs.md, Intake)."""
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,5 @@
 """The mailbox password appears in no output, log, ledger row, archived or written file, or exception
-text: given right (from password_file, or the environment) and given wrong (MAIL.md, Settings)."""
+text: given right (from password_file, or the environment) and given wrong (docs/mail.md, Settings)."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""The quarter's ranking (RUNS.md) on hand-computed cases."""
+"""The quarter's ranking (docs/runs.md) on hand-computed cases."""
 import datetime as dt
 
 from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row

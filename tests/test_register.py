@@ -1,4 +1,4 @@
-"""Reading and checking the enterprise register (ENTERPRISES.md §1): each REG_* finding on a register
+"""Reading and checking the enterprise register (docs/register.md §1): each REG_* finding on a register
 that has it, with its cell; labels found wherever they stand; dates in the ways clerks write them."""
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The bureau's work lists (ENTERPRISES.md §5) on a hand-computed register, the workbook they are
+"""The bureau's work lists (docs/register.md §5) on a hand-computed register, the workbook they are
 written to, each import kept in the archive and the ledger with the changes between two, and the
 `register` command."""
 import datetime as dt

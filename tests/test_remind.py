@@ -1,4 +1,4 @@
-"""remind: each unit that has not reported hears of it before the deadline, once a day (MAIL.md, Reminders)."""
+"""remind: each unit that has not reported hears of it before the deadline, once a day (docs/mail.md, Reminders)."""
 from __future__ import annotations
 
 import datetime as dt

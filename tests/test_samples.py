@@ -1,4 +1,4 @@
-"""Sample clerk workbooks: every variant of FORM.md §2 opens and holds what the variant says."""
+"""Sample clerk workbooks: every variant of docs/form.md §2 opens and holds what the variant says."""
 import random
 import zipfile
 from itertools import pairwise

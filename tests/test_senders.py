@@ -1,4 +1,4 @@
-"""The `邮箱` column of units.csv and SENDER_NOT_REGISTERED, on saved e-mails in inbox/ (MAIL.md)."""
+"""The `邮箱` column of units.csv and SENDER_NOT_REGISTERED, on saved e-mails in inbox/ (docs/mail.md)."""
 from __future__ import annotations
 
 import sqlite3

@@ -1,4 +1,4 @@
-"""Every variant of what clerks really send (FORM.md §2) is read to exactly the numbers written."""
+"""Every variant of what clerks really send (docs/form.md §2) is read to exactly the numbers written."""
 import random
 
 import pytest

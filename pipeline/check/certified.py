@@ -1,4 +1,4 @@
-"""What the register says at a date (ENTERPRISES.md §2–4): who is certified, how that compares with a
+"""What the register says at a date (docs/register.md §2–4): who is certified, how that compares with a
 township's monthly form, and the base of its 达标率.
 
 An enterprise is certified at D (达标有效) when 发证日期 ≤ D ≤ 有效期至, it was not withdrawn on or

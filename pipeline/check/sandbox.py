@@ -1,4 +1,4 @@
-"""Run a parsing function over many files, each file isolated for real (RUNS.md, Bad input).
+"""Run a parsing function over many files, each file isolated for real (docs/runs.md, Bad input).
 
 Workers are long-lived processes; each caps its own address space with RLIMIT_AS, and the parent
 enforces a per-file deadline by killing the worker. A worker that hangs, dies (segfault,

@@ -1,6 +1,6 @@
 """Every problem the pipeline can report, as data.
 
-One list of codes (FORM.md §3); each code has a severity, a short Chinese title for listings and a
+One list of codes (docs/form.md §3); each code has a severity, a short Chinese title for listings and a
 message template a clerk can act on. Checks build findings with `finding(code, cell, **params)`;
 they never raise or print. `docs/findings.md` is generated from this list (`python -m pipeline
 codes --markdown`) and a test keeps the two equal.
@@ -143,7 +143,7 @@ CODES: dict[str, Code] = {
         WARNING, "重复报送，数字未变", "本期已计入的报表又随文件送来，数字完全相同：不重复计数，迟报与否按先收到的",
         "{period}的报表与 {value} 收到的“{expected}”中已计入的报表数字完全相同，不重复计数；"
         "报送时间仍按先收到的那份。如需更正，请改动数字后重新报送。"),
-    # The enterprise register (ENTERPRISES.md): an error leaves that row out of the register, the rest is used.
+    # The enterprise register (docs/register.md): an error leaves that row out of the register, the rest is used.
     "REG_NO_TABLE": Code(
         ERROR, "企业台账无法使用", "没有找到企业台账的表头或必需的列：整个台账不使用",
         "企业台账“{file}”{detail}。应有名为“企业台账”的工作表，第一行为表头，至少含“统一社会信用代码、企业名称、"

@@ -67,7 +67,7 @@ SETTINGS: dict[str, dict[str, tuple[object, str]]] = {
         "file_bytes": (100_000_000, "企业台账文件的字节上限"),
         "cells": (5_000_000, "企业台账的单元格数上限（十万家企业约 150 万格）"),
     },
-    "mail": {   # MAIL.md: off while imap_host is empty
+    "mail": {   # docs/mail.md: off while imap_host is empty
         "imap_host": ("", "收取报表的邮箱的 IMAP 服务器；空则不用邮箱（邮件功能关闭）"),
         "imap_port": (0, "IMAP 端口；0 为 imap_security 的标准端口（ssl 993，starttls 143）"),
         "imap_security": ("ssl", "ssl（直接 TLS）或 starttls；服务器证书总是校验"),

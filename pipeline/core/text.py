@@ -1,7 +1,7 @@
 """Text: untrusted text kept as text (file names from e-mails, cell text written into our workbooks,
 names shown on a terminal), and how wide text is where it is laid out in columns.
 
-RUNS.md, Bad input: "a name from an e-mail never chooses where a file is written" and text from a
+docs/runs.md, Bad input: "a name from an e-mail never chooses where a file is written" and text from a
 workbook "is written into outputs as text (no formula injection into .xlsx)".
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Realistic clerk workbooks, one per variant of FORM.md §2: for tests, `make demo` and the benchmark.
+"""Realistic clerk workbooks, one per variant of docs/form.md §2: for tests, `make demo` and the benchmark.
 
 `write_sample(path, unit, period, rows, variant)` lays the form out as a grid of cells for the
 variant (`variants.form_grid`), then writes it with one of three writers:

@@ -226,7 +226,7 @@ def demo_reference(folder: Path) -> Path:
 def run_year(folders: dict, bulletins: bool = True) -> dict:
     """The demo's year into `folders` (its reference folder made by `demo_reference`); returns what
     each unit sent: {(unit, month): rows}. Before each month's run staff bring the enterprise
-    register up to the month's end, and the forms are honest counts from it (ENTERPRISES.md), but
+    register up to the month's end, and the forms are honest counts from it (docs/register.md), but
     for OFF_REGISTER's, the year's two slips and 侯寨乡, whose enterprises are not in it yet.
     Without `bulletins`: the monthly runs and the closing only (what the tests need of the year)."""
     from pipeline.jobs.closing import close_quarter

@@ -1,4 +1,4 @@
-"""Totals over counted submissions, and the quarter's ranking (RUNS.md, `quarterly`)."""
+"""Totals over counted submissions, and the quarter's ranking (docs/runs.md, `quarterly`)."""
 from __future__ import annotations
 
 import itertools
@@ -123,7 +123,7 @@ class RankRow:
     missing_months: tuple[str, ...] = ()   # months of the quarter with no counted submission
     tied: bool = False        # shares its rank (并列)
     base_source: str = "单位名录"            # where `base` comes from: 单位名录 (units.csv) or 企业台账
-    register_certified: int | None = None   # certified above-scale enterprises by the register (ENTERPRISES.md §4)
+    register_certified: int | None = None   # certified above-scale enterprises by the register (docs/register.md §4)
     register_rate: float | None = None      # the register's own 达标率: register_certified / base
 
 

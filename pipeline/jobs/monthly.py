@@ -1,4 +1,4 @@
-"""`monthly`: intake, then the period's outputs in `outbox/<period>/` (RUNS.md, `monthly`)."""
+"""`monthly`: intake, then the period's outputs in `outbox/<period>/` (docs/runs.md, `monthly`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -48,7 +48,7 @@ def run_job(folders: dict, kind: str, intake_period: str, write, settings: Setti
     # small enough to mark its copies here). Each collection walks the young objects, a whole month
     # of them at the end of each stage that paused collecting (0.2 s of a national month's outputs).
     with run_lock(folders["archive"]), no_gc():
-        mail = mail_before_intake(folders, settings)   # MAIL.md: new mail into the inbox first, when mail is on
+        mail = mail_before_intake(folders, settings)   # docs/mail.md: new mail into the inbox first, when mail is on
         ledger, counts = intake_run(folders, kind, intake_period, settings, units, touched)
         if mail is not None:
             mail.after_intake(ledger)
@@ -107,7 +107,7 @@ def _reference_digest(folders: dict) -> str:
 
 def write_monthly(ledger: Ledger, folders: dict, period: str, settings: Settings, units,
                   interim: dt.datetime | None = None) -> Path:
-    """The period's outputs (RUNS.md), made in `run_job`: the cycle collector is paused there.
+    """The period's outputs (docs/runs.md), made in `run_job`: the cycle collector is paused there.
     `interim`: the time of a run before the month is over, which the district's form, 报送情况 and
     the manifest say."""
     out = folders["outbox"] / period
@@ -265,7 +265,7 @@ def print_status(folders: dict, period: str | None, settings: Settings | None = 
             print(f"本月所属季度已关账；关账后收到 {len(held)} 份，重新开账前不计入：")
             for s in held:
                 print(printable(f"  {s.unit or '未识别':　<8} {s.received_at:%Y-%m-%d %H:%M}  {s.file}"))
-        for line in unsent_lines(ledger, settings.tz):   # MAIL.md: receipts not sent yet, and why
+        for line in unsent_lines(ledger, settings.tz):   # docs/mail.md: receipts not sent yet, and why
             print(line)
         ledger.close()
     print(f"合计 {sum(states.values())} 个单位：" + "，".join(f"{k} {v}" for k, v in states.items()))

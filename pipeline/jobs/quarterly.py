@@ -43,7 +43,7 @@ def _frame(ledger: Ledger, units, quarter: str, settings: Settings, register=Non
     months = quarter.months
     counted = {m: ledger.counted(m) for m in months}
     target = settings.target(quarter.year) or 0.0
-    # each unit's 规模以上企业数 from the enterprise register where it has the unit's enterprises (ENTERPRISES.md §4)
+    # each unit's 规模以上企业数 from the enterprise register where it has the unit's enterprises (docs/register.md §4)
     active, _ = with_register_bases(units.active(months[-1]) or units.units, register, quarter.last_day)
     st = standings(active, months, counted)
     return rank(st, target), st, counted, target

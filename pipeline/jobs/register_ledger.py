@@ -1,4 +1,4 @@
-"""Each import of the register kept (ENTERPRISES.md §1): its bytes in the archive, its usable rows, its
+"""Each import of the register kept (docs/register.md §1): its bytes in the archive, its usable rows, its
 revisits and its findings in the ledger, and what changed between two imports.
 
 A register is imported when a run uses one whose bytes, or the units it was checked against, differ

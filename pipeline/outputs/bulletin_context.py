@@ -36,7 +36,7 @@ class DistrictSummary:
 
 @dataclass(frozen=True)
 class RegisterPart:
-    """What the enterprise register says of the quarter (ENTERPRISES.md §4–5)."""
+    """What the enterprise register says of the quarter (docs/register.md §4–5)."""
     base: int                                  # 规模以上 enterprises not 已关闭, over the units it has
     certified: int                             # of them certified at the quarter's last day
     rate: float | None

@@ -54,7 +54,7 @@ REGISTER_NOTES = ("5.企业台账中有该单位企业的，规模以上企业�
 
 
 def _register_columns(ws, rows: Sequence[RankRow]) -> None:
-    """Beside the ranking (ENTERPRISES.md §4): where each base came from, and the register's own
+    """Beside the ranking (docs/register.md §4): where each base came from, and the register's own
     certified above-scale enterprises and 达标率."""
     first = len(HEADERS) + 1
     for k, (head, width) in enumerate(zip(REGISTER_HEADERS, (10, 15, 12))):

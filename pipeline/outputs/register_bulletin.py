@@ -1,4 +1,4 @@
-"""The enterprise register in the quarter's ranking and 通报 (ENTERPRISES.md §4–5): each unit's base and
+"""The enterprise register in the quarter's ranking and 通报 (docs/register.md §4–5): each unit's base and
 its source, the register's own 达标率 beside the reported one, and the short part on certificates
 withdrawn or expired, revisits and 重点监管 (class D) enterprises per unit."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The lists the bureau works from (ENTERPRISES.md §5), as one workbook.
+"""The lists the bureau works from (docs/register.md §5), as one workbook.
 
 Each list is a frame made by column operations over the register (a province's hundred thousand
 enterprises take a second), then written by xlsxwriter a sheet at a time in constant memory: a

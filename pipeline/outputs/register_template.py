@@ -1,6 +1,6 @@
 """A blank enterprise register for staff to fill in (`python -m pipeline template --register`).
 
-Sheet 企业台账 has the columns of ENTERPRISES.md §1 in row 1 (frozen, filtered), drop-down lists for
+Sheet 企业台账 has the columns of docs/register.md §1 in row 1 (frozen, filtered), drop-down lists for
 所属单位 (the units of units.csv), 行业, 规模, 状态 and 等级, dates that must be dates, and the code
 column kept as text (an 18-character code typed into a number cell loses its last digits). Sheet
 回访记录 takes revisits, sheet 填写说明 says how, and a hidden sheet 选项 holds the lists. The

@@ -1,4 +1,4 @@
-"""Saved e-mails (.eml): who sent them, when, and the spreadsheets attached (RUNS.md, Intake).
+"""Saved e-mails (.eml): who sent them, when, and the spreadsheets attached (docs/runs.md, Intake).
 
 Attachment names arrive as RFC 2047 encoded words (GBK, GB2312, UTF-8), RFC 2231 parameters
 (`filename*=GB18030''...`) or raw 8-bit GBK/UTF-8 bytes from older Chinese mail clients; the

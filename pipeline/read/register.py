@@ -1,4 +1,4 @@
-"""Read and check the enterprise register (企业台账, ENTERPRISES.md §1).
+"""Read and check the enterprise register (企业台账, docs/register.md §1).
 
 `reference/enterprises.xlsx` (or .xlsm/.xls/.ods) goes through the forms' reader (sniff's limits,
 calamine's grids with their own coordinates); the columns are found by their labels in a header row,

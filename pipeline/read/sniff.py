@@ -1,6 +1,6 @@
 """What a received file is, and whether it may be parsed, decided before anything is parsed in full.
 
-A file is judged by its bytes, never by its name (FORM.md §2): an Excel 97 file named `.xlsx` is
+A file is judged by its bytes, never by its name (docs/form.md §2): an Excel 97 file named `.xlsx` is
 "xls". Sizes come from `stat` and from the zip central directory; of each zip member at most a few
 KB are inflated (`inflated` reads whole members, for the marked copy of a file sniff has let
 through). The declared uncompressed sizes are what Python's zipfile enforces while reading (it stops

@@ -1,6 +1,6 @@
 """The enterprise register's rows (企业台账 and 回访记录), as read and made typed by `pipeline.read.register`.
 
-Every rule of ENTERPRISES.md §1 is a check on the column whose cell it blames, named by the finding
+Every rule of docs/register.md §1 is a check on the column whose cell it blames, named by the finding
 it makes: pandera runs them all at once (`lazy=True`) and its failure table becomes the findings, a
 (check, column, row) each. A rule that needs the row's other cells reads them from `typed` and from
 `given` (the text of each cell as written, '' where empty), which share the frame's index: the row's

@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS attached (
 CREATE TABLE IF NOT EXISTS notes (file_id INTEGER PRIMARY KEY REFERENCES files(id), note TEXT NOT NULL);
 -- log_end: how much of the archive's received.log the ledger holds (`reconcile`)
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- the enterprise register (ENTERPRISES.md §1): each import, the rows it could use, its revisits and findings
+-- the enterprise register (docs/register.md §1): each import, the rows it could use, its revisits and findings
 -- (pipeline/register_ledger.py writes and reads them); dates as ISO text
 CREATE TABLE IF NOT EXISTS register_imports (
   id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, units_sha256 TEXT NOT NULL, name TEXT NOT NULL,
@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS register_revisits_import ON register_revisits(import_
 CREATE TABLE IF NOT EXISTS register_findings (
   import_id INTEGER NOT NULL REFERENCES register_imports(id), code TEXT NOT NULL, severity TEXT NOT NULL,
   cell TEXT, message TEXT NOT NULL, value TEXT);
--- MAIL.md: each message taken from the mailbox (written to the inbox before this row, moved on the
+-- docs/mail.md: each message taken from the mailbox (written to the inbox before this row, moved on the
 -- server after its intake), and each mail to send (queued before it is sent, marked once accepted)
 CREATE TABLE IF NOT EXISTS mail_in (
   id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,

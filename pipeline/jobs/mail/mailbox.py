@@ -1,5 +1,5 @@
 """Mail in: each new message of the mailbox's `folder` put into the inbox as the `.eml` it is, recorded
-with its Message-ID, UIDVALIDITY and UID, and moved to `done_folder` once taken in (MAIL.md).
+with its Message-ID, UIDVALIDITY and UID, and moved to `done_folder` once taken in (docs/mail.md).
 
 Order of work, so that a message is taken exactly once whatever fails or is killed:
 1. the message's bytes (BODY.PEEK[]: the server's copy is not even marked seen) are written to a

@@ -1,4 +1,4 @@
-"""The bureau's mailbox as settings say (`[mail]`, MAIL.md): where it is, the password, and the two
+"""The bureau's mailbox as settings say (`[mail]`, docs/mail.md): where it is, the password, and the two
 connections, IMAP and SMTP, always over TLS with the server's certificate verified.
 
 The password comes only from `password_file` or the environment (`PIPELINE_MAIL_PASSWORD`); it is

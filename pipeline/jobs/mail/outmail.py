@@ -1,5 +1,5 @@
 """Mail out: each receipt (and reminder) queued in the ledger, then sent, retried until the server
-accepts it (MAIL.md, Receipts by mail).
+accepts it (docs/mail.md, Receipts by mail).
 
 A message taken from the mailbox, once intake has recorded it, has one receipt mail a submission:
 to the sender (Reply-To, else From), subject `回执：` + the original subject, `In-Reply-To` and

@@ -1,4 +1,4 @@
-"""`remind`: before the deadline, a reminder to each unit that has not reported (MAIL.md, Reminders).
+"""`remind`: before the deadline, a reminder to each unit that has not reported (docs/mail.md, Reminders).
 
 For a period, every active unit with no accepted submission gets a line on screen and, when mail is
 on and the unit lists whole addresses in the `邮箱` column of units.csv, a reminder mail with its

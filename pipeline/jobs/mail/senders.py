@@ -1,4 +1,4 @@
-"""Who may report for a unit by e-mail: the optional `邮箱` column of `reference/units.csv` (MAIL.md).
+"""Who may report for a unit by e-mail: the optional `邮箱` column of `reference/units.csv` (docs/mail.md).
 
 Each unit lists the addresses it reports from, `;`-separated: a whole address (`hz@example.cn`) or
 a domain (`@houzhai.gov.cn`, any address there). Reminders go to the whole addresses. A form for a

@@ -1,4 +1,4 @@
-"""`watch`: take each message or file in as it arrives, and answer it (MAIL.md, Watching).
+"""`watch`: take each message or file in as it arrives, and answer it (docs/mail.md, Watching).
 
 One loop, a tick (TICK) at a time:
 - the mailbox: in IMAP IDLE, the server says when mail arrives (polled every `poll_seconds` where it
