@@ -9,17 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from pipeline.check.certified import with_register_bases
-from pipeline.core.findings import CODES
 from pipeline.core.period import Month, Quarter, year_months
 from pipeline.core.settings import Settings, load_settings
 from pipeline.figures.annual import PART_NAMES, PARTS, Place, rank_year, standings, weights_of
 from pipeline.jobs import closing
 from pipeline.jobs.monthly import run_job
-from pipeline.jobs.quarterly import DATA_CODES, _frame, choose
+from pipeline.jobs.quarterly import _frame, choose, problems
 from pipeline.jobs.register import register_import_in_use
 from pipeline.jobs.register_ledger import load_import
 from pipeline.outputs.annual_book import write_annual_book
@@ -110,16 +108,7 @@ def build_context(ledger: Ledger, units, year: int, settings: Settings, today: d
     summary = YearSummary(by_level, certified, base, certified / base if base else None, target,
                           sum(s.new_in_year for s in st), sum(s.reviewing for s in st))
 
-    rejected, warnings = Counter(), Counter()
-    for m in ended:
-        for rec in ledger.period_submissions(m, rows=False):
-            if rec.status == "rejected" and rec.unit:
-                rejected[rec.unit] += 1
-            if rec.status == "accepted":
-                for code in rec.codes:
-                    if code in DATA_CODES:
-                        warnings[(rec.unit, CODES[code].title)] += 1
-    order = {u.name: i for i, u in enumerate(units.units)}
+    rejected, data_warnings = problems(ledger, ended, units)
     often = [(u, tuple(q for q in criticized if u in criticized[q])) for u in (x.name for x in roster)]
     a = settings["annual"]
     issued = dt.date.fromisoformat(a["date"]) if a["date"] else today
@@ -132,8 +121,7 @@ def build_context(ledger: Ledger, units, year: int, settings: Settings, today: d
         not_reported=tuple(silent),
         reporting=tuple((r.unit, len(r.late), len(r.missing)) for r in ranking
                         if r.status == "排名" and (r.late or r.missing)),
-        rejected=tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 1 << 30))),
-        data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 1 << 30))),
+        rejected=rejected, data_warnings=data_warnings,
         far_below=tuple(r.unit for r in ranked if r.rate < target / 2),
         often_criticized=tuple((u, qs) for u, qs in often if len(qs) >= 2),
         next_target=settings.target(year + 1) if str(year + 1) in settings["targets"] else None,

@@ -114,16 +114,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         previous_rate=(prev_certified / base if base and has_prev else None),
         previous_certified=prev_certified)
 
-    rejected, warnings = Counter(), Counter()
-    for m in months:
-        for rec in ledger.period_submissions(m):
-            if rec.status == "rejected" and rec.unit:
-                rejected[rec.unit] += 1
-            if rec.status == "accepted":
-                for code in rec.codes:
-                    if code in DATA_CODES:
-                        warnings[(rec.unit, CODES[code].title)] += 1
-    order = {u.name: i for i, u in enumerate(units.units)}
+    rejected, data_warnings = problems(ledger, months, units)
     rows = ranked_with_register(rank_rows(ranking), units.active(months[-1]) or units.units, register, quarter)
     ctx = BulletinContext(
         year=quarter.year, quarter=quarter.number, period=quarter,
@@ -134,8 +125,7 @@ def build_context(ledger: Ledger, units, quarter: str, settings: Settings, draft
         not_reported=tuple(r.unit for r in rows if r.status == "未报送"),
         late=tuple((s.unit, s.late) for s in st if s.late),
         missed_months=tuple((s.unit, s.missing) for s in st if s.missing and s.reported),
-        rejected=tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 99))),
-        data_warnings=tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 99))),
+        rejected=rejected, data_warnings=data_warnings,
         far_below=tuple(r.unit for r in rows if r.rate is not None and r.rate < target / 2),
         copy_to=settings["bulletin"]["copy_to"], issuer=settings["bulletin"]["issuer"], draft=draft,
         register=register_part(register, quarter, rows, settings, [u.name for u in units.active(months[-1]) or units.units]),
@@ -235,3 +225,20 @@ def _write_quarter(ledger: Ledger, folders: dict, out: Path, quarter: str, setti
     if draft:
         manifest["draft"] = draft
     atomic_bytes(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), sync=True)
+
+
+def problems(ledger: Ledger, months, units) -> tuple[tuple, tuple]:
+    """Over the months, in the units' order: (unit, forms rejected) and (unit, finding's title, times)
+    for the data findings on counted forms — what the 通报 asks each unit to put right."""
+    rejected, warnings = Counter(), Counter()
+    for m in months:
+        for rec in ledger.period_submissions(m, rows=False):
+            if rec.status == "rejected" and rec.unit:
+                rejected[rec.unit] += 1
+            if rec.status == "accepted":
+                for code in rec.codes:
+                    if code in DATA_CODES:
+                        warnings[(rec.unit, CODES[code].title)] += 1
+    order = {u.name: i for i, u in enumerate(units.units)}
+    return (tuple(sorted(rejected.items(), key=lambda kv: order.get(kv[0], 1 << 30))),
+            tuple((u, t, n) for (u, t), n in sorted(warnings.items(), key=lambda kv: order.get(kv[0][0], 1 << 30))))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from docxtpl import DocxTemplate, InlineImage
 from pipeline.core.period import Month, Quarter
 from pipeline.figures.annual import PARTS, AnnualRow, Place
 from pipeline.outputs.bulletin import TEMPLATES, render_html
-from pipeline.outputs.bulletin_context import LEAD, cn, environment
+from pipeline.outputs.bulletin_context import cn, environment, next_steps
 from pipeline.outputs.pdf import to_pdf
 from pipeline.outputs.trends import Trend, draw_trends
 from pipeline.store.files import atomic
@@ -130,7 +129,7 @@ def template_context(ctx: AnnualContext) -> dict:
         quarters_text=quarters_text(ctx.quarters),
         all_on_time=[r.unit for r in ranked if r.on_time == r.due and r.due],
     )
-    values["next_steps"] = next_steps(values)
+    values["next_steps"] = next_steps(values, _environment(autoescape=False), "annual_next_steps.txt.j2")
     return values
 
 
@@ -138,18 +137,6 @@ def _environment(autoescape: bool):
     env = environment(autoescape)
     env.filters.update(FILTERS)
     return env
-
-
-def next_steps(values: dict) -> list[tuple[str, str]]:
-    """四、下一步工作要求 from templates/annual_next_steps.txt.j2, as bulletin.next_steps does."""
-    text = _environment(autoescape=False).get_template("annual_next_steps.txt.j2").render(values)
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text):
-        joined = "".join(line.strip() for line in block.splitlines())
-        if joined:
-            match = LEAD.match(joined)
-            paragraphs.append((match[1], match[2]) if match else ("", joined))
-    return paragraphs
 
 
 def render_docx(ctx: AnnualContext, out: Path, chart: Path) -> Path:

@@ -169,10 +169,10 @@ def template_context(ctx: BulletinContext) -> dict:
     return values
 
 
-def next_steps(values: dict) -> list[tuple[str, str]]:
+def next_steps(values: dict, env: Environment | None = None, template: str = "next_steps.txt.j2") -> list[tuple[str, str]]:
     """四、下一步工作要求 from its template: paragraphs split on blank lines, each as (lead, rest)
     where the lead is a `（一）…。` heading set in 楷体."""
-    text = environment(autoescape=False).get_template("next_steps.txt.j2").render(values)
+    text = (env or environment(autoescape=False)).get_template(template).render(values)
     paragraphs = []
     for block in re.split(r"\n\s*\n", text):
         joined = "".join(line.strip() for line in block.splitlines())
