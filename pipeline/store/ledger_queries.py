@@ -114,9 +114,11 @@ class Queries:
         """For each (unit, period) of `keys`: last month's counted cumulative counts of the unit,
         ({(industry, level): cumulative}, "2016-08"); units that did not report are left out."""
         wanted: dict[str, set] = {}
+        before: dict[str, str] = {}     # forty thousand keys share a period or two
         for unit, period in keys:
             if unit and period:
-                wanted.setdefault(Month(period).previous, set()).add(unit)
+                prev = before.get(period) or before.setdefault(period, Month(period).previous)
+                wanted.setdefault(prev, set()).add(unit)
         out = {}
         closed = self.closed_months()
         for prev, units in wanted.items():
