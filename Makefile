@@ -72,7 +72,7 @@ demo-mail: setup
 	$(PY) tools/demo_mail.py
 
 bench: venv
-	$(PY) bench/bench.py $(if $(N),--n $(N))
+	$(PY) bench/bench.py $(if $(N),--n $(N),--sizes 2000,10000,40000)
 	$(PY) bench/register.py
 
 bench-mail: setup
