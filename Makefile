@@ -23,7 +23,7 @@ venv: .venv/.installed
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,demo,bench]'
 	touch $@
 
 demo: setup
@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: venv
-	$(PY) -m ruff check pipeline schemas tests bench tools
+	$(PY) -m ruff check pipeline tests bench tools
 
 monthly: venv
 	$(PY) -m pipeline monthly $(if $(PERIOD),--period $(PERIOD)) $(FLAGS)
@@ -72,7 +72,7 @@ demo-mail: setup
 	$(PY) tools/demo_mail.py
 
 bench: venv
-	$(PY) bench/bench.py $(if $(N),--n $(N))
+	$(PY) bench/bench.py $(if $(N),--n $(N),--sizes 2000,10000,40000)
 	$(PY) bench/register.py
 
 bench-mail: setup

@@ -8,7 +8,7 @@ the cache folder, `--cache`).
     .venv/bin/python bench/bench.py --sizes 2000,10000,40000   # linearity in N
     .venv/bin/python bench/bench.py --n 10000 --profile 2000   # + cProfile of one run: bench/cache/profile.txt
 
-The real run calls `pipeline.monthly.run_monthly` in this process on a fresh archive and outbox,
+The real run calls `pipeline.jobs.monthly.run_monthly` in this process on a fresh archive and outbox,
 with the cached workbooks hard-linked into a fresh inbox (intake removes inbox files; the links
 leave the cache intact). Stage times come from timers patched onto the pipeline's functions.
 """
@@ -48,7 +48,7 @@ RUNS: list[Path] = []   # removed only at the very end: right after a big delete
 
 def real_run(home: Path, files: list[Path] | None = None, profile: Path | None = None) -> dict:
     """One monthly run over the cached corpus at `home`, on a fresh archive and outbox."""
-    from pipeline.monthly import run_monthly
+    from pipeline.jobs.monthly import run_monthly
 
     files = corpus.files_of(home) if files is None else files
     run = corpus.CACHE / f"run-{os.getpid()}-{len(RUNS)}"
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
     sizes = sorted({int(s) for s in args.sizes.split(",")}) if args.sizes else [max(1, args.n // 2), args.n]
     naive_sizes = tuple(int(s) for s in args.naive.split(","))
 
-    import pipeline.monthly  # noqa: F401 - imported before timing: start-up is not the subject
+    import pipeline.jobs.monthly  # noqa: F401 - imported before timing: start-up is not the subject
     homes = {}
     for n in sizes:
         homes[n] = corpus.corpus(n, log=lambda s: print(s, flush=True))

@@ -6,7 +6,7 @@ the repository). Generated once per N and generator version; later runs reuse it
 
 The mix, per file (seeded, so the same N gives the same bytes):
 - 85 % the fast-path variants (canonical, offset), as most clerks fill in the template as issued;
-- ~11 % the other clerk variants of FORM.md (spaced labels, text numbers, .xls, multi-sheet...);
+- ~11 % the other clerk variants of docs/form.md §2 (spaced labels, text numbers, .xls, multi-sheet...);
 - ~3 % broken so that they are rejected (a wrong 合计, text in a count cell);
 - ~1 % a second, corrected file from a unit that already sent one (supersedes), ~0.5 % the same
   bytes sent twice (DUPLICATE_FILE), ~5 % received after the deadline.
@@ -22,9 +22,9 @@ import shutil
 import time
 from pathlib import Path
 
-from pipeline import samples
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.samples import Formula
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.demo import samples, variants, writers
+from pipeline.demo.sheet import Formula
 
 VERSION = 4                     # bump when the mix or the layout of the cache changes
 PERIOD = "2016-09"
@@ -101,9 +101,9 @@ def _write(job: tuple) -> tuple[int, str]:
     rows = _rows(rng)
     path = inbox / spec["name"]
     if spec["fault"]:
-        grids = samples._grids(spec["unit"], PERIOD, rows, spec["variant"])
+        grids = variants.workbook_grids(spec["unit"], PERIOD, rows, spec["variant"])
         _break(grids, spec["fault"], rng)
-        samples._write_xlsx(path, grids)
+        writers.write_xlsx(path, grids)
     else:
         path = samples.write_sample(path, spec["unit"], PERIOD, rows, spec["variant"])
     os.utime(path, (spec["mtime"], spec["mtime"]))

@@ -6,7 +6,7 @@ was imported (so 变更 lists what changed). Target: under 30 s.
     .venv/bin/python bench/register.py                 # N = 100,000
     .venv/bin/python bench/register.py --n 5000        # a national district's size
 
-The register is made once per N (seeded, `pipeline.register_samples`, one mistake of each kind), with
+The register is made once per N (seeded, `pipeline.demo.registers`, one mistake of each kind), with
 the same as staff had it two months before, and cached in bench/cache/register-<N>-v<VERSION>/; each
 run gets a fresh archive and outbox, removed afterwards.
 Prints the report and writes it to bench/last_register_report.txt (beside the cache folder).
@@ -37,7 +37,7 @@ EARLIER = dt.date(2016, 7, 31)   # the register imported before, as staff had it
 def make_register(n: int, cache: Path) -> Path:
     """bench/cache/register-<n>/reference: units.csv for UNITS townships, settings.toml, and a register
     of about n enterprises."""
-    from pipeline.register_samples import as_known, district_register, with_mistakes, write_register
+    from pipeline.demo.registers import as_known, district_register, with_mistakes, write_register
     home = cache / f"register-{n}-v{VERSION}"
     reference = home / "reference"
     if (reference / "enterprises.xlsx").exists():
@@ -75,7 +75,7 @@ def timed(module, name: str, times: dict):
 
 
 def run(home: Path) -> dict:
-    from pipeline import register_run
+    from pipeline.jobs import register as register_run
     times: dict[str, float] = {}
     for name in ("read_register", "record_import", "changes", "work_lists", "write_lists"):
         timed(register_run, name, times)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import sampler
 
-import pipeline.check
-import pipeline.intake
-import pipeline.monthly
-from pipeline.ledger import Ledger
+import pipeline.check.check
+import pipeline.jobs.intake
+import pipeline.jobs.monthly
+from pipeline.store.ledger import Ledger
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -28,22 +28,22 @@ MONITOR: list = []                  # the running Monitor, if any
 
 # (module or class, attribute, stage name). Names with a dot are parts of the stage before the dot.
 PATCHES = (
-    (pipeline.monthly, "intake_run", "intake"),
-    (pipeline.intake, "_commit", "archive"),
-    (pipeline.intake, "examine_chunks", "check"),
-    (pipeline.intake, "conclude", "ledger.conclude"),
-    (pipeline.check, "validate", "validate"),
+    (pipeline.jobs.monthly, "intake_run", "intake"),
+    (pipeline.jobs.intake, "commit", "archive"),
+    (pipeline.jobs.intake, "examine_chunks", "check"),
+    (pipeline.jobs.intake, "conclude", "ledger.conclude"),
+    (pipeline.check.check, "validate", "validate"),
     (Ledger, "previous_rows", "check.history"),
     (Ledger, "files_by_sha", "intake.lookups"),
     (Ledger, "record", "ledger"),
     (Ledger, "mark_removed", "intake.remove"),
-    (pipeline.monthly, "write_monthly", "outputs"),
+    (pipeline.jobs.monthly, "write_monthly", "outputs"),
     (Ledger, "period_submissions", "outputs.ledger_reads"),
     (Ledger, "counted", "outputs.ledger_reads"),
-    (pipeline.monthly, "district_rows", "outputs.totals"),
-    (pipeline.monthly, "write_form", "outputs.form"),
-    (pipeline.monthly, "write_status_book", "outputs.status_book"),
-    (pipeline.monthly, "write_receipts", "outputs.receipts"),
+    (pipeline.jobs.monthly, "district_rows", "outputs.totals"),
+    (pipeline.jobs.monthly, "write_form", "outputs.form"),
+    (pipeline.jobs.monthly, "write_status_book", "outputs.status_book"),
+    (pipeline.jobs.monthly, "write_receipts", "outputs.receipts"),
 )
 WITH_CPU = {"intake", "check"}   # each measure polls the tree; the receipt pool's workers are gone before outputs end
 

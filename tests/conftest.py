@@ -5,21 +5,34 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import hypothesis
 import openpyxl
 import pytest
 
-from pipeline.check import check_files
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.reference import load_units
-from pipeline.settings import load_settings
+from pipeline.check.check import check_files
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.core.settings import load_settings
+from pipeline.read.units import load_units
 
 # Files written by a test are taken at once (a run otherwise waits `limits.settle_seconds` for a file
 # modified just now, to see that it is no longer being written): tests of that wait set it themselves.
 os.environ.setdefault("PIPELINE_LIMITS_SETTLE_SECONDS", "0")
 
+# No clock in a property test: hypothesis's default 200 ms deadline per example is a timing assertion.
+hypothesis.settings.register_profile("no-clock", deadline=None)
+hypothesis.settings.load_profile("no-clock")
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"   # the team's folder beside the project: only the tests marked below need it
+CORPUS = SHARED / "corpus" / "foreign"
+EXAMPLES = SHARED / "spec" / "examples"
+needs_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"needs ../shared/corpus/foreign (the team's corpus of foreign, broken and hostile "
+                                f"spreadsheets, with its MANIFEST.tsv) beside the project: put it at {CORPUS}")
+needs_examples = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"needs ../shared/spec/examples (the spec's worked examples: forms and their "
+                                  f"expected *.check.json) beside the project: put them at {EXAMPLES}")
 NOW = dt.datetime(2016, 10, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 # A month of 侯寨乡: (industry, level) -> (new, cumulative, reviewing); no row is all zero.
@@ -94,7 +107,7 @@ def codes(result) -> set:
 def demo_year(tmp_path_factory):
     """The demo's year (pipeline/demo.py) without its 通报: twelve monthly runs, the third quarter
     closed, the late September correction taken in. (folders, what each unit sent)."""
-    from pipeline.demo import demo_reference, run_year
+    from pipeline.demo.year import demo_reference, run_year
     tmp = tmp_path_factory.mktemp("year")
     f = {"inbox": tmp / "inbox", "archive": tmp / "archive", "outbox": tmp / "outbox",
          "reference": demo_reference(tmp / "reference")}

@@ -18,7 +18,7 @@ from collections import defaultdict
 from email import policy
 from pathlib import Path
 
-from pipeline.model import INDUSTRIES
+from pipeline.core.model import INDUSTRIES
 
 from conftest import REFERENCE, ROOT, ROWS, form_cells, write_book
 from mailservers import mail_settings, with_mail

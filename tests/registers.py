@@ -8,7 +8,8 @@ from pathlib import Path
 import openpyxl
 from stdnum.cn import uscc
 
-from pipeline.register import LABELS
+from pipeline.read.register import LABELS
+from pipeline.store.ledger import Ledger
 
 HEADER = list(LABELS)
 REVISIT_HEADER = ["统一社会信用代码", "回访日期", "结果", "问题"]
@@ -38,36 +39,53 @@ def write_register(path: Path, rows: list[list], revisits: list[list] = (), head
     sheets = {sheet: top + [header] + [list(r) for r in rows]}
     if revisits:
         sheets["回访记录"] = [REVISIT_HEADER] + [list(r) for r in revisits]
-    if path.suffix == ".xls":
-        import xlwt
-        book = xlwt.Workbook()
-        date = xlwt.easyxf(num_format_str="yyyy-mm-dd")
-        for name, table in sheets.items():
-            ws = book.add_sheet(name)
-            for r, values in enumerate(table):
-                for c, v in enumerate(values):
-                    if isinstance(v, dt.date):
-                        ws.write(r, c, dt.datetime.combine(v, dt.time()), date)
-                    elif v is not None:
-                        ws.write(r, c, v)
-        book.save(str(path))
-    elif path.suffix == ".ods":
-        import pandas as pd
-        with pd.ExcelWriter(path, engine="odf") as writer:
-            for name, table in sheets.items():
-                width = max(len(t) for t in table)
-                frame = pd.DataFrame([list(t) + [None] * (width - len(t)) for t in table], dtype=object)
-                frame.to_excel(writer, sheet_name=name, header=False, index=False)
-    else:
-        book = openpyxl.Workbook()
-        book.remove(book.active)
-        for name, table in sheets.items():
-            ws = book.create_sheet(name)
-            for values in table:
-                ws.append([v for v in values])
-            for r in ws.iter_rows():
-                for c in r:
-                    if isinstance(c.value, dt.date):
-                        c.number_format = "yyyy-mm-dd"
-        book.save(path)
+    {".xls": _xls, ".ods": _ods}.get(path.suffix, _xlsx)(path, sheets)
     return path
+
+
+def import_on(ledger: Ledger, day: dt.date, tz) -> int | None:
+    """The import in force on `day` (at its end, in the district's time zone `tz`): what the register
+    said that day."""
+    end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
+    for import_id, at in ledger.db.execute("SELECT id, imported_at FROM register_imports ORDER BY id DESC"):
+        if dt.datetime.fromisoformat(at) <= end:
+            return import_id
+    return None
+
+
+def _xls(path: Path, sheets: dict) -> None:
+    import xlwt
+    book = xlwt.Workbook()
+    date = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for name, table in sheets.items():
+        ws = book.add_sheet(name)
+        for r, values in enumerate(table):
+            for c, v in enumerate(values):
+                if isinstance(v, dt.date):
+                    ws.write(r, c, dt.datetime.combine(v, dt.time()), date)
+                elif v is not None:
+                    ws.write(r, c, v)
+    book.save(str(path))
+
+
+def _ods(path: Path, sheets: dict) -> None:
+    import pandas as pd
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        for name, table in sheets.items():
+            width = max(len(t) for t in table)
+            frame = pd.DataFrame([list(t) + [None] * (width - len(t)) for t in table], dtype=object)
+            frame.to_excel(writer, sheet_name=name, header=False, index=False)
+
+
+def _xlsx(path: Path, sheets: dict) -> None:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, table in sheets.items():
+        ws = book.create_sheet(name)
+        for values in table:
+            ws.append([v for v in values])
+        for r in ws.iter_rows():
+            for c in r:
+                if isinstance(c.value, dt.date):
+                    c.number_format = "yyyy-mm-dd"
+    book.save(path)

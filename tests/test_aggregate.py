@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from pipeline.aggregate import district_rows
-from pipeline.model import ROW_KEYS, Received, Row, replaced, rows_of_counts
+from pipeline.core.model import ROW_KEYS, Received, Row, replaced, rows_of_counts
+from pipeline.figures.aggregate import district_rows
 
 
 def counted(rows_by_unit: dict) -> dict:

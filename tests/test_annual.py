@@ -8,13 +8,13 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.annual import Place, quarter_part, rank_year, standings, weights_of
-from pipeline.annual_run import NothingToRank, build_context, write_annual
-from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.quarterly import build_context as quarter_context
-from pipeline.reference import Unit, load_units
-from pipeline.register_ledger import load_import
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.figures.annual import Place, quarter_part, rank_year, standings, weights_of
+from pipeline.jobs.annual import NothingToRank, build_context, write_annual
+from pipeline.jobs.quarterly import build_context as quarter_context
+from pipeline.jobs.register_ledger import load_import
+from pipeline.read.units import Unit, load_units
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE
 
@@ -96,7 +96,7 @@ def test_quarter_part_leaves_out_quarters_without_a_ranking():
 
 
 def test_weights_come_from_the_settings(monkeypatch):
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
     monkeypatch.setenv("PIPELINE_ANNUAL_WEIGHT_QUARTERS", "0")
     rows = {r.unit: r for r in example(load_settings(REFERENCE))}
     # without the quarters: 丙 (40 × 80 + 15 × 100 + 15 × 50) / 70 = 77.86 → 77.9;
@@ -137,7 +137,7 @@ def year_end(f, units):
 
 def register_bases(f, units) -> dict:
     """Each unit's 规模以上企业数 at the year's end: its above-scale enterprises not closed in the
-    enterprise register's last import where it has any (ENTERPRISES.md §4), else units.csv's."""
+    enterprise register's last import where it has any (docs/register.md §4), else units.csv's."""
     db = sqlite3.connect(f["archive"] / "ledger.sqlite")
     last = db.execute("SELECT max(id) FROM register_imports").fetchone()[0]
     counted = dict(db.execute("SELECT unit, sum(scale = '规模以上' AND status <> '已关闭') FROM register_rows"
@@ -162,7 +162,7 @@ def test_year_end_rates_are_the_ledgers(annual):
 
 
 def test_quarter_places_are_the_quarterly_rankings(annual, settings):
-    from pipeline import closing
+    from pipeline.jobs import closing
     _, ledger, _, m, units = annual
     for k, q in enumerate(QUARTERS):
         view, closed = closing.view(ledger, q)
@@ -204,6 +204,10 @@ def test_the_bulletin_and_the_workbook(annual):
     book = openpyxl.load_workbook(folder / m["files"]["ranking"])
     ws = book["综合排名"]
     assert ws.cell(3, 2).value == first["unit"] and ws.cell(3, 19).value == first["score"]
+    for r, row in enumerate(m["ranking"], 3):   # 差距 in 百分点, or 已达标, as the quarterly 排名表 says it
+        if row.get("rate") is not None:
+            below = row["rate"] < row["target"]
+            assert ws.cell(r, 11).value == (round((row["target"] - row["rate"]) * 100, 1) if below else "已达标")
     trend = book["月度达标率"]
     assert len(trend._charts) == sum(1 for u in units.units if u.base > 0)
     assert [trend.cell(2, c).value for c in range(1, 14)] == ["单位", *[f"{k}月" for k in range(1, 13)]]
@@ -226,8 +230,8 @@ def test_a_year_with_missing_quarters_says_which(annual, settings):
 
 
 def test_missing_quarters_in_the_text(annual, settings, tmp_path):
-    from pipeline.annual_bulletin import render_docx
-    from pipeline.trends import draw_trends
+    from pipeline.outputs.annual_bulletin import render_docx
+    from pipeline.outputs.trends import draw_trends
     _, ledger, _, _, units = annual
     ctx = build_context(ledger, units, 2016, settings, dt.date(2016, 8, 15))
     chart = draw_trends(ctx.trends, 0.5, tmp_path / "t.png", "目标")

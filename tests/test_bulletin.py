@@ -1,4 +1,4 @@
-"""The quarterly 通报: layout (GB/T 9704, BULLETIN.md), wording that follows the situation, HTML
+"""The quarterly 通报: layout (GB/T 9704, docs/bulletin.md), wording that follows the situation, HTML
 escaping, and one real PDF conversion (slow)."""
 from __future__ import annotations
 
@@ -16,17 +16,12 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from pipeline import pdf
-from pipeline.bulletin import (
-    DOCX_TEMPLATE,
-    docx_blocks,
-    render_bulletin,
-    render_docx,
-    render_html,
-    sample_context,
-    template_context,
-)
-from pipeline.chart import cjk_font, draw_chart
+from pipeline.outputs import pdf
+from pipeline.outputs.bulletin import DOCX_TEMPLATE, docx_blocks, render_bulletin, render_docx, render_html
+from pipeline.outputs.bulletin_context import sample_context, template_context
+from pipeline.outputs.chart import cjk_font, draw_chart
+
+import pdfs
 
 BUREAU = "郑州市二七区安全生产监督管理局"
 
@@ -312,7 +307,7 @@ def test_no_value_label_of_the_chart_is_crossed_by_the_target_line():
     import matplotlib
     import numpy as np
 
-    from pipeline.chart import TARGET, chart_figure
+    from pipeline.outputs.chart import TARGET, chart_figure
     rows = tuple(dataclasses.replace(r, rate=rate, certified=round(rate * r.base))
                  for r, rate in zip(sample_context().ranking[:4], (0.475, 0.49, 0.46, 0.30)))   # labels over 50 %
     with matplotlib.rc_context({"font.family": [cjk_font()]}):
@@ -349,10 +344,6 @@ def test_missing_soffice_is_a_clear_error(monkeypatch, tmp_path):
         pdf.to_pdf(tmp_path / "x.docx", tmp_path)
 
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdffonts") is None,
-                                   reason="LibreOffice or poppler-utils not installed")
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """The one LibreOffice conversion of this module."""
@@ -360,7 +351,6 @@ def rendered(tmp_path_factory):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_render_bulletin_writes_every_kind(rendered):
     assert set(rendered) == {"docx", "pdf", "html", "chart"}
     assert all(path.exists() and path.stat().st_size > 0 for path in rendered.values())
@@ -368,7 +358,6 @@ def test_render_bulletin_writes_every_kind(rendered):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_embeds_a_cjk_font_and_shows_the_text(rendered):
     assert any("CJK" in name for name in pdf.pdf_fonts(rendered["pdf"], embedded_only=True))
     if shutil.which("pdftotext"):
@@ -393,12 +382,11 @@ def printed_text(path) -> str:
     """The PDF's text page by page, each page's number (— 3 —) taken off its foot."""
     pages = []
     for n in range(1, pdf.page_count(path) + 1):
-        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdf.pdf_text(path, n, n).strip()))
+        pages.append(re.sub(rf"—\s*{n}\s*—\s*$", "", pdfs.pdf_text(path, n, n).strip()))
     return "".join(pages)
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
     # LibreOffice dropped a 。 or 、 that hung past the right margin ("予以通报表扬希望上述单位").
     said, printed = squeezed(docx_text(rendered["docx"])), squeezed(printed_text(rendered["pdf"]))
@@ -407,31 +395,28 @@ def test_pdf_text_is_the_docx_text_punctuation_included(rendered):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_record_stands_alone_on_the_last_even_page_without_a_number(rendered):
     pages = pdf.page_count(rendered["pdf"])
     assert pages % 2 == 0
-    last = pdf.pdf_text(rendered["pdf"], pages, pages)
+    last = pdfs.pdf_text(rendered["pdf"], pages, pages)
     assert squeezed(last) == "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
-    assert f"— {pages - 1} —" in pdf.pdf_text(rendered["pdf"], pages - 1, pages - 1)
+    assert f"— {pages - 1} —" in pdfs.pdf_text(rendered["pdf"], pages - 1, pages - 1)
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_a_record_on_its_own_page_comes_after_a_blank_one_when_the_text_ends_on_an_even_page(tmp_path, chart):
     record = "抄送：区安委会办公室。郑州市二七区安全生产监督管理局办公室2016年10月10日印发"
     ctx = sample_context(interview=(), data_warnings=(), rejected=(), far_below=())   # the text ends on page 6
     shared = pdf.to_pdf(render_docx(ctx, tmp_path / "共页.docx", chart), tmp_path)
     assert pdf.page_count(shared) == 6                                  # the 版记 fits under the chart, page 6
-    last = squeezed(pdf.pdf_text(shared, 6, 6))
+    last = squeezed(pdfs.pdf_text(shared, 6, 6))
     assert last.startswith("附件2") and last.endswith(record) and "—6—" in last
     apart = pdf.to_pdf(render_docx(ctx, tmp_path / "另页.docx", chart, record_apart=True), tmp_path)
     assert pdf.page_count(apart) == 8                                   # made to stand apart: 7 blank, 8 the 版记
-    assert squeezed(pdf.pdf_text(apart, 7, 7)) == "" and squeezed(pdf.pdf_text(apart, 8, 8)) == record
+    assert squeezed(pdfs.pdf_text(apart, 7, 7)) == "" and squeezed(pdfs.pdf_text(apart, 8, 8)) == record
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
     ctx = sample_context()
     rows = tuple(dataclasses.replace(r, target=1.0, gap=None if r.rate is None else 1.0 - r.rate)
@@ -440,7 +425,7 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
     ctx = sample_context(year=2018, period="2018Q3", ranking=rows,
                          summary=dataclasses.replace(ctx.summary, target=1.0))
     docx = render_docx(ctx, tmp_path / "通报.docx", chart)
-    lines = pdf.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
+    lines = pdfs.pdf_text(pdf.to_pdf(docx, tmp_path)).splitlines()
     table = lines[lines.index("附件 1"):lines.index("附件 2")]
     assert "（百分点）" in table                                  # not 百分 / 点
     assert table.count("1 淮河路街道 12 12 100.0% 100% 已达标 2 3/3 1 并列") == 1
@@ -448,14 +433,13 @@ def test_a_100_percent_year_fits_its_ranking_table_cells(tmp_path, chart):
 
 
 @pytest.mark.slow
-@needs_soffice
 def test_pdf_pages_render_to_png(rendered, tmp_path):
-    pages = pdf.to_png(rendered["pdf"], tmp_path, dpi=20)
+    pages = pdfs.to_png(rendered["pdf"], tmp_path, dpi=20)
     assert len(pages) >= 5 and all(p.suffix == ".png" for p in pages)
 
 
 def test_html_shows_each_units_rate_month_by_month(tmp_path, chart):
-    from pipeline.trends import Trend
+    from pipeline.outputs.trends import Trend
     hostile = "<b>x</b>街道"
     months = ("2016-07", "2016-08", "2016-09")
     trends = (Trend("淮河路街道", months, (0.5, None, 0.6)), Trend(hostile, months, (0.1, 0.2, 0.3)))

@@ -1,12 +1,12 @@
-"""Certified at a date (ENTERPRISES.md §2), reconciling a township's form with the register (§3), and
+"""Certified at a date (docs/register.md §2), reconciling a township's form with the register (§3), and
 the base of the rate (§4)."""
 import datetime as dt
 
 import pytest
 
-from pipeline.certified import Reconciler, certified, certified_counts, register_standings, with_register_bases
-from pipeline.register import read_register
-from pipeline.register_run import reconciler
+from pipeline.check.certified import Reconciler, certified, certified_counts, register_standings, with_register_bases
+from pipeline.jobs.register import reconciler
+from pipeline.read.register import read_register
 
 from conftest import ROWS, form_cells, write_book
 from registers import code, row, write_register
@@ -122,7 +122,7 @@ def test_at_most_ten_enterprises_are_named(register):
 
 
 def _rows(reported):
-    from pipeline.model import Row
+    from pipeline.core.model import Row
     return [Row(i, lv, 0, reported.get((i, lv), 0), 0) for i, lv in ROWS]
 
 

@@ -1,4 +1,4 @@
-"""Every single-file finding of FORM.md §3: the exact code and cell for a workbook that has it."""
+"""Every single-file finding of docs/form.md §3: the exact code and cell for a workbook that has it."""
 import zipfile
 
 import pytest
@@ -117,8 +117,8 @@ def test_truncated_workbook_is_unreadable(tmp_path, check):
 
 
 def test_too_large_by_bytes(tmp_path, settings, units, monkeypatch):
-    from pipeline.check import check_files
-    from pipeline.settings import load_settings
+    from pipeline.check.check import check_files
+    from pipeline.core.settings import load_settings
     monkeypatch.setenv("PIPELINE_LIMITS_FILE_BYTES", "1000")
     small = load_settings(settings and __import__("conftest").REFERENCE)
     path = write_book(tmp_path / "侯寨乡.xlsx", form_cells())
@@ -127,12 +127,12 @@ def test_too_large_by_bytes(tmp_path, settings, units, monkeypatch):
 
 
 def test_encrypted(tmp_path, check):
-    pytest.importorskip("msoffcrypto")
     import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
     plain = write_book(tmp_path / "plain.xlsx", form_cells())
     out = io.BytesIO()
     with open(plain, "rb") as f:
-        from msoffcrypto.format.ooxml import OOXMLFile
         OOXMLFile(f).encrypt("secret", out)
     path = tmp_path / "侯寨乡.xlsx"
     path.write_bytes(out.getvalue())
@@ -211,9 +211,9 @@ def test_messages_that_ask_to_change_a_locked_cell_say_how(tmp_path):
     says how to unprotect the sheet; the count cells, which are not locked, need no such words."""
     import openpyxl
 
-    from pipeline.findings import CODES, UNLOCK, finding
-    from pipeline.settings import load_settings
-    from pipeline.template import write_template
+    from pipeline.core.findings import CODES, UNLOCK, finding
+    from pipeline.core.settings import load_settings
+    from pipeline.outputs.template import write_template
 
     from conftest import REFERENCE
     path = write_template(tmp_path / "t.xlsx", "侯寨乡", "2016-09", "2016年9月30日", "区局")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipeline.monthly import run_lock
+from pipeline.jobs.lock import run_lock
 
 from conftest import REFERENCE, ROOT, form_cells, write_book
 
@@ -78,7 +78,6 @@ def test_a_second_run_waits_for_the_first_and_says_why(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 def test_libreoffice_saved_copies_are_read_with_the_same_numbers(tmp_path, check):
     source = write_book(tmp_path / "src" / "侯寨乡_2016年9月.xlsx", form_cells()) if (tmp_path / "src").mkdir() \
         is None else None

@@ -14,13 +14,14 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.closing import close_quarter, reopen_quarter
-from pipeline.demo import MONTHS, drop_month
-from pipeline.ledger import Ledger
-from pipeline.monthly import print_status, run_monthly
-from pipeline.quarterly import run_quarterly
-from pipeline.reference import load_units
-from pipeline.samples import write_sample
+from pipeline.core.model import LEVELS
+from pipeline.demo.samples import write_sample
+from pipeline.demo.year import MONTHS, drop_month
+from pipeline.jobs.closing import close_quarter, reopen_quarter
+from pipeline.jobs.monthly import print_status, run_monthly
+from pipeline.jobs.quarterly import run_quarterly
+from pipeline.read.units import load_units
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROOT
 
@@ -175,3 +176,81 @@ def test_the_commands(closed, tmp_path):
     assert p.returncode == 2 and "--reason" in p.stderr
     assert pipeline("close", "2016-09", *flags).returncode == 2 and "2016Q3" in pipeline("close", "x", *flags).stderr
     assert "已于" in pipeline("close", "2016q3", *flags).stdout
+
+
+def _copy(src, tmp_path) -> dict:
+    f = {k: tmp_path / k for k in ("inbox", "archive", "outbox")}
+    for k in f:
+        shutil.copytree(src[k], f[k])
+    f["reference"] = REFERENCE
+    return f
+
+
+def test_a_rebuilt_ledger_keeps_the_closed_quarter_and_its_figures(closed, tmp_path, monkeypatch, capsys):
+    """The ledger rebuilt from the archive, after a second held correction whose file is dated
+    before September's deadline (copied from a USB stick, it keeps its own time): the closing is
+    carried, the held forms stay held and the quarter's 通报 says what it said."""
+    from pipeline.core.settings import load_settings
+    from pipeline.jobs.register import import_register
+    from pipeline.jobs.verify import rebuild_ledger
+
+    from registers import row, write_register
+    src, before, _, september, _ = closed
+    f = _copy(src, tmp_path)
+    other = "马寨镇"
+    old = write_sample(f["inbox"] / f"{other}_2016年9月_再报.xlsx", other, "2016-09", {("机械", LEVELS[2]): (0, 5, 0)},
+                       "canonical")
+    when = dt.datetime(2016, 9, 20, 9, 0, tzinfo=TZ).timestamp()
+    os.utime(old, (when, when))
+    assert run_monthly(f, "2016-09") == 0
+    ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    counted_then = {u: r.file for u, r in ledger.counted("2016-09").items()}
+    ledger.close()
+
+    settings, units = load_settings(REFERENCE), load_units(REFERENCE)
+    with_register = dict(f, reference=tmp_path / "reference")   # an import the archive alone cannot tell
+    shutil.copytree(REFERENCE, with_register["reference"])
+    write_register(with_register["reference"] / f"{settings['register']['file']}.xlsx", [row(1), row(2)])
+    book = Ledger.open(f["archive"] / "ledger.sqlite")
+    assert import_register(with_register, book, settings, units) is not None
+    book.close()
+
+    assert rebuild_ledger(f, settings, units) == 0
+    said = capsys.readouterr()
+    assert "从原台账带入关账 1 个季度，其通报的数字不变。" in said.out + said.err
+    assert "从原台账带入企业台账导入 1 次" in said.out + said.err
+    [kept] = f["archive"].glob("ledger.replaced-*.sqlite")
+    carried = "SELECT sha256, imported_at, rows FROM register_imports ORDER BY id"
+    assert sqlite3.connect(f["archive"] / "ledger.sqlite").execute(carried).fetchall() == \
+        sqlite3.connect(kept).execute(carried).fetchall() != []
+    ledger = Ledger.open_readonly(f["archive"] / "ledger.sqlite")
+    assert {u: r.file for u, r in ledger.counted("2016-09").items()} == counted_then
+    held = sorted(s.file for s in ledger.period_submissions("2016-09") if s.status == "held")
+    assert held == sorted([f"{LATE_UNIT}_2016年9月_更正.xlsx", f"{other}_2016年9月_再报.xlsx"])
+    ledger.close()
+    monkeypatch.setenv("PIPELINE_BULLETIN_DATE", "2016-12-12")
+    assert run_quarterly(f, "2016Q3") == 0
+    after = outputs(f["outbox"] / "2016Q3")
+    assert after["docx"] == before["docx"] and after["ranking"] == before["ranking"]
+    assert after["manifest"]["ranking"] == before["manifest"]["ranking"]
+    assert run_monthly(f, "2016-09") == 0
+    assert monthly_manifest(f)["totals"] == september["totals"]
+
+
+def test_a_rebuild_that_cannot_read_the_old_ledger_says_what_to_do_again(closed, tmp_path, capsys):
+    """The old ledger unreadable: nothing is carried, and staff are told to import the register and
+    close the quarters again; `close` then refuses the manifest made from the old ledger's numbering."""
+    from pipeline.core.settings import load_settings
+    from pipeline.jobs.verify import rebuild_ledger
+    f = _copy(closed[0], tmp_path)
+    for leftover in f["archive"].glob("ledger.sqlite-*"):
+        leftover.unlink()
+    (f["archive"] / "ledger.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    assert rebuild_ledger(f, load_settings(REFERENCE), load_units(REFERENCE)) == 0
+    said = capsys.readouterr()
+    assert "没有带入新台账。请重新导入企业台账" in said.out + said.err
+    db = sqlite3.connect(f["archive"] / "ledger.sqlite")
+    assert db.execute("SELECT count(*) FROM closings").fetchone() == (0,)
+    db.close()
+    assert close_quarter(f, "2016Q3") == 2
+    assert "重新运行 python -m pipeline quarterly 2016Q3" in capsys.readouterr().err

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import zipfile
 
-from pipeline import extract
-from pipeline.extract import Context, examine
+from pipeline.read import extract
+from pipeline.read.extract import Context, examine
 
 from conftest import ROWS, form_cells, write_book
 
@@ -65,8 +65,8 @@ def test_an_unreadable_workbook_stops_after_calamine(tmp_path, settings, units):
 def test_an_old_excel_error_cell_is_its_text_never_its_code():
     import xlrd
 
-    from pipeline.draft import to_count
-    from pipeline.read import _xlrd_value
+    from pipeline.read.draft import to_count
+    from pipeline.read.grids import _xlrd_value
     value = _xlrd_value(xlrd.sheet.Cell(xlrd.XL_CELL_ERROR, 7))      # #DIV/0!: code 7
     assert value == "#DIV/0!" and to_count(value).problem == ("NOT_A_NUMBER", "#DIV/0!")
     assert _xlrd_value(xlrd.sheet.Cell(xlrd.XL_CELL_NUMBER, 7.0)) == 7.0

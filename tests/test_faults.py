@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline.monthly import run_monthly
+from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE, ROOT, form_cells, write_book
 
@@ -242,18 +242,18 @@ def test_symlinks_fifos_and_devices_are_never_followed_read_or_archived(tmp_path
 def test_a_file_that_becomes_a_fifo_after_the_scan_does_not_block_the_run(tmp_path, monkeypatch, capsys):
     import faulthandler
 
-    import pipeline.intake
+    import pipeline.jobs.intake
     f = folders(tmp_path)
     drop(f, "侯寨乡")
     swapped = drop(f, "马寨镇")
-    scan = pipeline.intake.received
+    scan = pipeline.jobs.intake.received
 
     def then_a_fifo(*args, **kwargs):
         found = scan(*args, **kwargs)
         swapped.unlink()
         os.mkfifo(swapped)   # a FIFO where a file was scanned: opening it for reading would wait for ever
         return found
-    monkeypatch.setattr(pipeline.intake, "received", then_a_fifo)
+    monkeypatch.setattr(pipeline.jobs.intake, "received", then_a_fifo)
     faulthandler.dump_traceback_later(120, exit=True, file=sys.__stderr__)   # a hang fails the test, not the suite
     try:
         assert run_monthly(f, "2016-09") == 0
@@ -261,7 +261,7 @@ def test_a_file_that_becomes_a_fifo_after_the_scan_does_not_block_the_run(tmp_pa
         faulthandler.cancel_dump_traceback_later()
     assert [s["unit"] for s in manifest(f)["submissions"]] == ["侯寨乡"]
     assert swapped.exists() and "马寨镇_2016年9月.xlsx”不是普通文件" in capsys.readouterr().err
-    monkeypatch.setattr(pipeline.intake, "received", scan)
+    monkeypatch.setattr(pipeline.jobs.intake, "received", scan)
     swapped.unlink()
     drop(f, "马寨镇")
     assert run_monthly(f, "2016-09") == 0
@@ -312,7 +312,8 @@ def tmpfs(path: Path, size: str):
     path.mkdir(parents=True, exist_ok=True)
     got = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
     if got.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs for a full-disk test: {got.stderr.strip() or got.returncode}")
+        pytest.skip(f"needs root (as the CI runs) to mount a small tmpfs for a full-disk test: "
+                    f"{got.stderr.strip() or got.returncode}")
     try:
         yield path
     finally:
@@ -574,7 +575,7 @@ def test_a_marked_copy_of_a_workbook_with_a_sheet_name_excel_forbids_is_a_valid_
 
 
 def test_what_the_received_time_is_is_documented_as_each_receipt_says_it():
-    from pipeline.receipts import RECEIVED_BY
+    from pipeline.outputs.receipts import RECEIVED_BY
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## 收到时间"):readme.index("## 可靠性")]
     assert "最后修改时间" in section and "`Date`" in section

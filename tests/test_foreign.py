@@ -5,13 +5,12 @@ from collections import Counter
 
 import pytest
 
-from pipeline.check import check_files
-from pipeline.findings import CODES
+from pipeline.check.check import check_files
+from pipeline.core.findings import CODES
 
-from conftest import REFERENCE, SHARED
+from conftest import CORPUS, REFERENCE, needs_corpus
 
-CORPUS = SHARED / "corpus" / "foreign"
-pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="shared/corpus/foreign not beside the project")
+pytestmark = needs_corpus
 FILE_CODES = {"UNREADABLE", "ENCRYPTED", "TOO_LARGE", "NO_FORM"}
 
 
@@ -75,7 +74,7 @@ def test_strict_ooxml_says_so_rather_than_empty(verdicts):
 
 @pytest.mark.slow
 def test_monthly_run_with_the_whole_corpus_in_the_inbox(tmp_path):
-    from pipeline.monthly import run_monthly
+    from pipeline.jobs.monthly import run_monthly
     f = {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
          "reference": REFERENCE}
     f["inbox"].mkdir()
@@ -97,7 +96,7 @@ def test_error_values_are_found_wherever_calamine_reads_them_as_empty():
 
     from python_calamine import CalamineWorkbook
 
-    from pipeline.read import blank_causes
+    from pipeline.read.grids import blank_causes
     folder = CORPUS / "SheetJS__test_files"
     data = (folder / "ErrorTypes.xls").read_bytes()
     grid = CalamineWorkbook.from_path(str(folder / "ErrorTypes.xls")).get_sheet_by_index(0).to_python()

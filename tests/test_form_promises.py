@@ -1,11 +1,11 @@
-"""FORM.md §2, promise by promise: where each is tested.
+"""docs/form.md §2, promise by promise: where each is tested.
 
-Most promises are clerk variants of `pipeline.samples`, each read to exactly the numbers written by
+Most promises are clerk variants of `pipeline.demo.samples`, each read to exactly the numbers written by
 tests/test_variants.py::test_variant_read_exactly (and, with any offset on the sheet, by
 tests/test_reader_property.py); the rest are tested here or in the file named."""
 import pytest
 
-from pipeline.samples import VARIANTS
+from pipeline.demo.samples import VARIANTS
 
 from conftest import ROOT, form_cells, rows_json, write_book
 

@@ -5,8 +5,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline import formbook
-from pipeline.model import FORM_TITLE, INDUSTRIES, LEVELS, MEASURES
+from pipeline.core.model import FORM_TITLE, INDUSTRIES, LEVELS, MEASURES
+from pipeline.outputs import formbook
 
 ROWS = {(ind, level): (i % 2, i % 5 + 1, (i * 7) % 3)
         for i, (ind, level) in enumerate((ind, level) for ind in INDUSTRIES for level in LEVELS)}
@@ -65,18 +65,13 @@ def test_blank_form(tmp_path, unit, period, unit_suffix, line):
 
 
 def test_text_from_data_is_never_a_formula(tmp_path):
+    from pipeline.core.text import set_text
     wb = openpyxl.Workbook()
-    formbook.set_text(wb.active, "A1", "=HYPERLINK(\"http://x\")")
+    set_text(wb.active["A1"], "=HYPERLINK(\"http://x\")")
     wb.save(tmp_path / "t.xlsx")
     xml = zipfile.ZipFile(tmp_path / "t.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in xml
     assert openpyxl.load_workbook(tmp_path / "t.xlsx").active["A1"].value == "=HYPERLINK(\"http://x\")"
-
-
-def test_cache_formula_values_refuses_a_cell_without_formula(tmp_path):
-    path = formbook.write_form(tmp_path / "f.xlsx", "二七区", "2016-09", ROWS)
-    with pytest.raises(ValueError):
-        formbook.cache_formula_values(path, {"B6": 1})
 
 
 def test_count_columns():
@@ -89,7 +84,7 @@ def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_
 
     def fail(*_):
         raise OSError("disk full")
-    monkeypatch.setattr(formbook, "cache_formula_values", fail)
+    monkeypatch.setattr(formbook, "finish", fail)
     with pytest.raises(OSError):
         formbook.write_form(path, "侯寨乡", "2016-09", {key: (9, 9, 9) for key in ROWS})
     assert path.read_bytes() == before
@@ -97,8 +92,8 @@ def test_a_failed_write_leaves_the_earlier_form_whole_and_no_temporary_file(tmp_
 
 
 def test_the_district_form_and_a_template_carry_the_bureau_and_their_title(tmp_path):
-    from pipeline import template
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
+    from pipeline.outputs import template
     bureau = "郑州市二七区安全生产监督管理局"
     form = formbook.write_form(tmp_path / "二七区_2016年9月_工贸企业安全生产标准化月度报表.xlsx", "二七区", "2016-09",
                                None, author=bureau)

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from pipeline.check import check_files
-from pipeline.findings import CODES
+from pipeline.check.check import check_files
+from pipeline.core.findings import CODES
 
 from conftest import NOW, form_cells, write_book
 

@@ -7,10 +7,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from pipeline.intake import received
-from pipeline.monthly import run_monthly
-from pipeline.safety import within
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.core.text import within
+from pipeline.jobs.inbox import received
+from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE, form_cells, write_book
 
@@ -130,7 +130,7 @@ def test_archived_bytes_outlive_the_inbox_file_whether_linked_or_copied(folders,
     if not can_link:   # the inbox on another file system: os.link fails with EXDEV
         def no_link(*_):
             raise OSError(18, "Invalid cross-device link")
-        monkeypatch.setattr("pipeline.intake.os.link", no_link)
+        monkeypatch.setattr("pipeline.jobs.intake.os.link", no_link)
     sent = write_book(folders["inbox"] / "侯寨乡2016年9月报表.xlsx", form_cells("侯寨乡"))
     data = sent.read_bytes()
     run_monthly(folders, "2016-09")
@@ -146,14 +146,14 @@ def test_a_file_whose_worker_could_not_archive_it_is_archived_by_intake(folders,
     import hashlib
     import os
 
-    import pipeline.intake
-    real = pipeline.intake.conclude
+    import pipeline.jobs.intake
+    real = pipeline.jobs.intake.conclude
 
     def lost_first(files, *args, **kwargs):
         results = real(files, *args, **kwargs)
         os.unlink(results[0].stored[0])          # as if its worker had died before linking it
         return [dataclasses.replace(results[0], stored=None)] + results[1:]
-    monkeypatch.setattr(pipeline.intake, "conclude", lost_first)
+    monkeypatch.setattr(pipeline.jobs.intake, "conclude", lost_first)
     sent = {}
     for unit in ("侯寨乡", "马寨镇", "金水区"):
         data = write_book(tmp_path / f"{unit}.xlsx", form_cells(unit)).read_bytes()
@@ -173,15 +173,15 @@ def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(
     import os
     import time
 
-    import pipeline.intake
-    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
-    monkeypatch.setattr(pipeline.intake, "FIRST", 1)
-    record = pipeline.intake.Ledger.record
+    import pipeline.jobs.intake
+    monkeypatch.setattr(pipeline.jobs.intake, "CHUNK", 1)
+    monkeypatch.setattr(pipeline.jobs.intake, "FIRST", 1)
+    record = pipeline.jobs.intake.Ledger.record
 
     def slow_record(*args):
         time.sleep(0.5)
         return record(*args)
-    monkeypatch.setattr(pipeline.intake.Ledger, "record", slow_record)
+    monkeypatch.setattr(pipeline.jobs.intake.Ledger, "record", slow_record)
     september = write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells("侯寨乡"))
     cells = form_cells("侯寨乡", period=(2016, 10))
     cells["B6"], cells["B14"] = 2, cells["B14"] - cells["B6"] + 2   # 2 new, 累计 as in September: a gap
@@ -196,7 +196,7 @@ def test_last_month_recorded_in_the_same_run_is_the_one_a_form_is_compared_with(
 def test_chunks_take_every_file_once_and_end_small():
     """Chunks of at most CHUNK files cover the inbox in order; the first and the last are small (the
     workers start sooner, and the writer, a chunk behind them, has little left when they finish)."""
-    from pipeline.intake import CHUNK, FIRST, _chunk_sizes
+    from pipeline.jobs.intake import CHUNK, FIRST, _chunk_sizes
     for n in (1, FIRST, FIRST + 1, 2 * CHUNK + 7, 40_000):
         sizes = _chunk_sizes(n)
         assert sum(sizes) == n and all(0 < s <= CHUNK for s in sizes)
@@ -206,7 +206,7 @@ def test_chunks_take_every_file_once_and_end_small():
 def test_chunks_examined_without_a_pause_come_back_whole_and_in_order(tmp_path, settings, units):
     """The workers take the next chunk's files before this one is done; each chunk still comes back
     complete, in the order sent, empty ones included."""
-    from pipeline.check import checking_pool, examine_chunks
+    from pipeline.check.check import checking_pool, examine_chunks
 
     from conftest import NOW
     good = [write_book(tmp_path / f"{u}_2016年9月.xlsx", form_cells(u)) for u in ("侯寨乡", "马寨镇", "淮河路街道")]
@@ -241,3 +241,79 @@ def test_inbox_files_and_mails_are_taken_in_order_of_receipt_each_at_its_time(fo
         ("d.xlsm", dt.timedelta(microseconds=250000)), ("乡镇/c.ods", dt.timedelta(seconds=60))]
     assert {at.utcoffset() for at, _, _ in found} == {dt.timedelta(hours=8)}
     assert [mail is not None for _, _, mail in found] == [False, False, True, False, False]
+
+
+def _month_rows(seed: int) -> dict:
+    import random
+
+    from pipeline.demo.samples import random_rows
+    return random_rows(random.Random(seed), "侯寨乡")
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_month_sent_again_in_a_later_workbook_is_counted_once_unless_its_numbers_changed(folders, changed):
+    """A clerk keeps one workbook with a sheet per month and sends all of it each month: August,
+    on time at the end of August, comes again with September. Unchanged, it is not counted again
+    (nor late, which would cost the unit its 按时报送); changed, it is a correction, counted and late."""
+    from pipeline.demo.samples import write_sample
+    from pipeline.store.ledger import Ledger
+    tz = dt.timezone(dt.timedelta(hours=8))
+    august, september = _month_rows(1), _month_rows(2)
+    first = write_sample(folders["inbox"] / "侯寨乡_2016年8月.xlsx", "侯寨乡", "2016-08", august)
+    at = dt.datetime(2016, 8, 30, 9, 0, tzinfo=tz).timestamp()
+    os.utime(first, (at, at))
+    run_monthly(folders, "2016-08")
+    again = dict(august)
+    if changed:
+        key = next(iter(again))
+        new, cumulative, reviewing = again[key]
+        again[key] = (new, cumulative + 1, reviewing)
+    both = write_sample(folders["inbox"] / "侯寨乡_报表.xlsx", "侯寨乡", "2016-09",
+                        {"2016-08": again, "2016-09": september}, "multi_month")
+    at = dt.datetime(2016, 9, 29, 9, 0, tzinfo=tz).timestamp()
+    os.utime(both, (at, at))
+    run_monthly(folders, "2016-09")
+
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    subs = {(s.file, s.period): s for p in ("2016-08", "2016-09") for s in ledger.period_submissions(p)}
+    resent, counted = subs[("侯寨乡_报表.xlsx", "2016-08")], ledger.counted("2016-08")["侯寨乡"]
+    assert subs[("侯寨乡_报表.xlsx", "2016-09")].status == "accepted"
+    if changed:
+        assert (resent.status, resent.late, counted.id) == ("accepted", True, resent.id)
+        assert "RESENT_UNCHANGED" not in resent.codes and "LATE" in resent.codes
+    else:
+        assert (resent.status, resent.late, resent.codes) == ("duplicate", False, ["RESENT_UNCHANGED"])
+        assert (counted.file, counted.late) == ("侯寨乡_2016年8月.xlsx", False)
+        assert resent.findings[0].message == (
+            "2016年8月的报表与 2016-08-30 09:00:00 收到的“侯寨乡_2016年8月.xlsx”中已计入的报表数字完全相同，"
+            "不重复计数；报送时间仍按先收到的那份。如需更正，请改动数字后重新报送。")
+    ledger.close()
+
+
+def test_the_same_month_twice_in_one_run_is_counted_once(folders):
+    """Two different files in one inbox with the same August numbers: the one received first counts."""
+    from pipeline.demo.samples import write_sample
+    from pipeline.store.ledger import Ledger
+    rows = _month_rows(3)
+    for n, (name, variant) in enumerate([("侯寨乡8月.xlsx", "canonical"), ("侯寨乡8月（再发）.xlsx", "offset")]):
+        path = write_sample(folders["inbox"] / name, "侯寨乡", "2016-08", rows, variant)
+        os.utime(path, (WHEN.timestamp() - 40 * 86400 + n, WHEN.timestamp() - 40 * 86400 + n))
+    run_monthly(folders, "2016-08")
+    ledger = Ledger.open(folders["archive"] / "ledger.sqlite")
+    got = sorted((s.file, s.status, s.codes) for s in ledger.period_submissions("2016-08"))
+    assert got == [("侯寨乡8月.xlsx", "accepted", []), ("侯寨乡8月（再发）.xlsx", "duplicate", ["RESENT_UNCHANGED"])]
+    ledger.close()
+
+
+def test_a_file_that_is_neither_a_spreadsheet_nor_an_email_is_left_and_said(folders, capsys):
+    """A 情况说明.docx dropped into the inbox beside the forms: not taken, not lost, and the
+    operator is told why and what to do; litter and lock files pass without a word."""
+    write_book(folders["inbox"] / "侯寨乡_2016年9月.xlsx", form_cells())
+    (folders["inbox"] / "情况说明.docx").write_bytes(b"PK\x03\x04 not a form")
+    (folders["inbox"] / "Thumbs.db").write_bytes(b"x")
+    run_monthly(folders, "2016-09")
+    assert sorted(p.name for p in folders["inbox"].iterdir()) == ["Thumbs.db", "情况说明.docx"]
+    err = capsys.readouterr().err
+    docx = folders["inbox"] / "情况说明.docx"
+    assert f"收件箱中的“{docx}”不是电子表格（.xlsx、.xls、.ods 等）或邮件（.eml），没有收取。" in err
+    assert "Thumbs.db" not in err

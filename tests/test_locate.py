@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from pipeline import locate as locating
-from pipeline.locate import locate
-from pipeline.read import Grid, read_grids
-from pipeline.samples import VARIANTS, random_rows, write_sample
+from pipeline.demo.samples import VARIANTS, random_rows, write_sample
+from pipeline.read import locate as locating
+from pipeline.read.grids import Grid, read_grids
+from pipeline.read.locate import locate
 
 INDUSTRIES = ("冶金", "机械", "轻工", "有色", "纺织", "建材", "商贸", "烟草")
 

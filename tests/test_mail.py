@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.mail import read_eml
+from pipeline.read.eml import read_eml
 
 NAME = "侯寨乡2016年9月报表.xlsx"
 
@@ -104,7 +104,7 @@ def test_only_spreadsheets_are_returned_and_others_are_named():
              attachment(b'attachment; filename="d.docx"', XLSX)]
     mail = read_eml(eml(*parts))
     assert [a.name for a in mail.attachments] == ["报表.xls", "b.ods", "c.xlsm"]
-    assert mail.skipped == ("说明.pdf", "d.docx")
+    assert [a.name for a in mail.others] == ["说明.pdf", "d.docx"]
 
 
 def test_a_spreadsheet_with_an_odd_name_is_found_by_its_bytes():

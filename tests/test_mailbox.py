@@ -1,5 +1,5 @@
-"""fetch-mail against real servers: every kind of message MAIL.md lists, put in with IMAP APPEND, is
-archived as sent, taken in once, answered with its receipt, and moved (MAIL.md, Taking mail in)."""
+"""fetch-mail against real servers: every kind of message docs/mail.md lists, put in with IMAP APPEND, is
+archived as sent, taken in once, answered with its receipt, and moved (docs/mail.md, Taking mail in)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,5 @@
 """The mailbox password appears in no output, log, ledger row, archived or written file, or exception
-text: given right (from password_file, or the environment) and given wrong (MAIL.md, Settings)."""
+text: given right (from password_file, or the environment) and given wrong (docs/mail.md, Settings)."""
 from __future__ import annotations
 
 import logging
@@ -9,11 +9,11 @@ import traceback
 
 import pytest
 
-from pipeline.ledger import Ledger
-from pipeline.mailbox import DROPPED
-from pipeline.mailconf import MailError, describe, mail_config, password, smtp_connect
-from pipeline.mailrun import MailRun
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.jobs.mail.mailbox import DROPPED
+from pipeline.jobs.mail.mailconf import MailError, describe, mail_config, password, smtp_connect
+from pipeline.jobs.mail.mailrun import MailRun
+from pipeline.store.ledger import Ledger
 
 from mailservers import PASSWORD, mail_servers
 from mailsite import Site, cli, form_message, stop, wait_until

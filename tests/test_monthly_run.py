@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo import MONTHS, drop_month
-from pipeline.findings import Finding
-from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS, Received
-from pipeline.monthly import _json_text, _submission_line, _Text, manifest_text, run_monthly
-from pipeline.reference import load_units
+from pipeline.core.findings import Finding
+from pipeline.core.model import INDUSTRIES, LEVELS, Received
+from pipeline.demo.year import MONTHS, drop_month
+from pipeline.jobs.monthly import _json_text, _submission_line, _Text, manifest_text, run_monthly
+from pipeline.read.units import load_units
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROOT
 
@@ -185,12 +185,12 @@ def test_outputs_exist_and_open(quarter):
 
 
 def test_district_form_is_accepted_by_check_with_the_district_as_unit(quarter, tmp_path, settings):
-    from pipeline.check import check_files
-    from pipeline.reference import single_unit
+    from pipeline.check.check import check_files
+    from pipeline.read.units import Unit, Units
     f, sent, _ = quarter
     m = manifest(f, "2016-09")
     result = check_files([(f["outbox"] / "2016-09" / m["files"]["form"], m["files"]["form"])],
-                         single_unit("二七区"), settings)[0]
+                         Units((Unit("二七区", 0, None, None, ()),)), settings)[0]
     (sub,) = result.submissions
     assert (sub.status, sub.unit, sub.period) == ("accepted", "二七区", "2016-09"), sub.findings
     assert [r.as_json() for r in sub.rows] == m["totals"]
@@ -243,15 +243,15 @@ def test_killed_run_recovers_with_nothing_lost_or_doubled(tmp_path, crash):
 
 
 def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
-    import pipeline.intake
-    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)   # duplicates and twins fall in different chunks,
-    monkeypatch.setattr(pipeline.intake, "FIRST", 1)   # recorded while the next chunk is checked,
-    record = pipeline.intake.Ledger.record
+    import pipeline.jobs.intake
+    monkeypatch.setattr(pipeline.jobs.intake, "CHUNK", 1)   # duplicates and twins fall in different chunks,
+    monkeypatch.setattr(pipeline.jobs.intake, "FIRST", 1)   # recorded while the next chunk is checked,
+    record = pipeline.jobs.intake.Ledger.record
 
     def slow_record(*args):                              # slowly: the next chunk must wait for it
         time.sleep(0.3)
         return record(*args)
-    monkeypatch.setattr(pipeline.intake.Ledger, "record", slow_record)
+    monkeypatch.setattr(pipeline.jobs.intake.Ledger, "record", slow_record)
     f = folders(tmp_path)
     ref = load_units(REFERENCE)
     sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})
@@ -269,10 +269,10 @@ def test_intake_in_small_chunks_gives_the_same_result(tmp_path, monkeypatch):
 def test_intake_never_lets_checked_chunks_pile_up_behind_a_slow_writer(tmp_path, monkeypatch):
     """Memory stays bounded whatever the inbox holds: a chunk just checked, one waiting for the writer
     and the one it is recording, no more."""
-    import pipeline.intake
-    monkeypatch.setattr(pipeline.intake, "CHUNK", 1)
-    monkeypatch.setattr(pipeline.intake, "FIRST", 1)
-    examine, conclude = pipeline.intake.examine_chunks, pipeline.intake._conclude_and_record
+    import pipeline.jobs.intake
+    monkeypatch.setattr(pipeline.jobs.intake, "CHUNK", 1)
+    monkeypatch.setattr(pipeline.jobs.intake, "FIRST", 1)
+    examine, conclude = pipeline.jobs.intake.examine_chunks, pipeline.jobs.intake._conclude_and_record
     waiting, most = [0], [0]
 
     def counted_examine(*args, **kwargs):
@@ -285,8 +285,8 @@ def test_intake_never_lets_checked_chunks_pile_up_behind_a_slow_writer(tmp_path,
         time.sleep(0.3)
         conclude(*args, **kwargs)
         waiting[0] -= 1
-    monkeypatch.setattr(pipeline.intake, "examine_chunks", counted_examine)
-    monkeypatch.setattr(pipeline.intake, "_conclude_and_record", slow_conclude)
+    monkeypatch.setattr(pipeline.jobs.intake, "examine_chunks", counted_examine)
+    monkeypatch.setattr(pipeline.jobs.intake, "_conclude_and_record", slow_conclude)
     f = folders(tmp_path)
     ref = load_units(REFERENCE)
     sent = drop_month(f["inbox"], "2016-08", ref.names, {}, random.Random(4), {u.name: u.base for u in ref.units})

@@ -7,14 +7,14 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline import outliers
-from pipeline.bulletin import render_docx
-from pipeline.chart import draw_chart
-from pipeline.demo import OUTLIERS
-from pipeline.ledger import Ledger
-from pipeline.model import INDUSTRIES, LEVELS
-from pipeline.quarterly import build_context
-from pipeline.reference import load_units
+from pipeline.check import outliers
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.demo.year import OUTLIERS
+from pipeline.jobs.quarterly import build_context
+from pipeline.outputs.bulletin import render_docx
+from pipeline.outputs.chart import draw_chart
+from pipeline.read.units import load_units
+from pipeline.store.ledger import Ledger
 
 from conftest import NOW, REFERENCE, form_cells, write_book
 

@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.demo import MONTHS, drop_month
-from pipeline.monthly import run_monthly
-from pipeline.quarterly import run_quarterly
-from pipeline.reference import load_units
+from pipeline.demo.year import MONTHS, drop_month
+from pipeline.jobs.monthly import run_monthly
+from pipeline.jobs.quarterly import run_quarterly
+from pipeline.read.units import load_units
 
 from conftest import REFERENCE
 
@@ -124,7 +124,9 @@ def test_ranking_workbook_says_what_the_bulletins_table_says(quarter):
 
 @pytest.mark.slow
 def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
-    from pipeline import pdf
+    from pipeline.outputs import pdf
+
+    import pdfs
     f, _ = quarter
     out = f["outbox"] / "2016Q3"
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -132,13 +134,13 @@ def test_ranking_workbook_prints_on_one_a4_landscape_page(quarter, tmp_path):
     assert pdf.page_count(printed) == 1
     info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True, check=True).stdout
     assert "841.89 x 595.3" in info                                       # A4, landscape
-    text = pdf.pdf_text(printed, raw=False)
+    text = pdfs.pdf_text(printed, raw=False)
     assert "各单位达标率与年度目标" in text and "德化街街道" in text        # the chart on the table's page
 
 
 def test_criticized_two_quarters_running_are_flagged_for_interview(tmp_path, settings):
-    from pipeline.ledger import Ledger
-    from pipeline.quarterly import build_context
+    from pipeline.jobs.quarterly import build_context
+    from pipeline.store.ledger import Ledger
     f = {"inbox": tmp_path / "inbox", "archive": tmp_path / "archive", "outbox": tmp_path / "outbox",
          "reference": REFERENCE}
     ref = load_units(REFERENCE)
@@ -212,8 +214,8 @@ def test_a_year_without_its_target_is_refused(tmp_path, capsys, quarter, said):
     f = folders(tmp_path)
     assert run_quarterly(f, quarter, now=at(2019, 10, 8, 9, 0)) == 2
     assert said in capsys.readouterr().err
-    from pipeline.quarterly import early_reasons
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
+    from pipeline.jobs.quarterly import early_reasons
     assert early_reasons(quarter, load_settings(REFERENCE), at(2019, 10, 8, 9, 0)) == [said]
 
 

@@ -1,11 +1,12 @@
-"""The quarter's ranking (RUNS.md) on hand-computed cases."""
+"""The quarter's ranking (docs/runs.md) on hand-computed cases."""
 import datetime as dt
 
-from pipeline.aggregate import quarter_months, rank, standings
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.reference import Unit
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.core.period import Quarter
+from pipeline.figures.aggregate import rank, standings
+from pipeline.read.units import Unit
 
-Q = quarter_months("2016Q3")
+Q = Quarter("2016Q3").months
 AT = dt.datetime(2016, 9, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
@@ -72,7 +73,7 @@ def test_zero_rate_is_ranked_last_among_reporters():
 
 
 def test_praise_never_a_unit_at_zero_and_criticize_non_reporters_first(settings):
-    from pipeline.quarterly import choose
+    from pipeline.jobs.quarterly import choose
     us = units(("甲", 10), ("乙", 10), ("丙", 10), ("丁", 10))
     _, frame = table(us, {"2016-09": [rec("甲", 0), rec("乙", 0), rec("丙", 6)]})
     praised, criticized = choose(frame, settings)
@@ -85,8 +86,8 @@ def test_ranking_workbook_writes_hostile_unit_names_as_text(tmp_path):
 
     import openpyxl
 
-    from pipeline.quarterly import rank_rows
-    from pipeline.ranking_book import write_ranking_book
+    from pipeline.figures.aggregate import rank_rows
+    from pipeline.outputs.ranking_book import write_ranking_book
     hostile = '=HYPERLINK("http://x","点我")'
     _, frame = table(units((hostile, 10), ("乙", 10)), {"2016-09": [rec(hostile, 6), rec("乙", 2)]})
     path = write_ranking_book(tmp_path / "排名表.xlsx", "排名表", rank_rows(frame), 0.5, author="区安监局")

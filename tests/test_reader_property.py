@@ -1,7 +1,7 @@
 """No number comes from a cell the reader did not name: for any accepted submission, the numbers read
 again from the cells it names, by another reader, are its 24 rows.
 
-The workbooks are the clerk variants of `pipeline.samples`, each at a random place on its sheet, with
+The workbooks are the clerk variants of `pipeline.demo.samples`, each at a random place on its sheet, with
 random counts, units and months; read in this process (the worker's `examine`, then `conclude`)."""
 import io
 import random
@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline import samples
-from pipeline.check import conclude
-from pipeline.draft import to_count
-from pipeline.extract import Context, examine
-from pipeline.model import INDUSTRIES, LEVELS, MEASURES
+from pipeline.check.check import conclude
+from pipeline.core.model import INDUSTRIES, LEVELS, MEASURES
+from pipeline.demo import samples, sheet, variants, writers
+from pipeline.read.draft import to_count
+from pipeline.read.extract import Context, examine
 
 UNITS = ("侯寨乡", "马寨镇", "淮河路街道", "德化街街道")
 MONTHS = [f"2016-{m:02d}" for m in range(3, 10)]
@@ -62,8 +62,8 @@ def write(tmp: Path, variant: str, unit: str, period: str, seed: int, dr: int, d
     path = tmp / f"{unit}_{period[:4]}年{int(period[5:])}月_{seed}.xlsx"
     if variant in samples.SUFFIX or variant in samples.FAST or variant == "chart_sheet" or not (dr or dc):
         return samples.write_sample(path, unit, period, rows, variant)
-    grids = [samples.shifted(g, dr, dc) for g in samples._grids(unit, period, rows, variant)]
-    samples._write_xlsx(path, grids)
+    grids = [sheet.shifted(g, dr, dc) for g in variants.workbook_grids(unit, period, rows, variant)]
+    writers.write_xlsx(path, grids)
     return path
 
 

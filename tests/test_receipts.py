@@ -7,7 +7,6 @@ import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,13 +16,18 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 
-from pipeline import receipts, samples
-from pipeline.findings import finding
-from pipeline.marked_xlsx import LIST_LINE, marked_xlsx, set_lines
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.receipts import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_receipt, write_receipts
+from pipeline.core.findings import finding
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.core.settings import load_settings
+from pipeline.demo import samples
+from pipeline.outputs import marked as copies
+from pipeline.outputs import receipts
+from pipeline.outputs.marked_book import ERROR_RGB, WARNING_RGB, mark
+from pipeline.outputs.marked_parts import LIST_LINE, LIST_SHEET, set_lines
+from pipeline.outputs.receipts import write_receipt, write_receipts
 
 TZ = ZoneInfo("Asia/Shanghai")
+DEFAULTS = load_settings(None)   # the settings where staff set none: the district in Asia/Shanghai
 BUREAU = "郑州市二七区安全生产监督管理局"
 WHEN = datetime(2016, 9, 28, 10, 15, tzinfo=TZ)
 ROWS = tuple(Row(i, lv, 0, 1, 0) for i in INDUSTRIES for lv in LEVELS)
@@ -72,9 +76,10 @@ def marked(paths):
 @pytest.fixture(params=["xml", "openpyxl"])
 def marking(request, monkeypatch):
     """The marked copy made both ways: from the clerk's own XML (what nearly every file takes) and,
-    for the workbooks that path declines, with openpyxl. A clerk sees the same either way."""
+    for the workbooks that path declines as they are, from the workbook as openpyxl saves it. A clerk
+    sees the same either way."""
     if request.param == "openpyxl":
-        monkeypatch.setattr(receipts, "marked_xlsx", lambda *args: None)
+        monkeypatch.setattr(copies, "ROUTES", copies.ROUTES[1:])
     return request.param
 
 
@@ -100,10 +105,10 @@ def test_rejected_txt_says_returned_and_lists_each_message(rejected):
 def test_marked_copy_has_fill_and_comment_at_the_cell(rejected):
     wb, _ = marked(rejected)
     ws = wb["月度报表"]
-    assert ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C14"].comment.text == MISMATCH.message
     assert ws["C14"].comment.author == "区安监局"
-    assert ws["E14"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb
+    assert ws["E14"].fill.fgColor.rgb == WARNING_RGB
     assert ws["E14"].comment.text == MISSING.message
     assert ws["C14"].value == 12 and ws["A2"].value == "工贸企业安全生产标准化月度报表"
     assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
@@ -143,7 +148,7 @@ def test_finding_without_cell_is_told_in_the_txt_only(tmp_path):
 
 
 @pytest.mark.parametrize("status, verdict", [("superseded", "已被后来的报表替代"),
-                                             ("duplicate", "重复文件，已忽略")])
+                                             ("duplicate", "与已收到的内容相同，不重复计数")])
 def test_other_verdicts(tmp_path, status, verdict):
     rec = received(clerk_form(tmp_path / "a.xlsx"), status=status)
     assert verdict in txt(write_receipt(rec, tmp_path / "out", "二七区"))
@@ -163,7 +168,7 @@ def test_xls_copy_is_rebuilt_from_grid_rows_at_the_same_coordinates(tmp_path):
     ws = wb["Sheet1"]
     assert ws["A2"].value == "工贸企业安全生产标准化月度报表"
     assert ws["A6"].value == "冶金" and ws["A14"].value == "合计"
-    assert ws["C14"].value == 12 and ws["C14"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["C14"].value == 12 and ws["C14"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C14"].comment.text == cell.message
 
 
@@ -231,7 +236,7 @@ def test_an_ordinary_form_is_marked_in_its_own_xml(tmp_path):
     for form in (clerk_form(tmp_path / "a.xlsx"),
                  samples.write_sample(tmp_path / "b.xlsx", "马寨镇", "2016-09", rows)):
         rec = received(form, [MISMATCH])
-        assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is not None
+        assert mark(form.read_bytes(), "清单", receipts._problems(rec)) is not None
 
 
 def test_stored_formula_results_replace_the_formulas(tmp_path, marking):
@@ -251,7 +256,7 @@ def test_a_merged_cell_is_marked_at_its_first_cell(tmp_path, marking):
     title = finding("UNIT_FROM_FILENAME", "月度报表!C2", file="马寨镇.xlsx", value="马寨镇")   # inside A2:J2
     wb, _ = marked(write_receipt(received(clerk_form(tmp_path / "a.xlsx"), [title]), tmp_path / "out", "二七区"))
     ws = wb["月度报表"]
-    assert ws["A2"].fill.fgColor.rgb == WARNING_FILL.fgColor.rgb and ws["A2"].comment.text == title.message
+    assert ws["A2"].fill.fgColor.rgb == WARNING_RGB and ws["A2"].comment.text == title.message
     assert wb[LIST_SHEET]["D3"].hyperlink.location == "'月度报表'!A2"
 
 
@@ -262,7 +267,7 @@ def test_a_clerks_own_comments_are_kept(tmp_path):
     wb["月度报表"]["A1"].comment = Comment("填表人：张三", "张三")
     wb.save(form)
     rec = received(form, [MISMATCH])
-    assert marked_xlsx(str(form), "清单", receipts._problems(rec)) is None
+    assert mark(form.read_bytes(), "清单", receipts._problems(rec)) is None
     wb, _ = marked(write_receipt(rec, tmp_path / "out", "二七区"))
     assert wb["月度报表"]["A1"].comment.text == "填表人：张三"
     assert wb["月度报表"]["C14"].comment.text == MISMATCH.message
@@ -273,7 +278,7 @@ def test_write_receipts_in_order_of_submissions_with_a_pool(tmp_path, monkeypatc
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "2016年10月31日", DEFAULTS)
     assert [p.name.split("_")[3] for p in paths] == ["1", "1", "2", "3", "3", "4", "5", "5", "6"]
     assert [p.suffix for p in paths[:3]] == [".txt", ".xlsx", ".txt"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
@@ -290,8 +295,8 @@ def test_a_pool_started_before_the_month_is_read_writes_the_same_receipts(tmp_pa
         assert none is None
     with receipts.receipt_pool(receipts.IN_POOL) as pool:
         assert {pool.submit(os.nice, 0).result() for _ in range(4)} == {min(19, os.nice(0) + receipts.BACKGROUND)}
-        early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ), pool=pool)
-    here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", SimpleNamespace(tz=TZ))
+        early = write_receipts(subs, tmp_path / "early", "二七区", "2016年10月31日", DEFAULTS, pool=pool)
+    here = write_receipts(subs, tmp_path / "here", "二七区", "2016年10月31日", DEFAULTS)
     assert [p.name for p in early] == [p.name for p in here]
     assert [p.read_bytes() for p in early if p.suffix == ".txt"] == [p.read_bytes() for p in here if p.suffix == ".txt"]
 
@@ -326,13 +331,13 @@ def test_write_receipts_runs_meanwhile_once_and_a_failure_in_it_stops_the_run(tm
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
     calls = []
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=lambda: calls.append(1))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", DEFAULTS, meanwhile=lambda: calls.append(1))
     assert calls == [1] and len(paths) == 9 and all(p.exists() for p in paths)
 
     def broken():
         raise OSError("磁盘已满")
     with pytest.raises(OSError, match="磁盘已满"):
-        write_receipts(subs, tmp_path / "again", "二七区", "", SimpleNamespace(tz=TZ), meanwhile=broken)
+        write_receipts(subs, tmp_path / "again", "二七区", "", DEFAULTS, meanwhile=broken)
 
 
 def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, monkeypatch):
@@ -360,7 +365,7 @@ def test_receipts_a_dead_pool_worker_did_not_write_are_written_here(tmp_path, mo
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH] if i % 2 else [], status="rejected" if i % 2 else "accepted", id=i)
             for i in range(1, 7)]
-    paths = write_receipts(subs, tmp_path / "out", "二七区", "", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", "二七区", "", DEFAULTS)
     assert len(paths) == 9 and all(p.exists() for p in paths)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
 
@@ -399,7 +404,7 @@ def test_a_rejected_forms_receipt_says_whether_an_accepted_one_still_counts(tmp_
 def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_path):
     form = clerk_form(tmp_path / "a.xlsx")
     subs = [received(form, [MISMATCH], id=1), received(form, status="accepted", id=2, file="马寨镇改.xlsx")]
-    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", SimpleNamespace(tz=TZ))
+    paths = write_receipts(subs, tmp_path / "out", BUREAU, "2016年10月12日", DEFAULTS)
     first = paths[0].read_text(encoding="utf-8-sig")
     assert "“马寨镇改.xlsx”已被接收" in first and "本报表已计入2016年9月汇总" in txt(paths[-1:])
 
@@ -410,7 +415,7 @@ def test_a_month_of_receipts_tells_a_rejected_form_about_the_accepted_one(tmp_pa
     (datetime(2016, 10, 7, 16, 0, tzinfo=TZ), "2016-10-12"),      # Friday: past the weekend
 ])
 def test_a_rejected_form_is_asked_back_by_a_date_still_ahead(now, by):
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
     assert load_settings(None).resend_by("2016-09", now).isoformat() == by
 
 
@@ -433,7 +438,7 @@ def test_problem_messages_are_set_in_lines_as_chinese_is(text):
 def _marked_clerk_file(tmp_path, path: Path):
     """A clerk's .xls/.ods with a negative count in 建材 一级 当月完成 (B11), marked as a month's run
     marks it: from the grid as read, with the file's own layout."""
-    from pipeline.read import read_grids
+    from pipeline.read.grids import read_grids
     grids = {g.sheet: (g.origin[0], g.origin[1], g.rows) for g in read_grids(str(path), 2_000_000)}
     negative = finding("NEGATIVE", "月度报表!B11", label="建材 一级 当月完成", value=-1)
     rec = received(path, [negative], unit="侯寨乡", file=f"侯寨乡9月{path.suffix}")
@@ -452,7 +457,7 @@ def test_the_marked_copy_of_an_xls_keeps_the_clerks_layout_and_prints_on_one_pag
     wb = _marked_clerk_file(tmp_path, path)
     ws = wb["月度报表"]
     assert {"A2:J2", "A4:A5", "B4:D4", "E4:G4", "H4:J4"} <= {str(r) for r in ws.merged_cells.ranges}
-    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_RGB
     assert ws["C11"].border.left.style == ws["C11"].border.bottom.style == "thin"          # the form's box
     assert ws["A2"].font.name == "宋体" and ws["A2"].font.bold and ws["A2"].font.size == 18
     import xlrd
@@ -503,7 +508,7 @@ def test_the_marked_copy_of_an_ods_keeps_its_widths_borders_and_merges(tmp_path)
     assert "A2:J2" in {str(r) for r in ws.merged_cells.ranges}
     assert ws.column_dimensions["A"].width == pytest.approx((3.5 / 2.54 * 96 - 5) / 7, abs=0.1)
     assert ws["C11"].border.top.style == "thin" and ws["C11"].font.bold
-    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_FILL.fgColor.rgb
+    assert ws["B11"].value == -1 and ws["B11"].fill.fgColor.rgb == ERROR_RGB
 
 
 def form_grid() -> list[list]:

@@ -1,12 +1,18 @@
 """The reference list: every spelling a clerk may use of a unit's name leads to that unit."""
 import pandas as pd
 
-from pipeline.model import norm
-from pipeline.reference import units_from_frame
+from pipeline.core.model import norm
+from pipeline.read.units import aliases_of, made_units
 
 
 def frame(rows):
     return pd.DataFrame(rows, columns=["单位", "别名", "规模以上企业数", "起始", "截止"])
+
+
+def units_from_frame(f):
+    """The units of a list as load_units makes them once it has checked its lines."""
+    return made_units(f["单位"].tolist(), f["规模以上企业数"].tolist(), f["起始"].tolist(), f["截止"].tolist(),
+                      [aliases_of(text) for text in f["别名"]])
 
 
 def test_names_and_aliases_are_folded_as_each_alone():

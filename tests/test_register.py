@@ -1,12 +1,12 @@
-"""Reading and checking the enterprise register (ENTERPRISES.md §1): each REG_* finding on a register
+"""Reading and checking the enterprise register (docs/register.md §1): each REG_* finding on a register
 that has it, with its cell; labels found wherever they stand; dates in the ways clerks write them."""
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from pipeline.findings import CODES
-from pipeline.register import read_register
+from pipeline.core.findings import CODES
+from pipeline.read.register import read_register
 
 from registers import HEADER, code, row, write_register
 

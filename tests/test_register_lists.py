@@ -1,4 +1,4 @@
-"""The bureau's work lists (ENTERPRISES.md §5) on a hand-computed register, the workbook they are
+"""The bureau's work lists (docs/register.md §5) on a hand-computed register, the workbook they are
 written to, each import kept in the archive and the ledger with the changes between two, and the
 `register` command."""
 import datetime as dt
@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.ledger import Ledger
-from pipeline.register import read_register
-from pipeline.register_ledger import import_on, imports, load_import
-from pipeline.register_lists import work_lists
-from pipeline.register_run import run_register
+from pipeline.jobs.register import run_register
+from pipeline.jobs.register_ledger import imports, load_import
+from pipeline.outputs.register_lists import work_lists
+from pipeline.read.register import read_register
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE
-from registers import code, row, write_register
+from registers import code, import_on, row, write_register
 
 D = dt.date(2016, 9, 30)
 NOW = dt.datetime(2016, 10, 5, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

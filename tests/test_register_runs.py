@@ -9,12 +9,12 @@ import openpyxl
 import pytest
 from docx import Document
 
-from pipeline.ledger import Ledger
-from pipeline.monthly import run_monthly
-from pipeline.quarterly import build_context, run_quarterly
-from pipeline.reference import load_units
-from pipeline.register_run import register_in_use
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.jobs.monthly import run_monthly
+from pipeline.jobs.quarterly import build_context, run_quarterly
+from pipeline.jobs.register import register_in_use
+from pipeline.read.units import load_units
+from pipeline.store.ledger import Ledger
 
 from conftest import REFERENCE, ROWS, form_cells, write_book
 from registers import row, write_register

@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 
 from pipeline.cli import main
-from pipeline.model import INDUSTRIES
-from pipeline.pdf import to_pdf
-from pipeline.register import LABELS, read_register
+from pipeline.core.model import INDUSTRIES
+from pipeline.outputs.pdf import to_pdf
+from pipeline.read.register import LABELS, read_register
 
 from conftest import REFERENCE
 

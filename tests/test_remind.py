@@ -1,4 +1,4 @@
-"""remind: each unit that has not reported hears of it before the deadline, once a day (MAIL.md, Reminders)."""
+"""remind: each unit that has not reported hears of it before the deadline, once a day (docs/mail.md, Reminders)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,9 @@ import io
 import openpyxl
 import pytest
 
-from pipeline.mailconf import mail_config
-from pipeline.remind import remind_due
-from pipeline.settings import load_settings
+from pipeline.core.settings import load_settings
+from pipeline.jobs.mail.mailconf import mail_config
+from pipeline.jobs.mail.remind import remind_due
 
 from conftest import REFERENCE
 from mailservers import mail_servers

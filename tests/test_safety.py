@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline.safety import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
+from pipeline.core.text import ILLEGAL_CHARACTERS_RE, cell_text, safe_name, set_text, within
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -92,7 +92,7 @@ def test_check_workers_load_neither_openpyxl_nor_numpy():
     """What a check worker imports (~0.35 s less a worker start without them)."""
     import subprocess
     import sys
-    code = "import sys, pipeline.extract; print(sorted({'openpyxl', 'numpy', 'pandas'} & set(sys.modules)))"
+    code = "import sys, pipeline.read.extract; print(sorted({'openpyxl', 'numpy', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
@@ -113,3 +113,10 @@ def test_openpyxl_parses_clerks_xml_defused():
     # The marked receipt copies open clerks' .xlsx with openpyxl: it must go through defusedxml.
     import openpyxl.xml
     assert openpyxl.xml.DEFUSEDXML
+
+
+def test_display_width_counts_what_chinese_fonts_draw_wide_as_two():
+    from pipeline.core.text import display_width
+    assert display_width("B14") == 3
+    assert display_width("侯寨乡，B14") == 11
+    assert display_width("“合计”→（空）") == 16   # quotes and arrows are drawn wide in a CJK font

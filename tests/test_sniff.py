@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -14,11 +14,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline.settings import load_settings
-from pipeline.sniff import sniff
+from pipeline.core.settings import load_settings
+from pipeline.read.sniff import sniff
+
+from conftest import CORPUS, needs_corpus
 
 ROOT = Path(__file__).parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "foreign"
 LIMITS = load_settings(ROOT / "reference").limits
 NAME = "侯寨乡-2016年9月.xlsx"
 
@@ -51,7 +52,7 @@ def test_an_xlsx_is_xlsx_whatever_its_name():
 
 
 def test_an_excel_97_file_named_xlsx_is_xls(tmp_path):
-    xlwt = pytest.importorskip("xlwt")  # in the venv; not a project dependency
+    import xlwt  # the 'demo' extra, which make setup installs
     book = xlwt.Workbook()
     book.add_sheet("月度报表").write(0, 0, "冶金")
     path = tmp_path / "侯寨乡.xlsx"
@@ -126,7 +127,22 @@ def test_a_sheet_with_more_cells_than_the_limit_is_too_large():
     assert s.finding.code == "TOO_LARGE" and "A1:J30000" in s.finding.message
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+def test_a_declared_dimension_alone_never_rejects_a_sheet_its_cells_fit():
+    """A1:XFD1048576 declared (17 billion cells) around 60,000 real ones: judged by what the sheet holds."""
+    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             b'<dimension ref="A1:XFD1048576"/><sheetData>'
+             + b"".join(b'<row r="%d">' % r + b'<c t="n"><v>1</v></c>' * 10 + b"</row>" for r in range(1, 6_001))
+             + b"</sheetData></worksheet>")
+    data = zip_of({"xl/workbook.xml": b'<workbook xmlns="x"/>', "xl/worksheets/sheet1.xml": sheet})
+    assert len(sheet) // 16 > 75_000   # too big to pass on its size alone: its cells are counted
+    assert verdict(data, limits=LIMITS | {"cells": 75_000}) == ("xlsx", None)
+    s = sniff(data, NAME, LIMITS | {"cells": 50_000})
+    assert s.finding.code == "TOO_LARGE" and "声明范围 A1:XFD1048576" in s.finding.message
+    estimate = int(re.search(r"估计约 ([\d,]+) 个单元格", s.finding.message)[1].replace(",", ""))
+    assert 60_000 <= estimate <= 66_000   # the cells it holds, not the 17 billion it declares
+
+
+@needs_corpus
 def test_a_declared_dimension_alone_never_rejects():
     # declares A1:XFD1048576 (17 billion cells) around ~49,000 real ones
     assert verdict(CORPUS / "tafia__calamine" / "issue_174.xlsx") == ("xlsx", None)
@@ -202,22 +218,43 @@ def _bomb_xlsx(path: Path, inflated: int = 1_500_000_000) -> None:
 
 
 MEASURE = """
-import json, resource, sys, time
+import json, resource, sys, zlib
 from pathlib import Path
-from pipeline.settings import load_settings
-from pipeline.sniff import sniff
+inflated = [0]
+real_decompressobj, real_decompress = zlib.decompressobj, zlib.decompress
+
+class Counting:
+    def __init__(self, *args):
+        self.inner = real_decompressobj(*args)
+    def decompress(self, raw, max_length=0):
+        out = self.inner.decompress(raw, max_length)
+        inflated[0] += len(out)
+        return out
+    def flush(self, *args):
+        out = self.inner.flush(*args)
+        inflated[0] += len(out)
+        return out
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+def counting_decompress(*args, **kwargs):
+    out = real_decompress(*args, **kwargs)
+    inflated[0] += len(out)
+    return out
+
+zlib.decompressobj, zlib.decompress = Counting, counting_decompress
+from pipeline.core.settings import load_settings
+from pipeline.read.sniff import sniff
 limits = load_settings(Path("reference")).limits
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
 s = sniff(Path(sys.argv[1]), "bomb.xlsx", limits)
-took = time.perf_counter() - start
 grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
 print(json.dumps({"code": s.finding and s.finding.code, "message": s.finding and s.finding.message,
-                  "seconds": took, "grew_mb": grew / 1024}, ensure_ascii=False))
+                  "inflated": inflated[0], "grew_mb": grew / 1024}, ensure_ascii=False))
 """
 
 
-def test_a_1_5_gb_sheet_in_1_5_mb_is_too_large_in_under_a_second_and_200_mb(tmp_path):
+def test_a_1_5_gb_sheet_in_1_5_mb_is_too_large_without_being_inflated(tmp_path):
     import json
     path = tmp_path / "bomb.xlsx"
     _bomb_xlsx(path)
@@ -225,43 +262,36 @@ def test_a_1_5_gb_sheet_in_1_5_mb_is_too_large_in_under_a_second_and_200_mb(tmp_
     with zipfile.ZipFile(path) as z:  # a real zip: the stdlib reads its directory and starts inflating it
         assert z.getinfo("xl/worksheets/sheet1.xml").file_size > 1_400_000_000
         assert z.open("xl/worksheets/sheet1.xml").read(100).startswith(b"<worksheet")
-    # a fresh process, so that its peak RSS is the sniff's own
+    # a fresh process, so that its peak RSS is the sniff's own and every byte it inflates is counted
     run = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, cwd=ROOT,
                          check=True)
     result = json.loads(run.stdout)
-    print(f"\n1.5 GB sheet: {path.stat().st_size / 1e6:.2f} MB file, sniff {result['seconds'] * 1000:.1f} ms, "
-          f"peak RSS growth {result['grew_mb']:.1f} MB: {result['message']}")
     assert result["code"] == "TOO_LARGE"
     assert "1.5 GB" in result["message"] and "200 MB" in result["message"]
-    assert result["seconds"] < 1
+    assert result["inflated"] < 2**20   # judged by the zip directory's sizes: not a megabyte of the sheet read
     assert result["grew_mb"] < 200
 
 
 # --- the foreign corpus --------------------------------------------------------------------------
 
 def corpus_rows():
-    if not CORPUS.exists():
+    if not CORPUS.is_dir():
         return []
     with (CORPUS / "MANIFEST.tsv").open(encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
-def test_every_corpus_file_is_sniffed_fast_and_never_raises():
+@needs_corpus
+def test_every_corpus_file_is_sniffed_and_never_raises():
     from collections import Counter
-    summary, slowest = Counter(), (0.0, "")
+    summary = Counter()
     for row in corpus_rows():
-        start = time.perf_counter()
         s = sniff(CORPUS / row["file"], Path(row["file"]).name, LIMITS)
-        took = time.perf_counter() - start
-        slowest = max(slowest, (took, row["file"]))
         summary[(s.kind or "-", s.finding.code if s.finding else "ok")] += 1
-        assert took < 0.5, row["file"]
     print("\nkind   verdict     files")
     for (kind, code), n in sorted(summary.items()):
         print(f"{kind:6} {code:11} {n:5}")
-    print(f"slowest: {slowest[1]} {slowest[0] * 1000:.1f} ms")
     assert sum(summary.values()) == 574
 
 
@@ -269,13 +299,13 @@ ENCRYPTED_IN_CORPUS = [r["file"] for r in corpus_rows()
                        if "encrypted" in r["note"] or "password-protected" in r["note"]]
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@needs_corpus
 @pytest.mark.parametrize("file", ENCRYPTED_IN_CORPUS)
 def test_known_encrypted_corpus_files_are_encrypted(file):
     assert verdict(CORPUS / file, Path(file).name)[1] == "ENCRYPTED"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@needs_corpus
 @pytest.mark.parametrize("file, expected", [
     ("tafia__calamine/strict_iso_paths.xlsx", ("xlsx", None)),
     ("apache__poi/poc-xmlbomb.xlsx", ("xlsx", "UNREADABLE")),

@@ -14,11 +14,13 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import pipeline.sniff as S
-from pipeline.settings import load_settings
+import pipeline.core.ooxml as O
+import pipeline.read.sniff as S
+from pipeline.core.settings import load_settings
+
+from conftest import CORPUS, needs_corpus
 
 ROOT = Path(__file__).parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "foreign"
 LIMITS = load_settings(ROOT / "reference").limits
 NEVER = re.compile(rb"(?!)")
 
@@ -26,9 +28,9 @@ NEVER = re.compile(rb"(?!)")
 def careful(monkeypatch):
     """Close every fast road: zipfile reads the directory, defusedxml every XML part."""
     monkeypatch.setattr(S, "plain_directory", lambda data: None)
-    monkeypatch.setattr(S, "PLAIN_RELS", NEVER)
+    monkeypatch.setattr(O, "PLAIN_RELS", NEVER)
     monkeypatch.setattr(S, "PLAIN_ROOT", NEVER)
-    monkeypatch.setattr(S, "_small_relationships", S._relationships)   # nothing kept from the fast road
+    monkeypatch.setattr(O, "_small_relationships", O._relationships)   # nothing kept from the fast road
     monkeypatch.setattr(S, "_small_root_tag", S._read_root_tag)
 
 
@@ -126,11 +128,11 @@ def test_generated_workbooks_same_verdict_by_bytes_path_and_careful_road(name, t
 
 def test_the_ordinary_workbook_takes_the_fast_road():
     data = GENERATED["openpyxl_1.xlsx"]
-    members = S.plain_directory(data)
+    members = O.plain_directory(data)
     assert [m.filename for m in members] == zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert S.sniff(data, "a.xlsx", LIMITS) == S.Sniffed("xlsx")
     for unusual in ("commented.xlsx", "prefixed.xlsx", "trailing.xlsx"):
-        assert S.plain_directory(GENERATED[unusual]) is None
+        assert O.plain_directory(GENERATED[unusual]) is None
 
 
 @pytest.mark.parametrize("name", ["openpyxl_1.xlsx", "stored.xlsx"])
@@ -138,14 +140,14 @@ def test_a_member_is_inflated_as_zipfile_reads_it_and_a_changed_byte_is_refused_
     """How the marked copy reads a clerk's parts: the bytes zipfile gives; a part whose bytes changed
     after it was zipped is refused by both."""
     data = GENERATED[name]
-    members = [m for m in S.plain_directory(data) if not m.is_dir()]
+    members = [m for m in O.plain_directory(data) if not m.is_dir()]
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert {m.filename: S.inflated(data, m) for m in members} == {n: z.read(n) for n in z.namelist()}
+        assert {m.filename: O.inflated(data, m) for m in members} == {n: z.read(n) for n in z.namelist()}
     for m in members:
-        at = S._member_start(data, m.header_offset) + m.compress_size // 2
+        at = O.member_start(data, m.header_offset) + m.compress_size // 2
         changed = data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1:]
         with pytest.raises((zipfile.BadZipFile, zlib.error)):
-            S.inflated(changed, m)
+            O.inflated(changed, m)
         with zipfile.ZipFile(io.BytesIO(changed)) as z, pytest.raises((zipfile.BadZipFile, zlib.error)):
             z.read(m.filename)
 
@@ -157,7 +159,7 @@ def test_a_member_that_inflates_past_its_declared_size_is_refused_without_inflat
     stream = zlib.compressobj(9, zlib.DEFLATED, -15)
     body = stream.compress(b"\0" * 50_000_000) + stream.flush()
     data = _zip_with_declared_size(body, 100)
-    member, = S.plain_directory(data)
+    member, = O.plain_directory(data)
     assert member.file_size == 100 and member.compress_size == len(body)
     calls = []
     real = zlib.decompressobj
@@ -172,9 +174,9 @@ def test_a_member_that_inflates_past_its_declared_size_is_refused_without_inflat
             return out
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(S.zlib, "decompressobj", Counting)
+        mp.setattr(O.zlib, "decompressobj", Counting)
         with pytest.raises(zipfile.BadZipFile):
-            S.inflated(data, member)
+            O.inflated(data, member)
     assert calls == [101]
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert len(z.read("xl/worksheets/sheet1.xml")) == 100
@@ -190,12 +192,12 @@ def _zip_with_declared_size(body: bytes, declared: int) -> bytes:
     return local + body + entry + end
 
 def corpus_files():
-    if not CORPUS.exists():
+    if not CORPUS.is_dir():
         return []
     return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("README.md", "MANIFEST.tsv"))
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus absent")
+@needs_corpus
 def test_every_corpus_file_same_verdict_by_bytes_path_and_careful_road():
     small = LIMITS | {"cells": 1000, "member_bytes": 50_000, "uncompressed_bytes": 200_000}
     differ = []
@@ -221,7 +223,7 @@ def test_mutated_directories_are_read_as_zipfile_reads_them_or_left_to_it(name, 
     for back, value in edits:  # the directory and end record sit in the last few hundred bytes
         b[-min(back, len(b))] = value
     data = bytes(b[: len(b) - cut] if cut > 30 else b)
-    members = S.plain_directory(data)
+    members = O.plain_directory(data)
     if members is not None:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
         assert [tuple(m) for m in members] == [(i.filename, i.flag_bits, i.compress_type, i.CRC, i.compress_size,
@@ -258,7 +260,7 @@ def root_tags(draw):
 
 
 def careful_root(head: bytes):
-    root = next(S._xml_events(head), None)
+    root = next(O.xml_starts(head), None)
     return None if root is None else root.tag
 
 
@@ -311,10 +313,10 @@ def attributes_of(found):
 @hsettings(max_examples=1000, deadline=None)
 @given(rels_parts())
 def test_relationships_read_as_expat_reads_them(data):
-    fast = attributes_of(S._relationships(data))
+    fast = attributes_of(O._relationships(data))
     with pytest.MonkeyPatch.context() as mp:
         careful(mp)
-        assert fast == attributes_of(S._relationships(data))
+        assert fast == attributes_of(O._relationships(data))
 
 
 def test_excel_s_package_relationships_take_the_fast_road():
@@ -323,5 +325,5 @@ def test_excel_s_package_relationships_take_the_fast_road():
             b'formats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/>'
             b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
             b'officeDocument" Target="xl/workbook.xml"/></Relationships>')
-    assert S.PLAIN_RELS.fullmatch(rels)
-    assert [r["Target"] for r in S._relationships(rels)] == ["docProps/app.xml", "xl/workbook.xml"]
+    assert O.PLAIN_RELS.fullmatch(rels)
+    assert [r["Target"] for r in O._relationships(rels)] == ["docProps/app.xml", "xl/workbook.xml"]

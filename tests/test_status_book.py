@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.findings import finding
-from pipeline.model import INDUSTRIES, LEVELS, Received, Row
-from pipeline.status_book import GREEN, RED, YELLOW, write_status_book
+from pipeline.core.findings import finding
+from pipeline.core.model import INDUSTRIES, LEVELS, Received, Row
+from pipeline.outputs.status_book import GREEN, RED, YELLOW, write_status_book
 
 TZ = ZoneInfo("Asia/Shanghai")
 UNITS = ["侯寨乡", "马寨镇", "淮河路街道", "解放路街道"]
@@ -83,7 +83,7 @@ def test_all_files_lists_every_submission_in_order_of_receipt(book):
     ws = book[0]["全部文件"]
     table = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert [(r[3], r[5], r[6]) for r in table] == [
-        ("侯寨乡", "已替代", "否"), ("淮河路街道", "退回", "否"), ("侯寨乡", "接收", "否"),
+        ("侯寨乡", "已被替代", "否"), ("淮河路街道", "退回", "否"), ("侯寨乡", "接收", "否"),
         ("淮河路街道", "重复", "否"), (HOSTILE, "退回", "否"), ("马寨镇", "接收", "是")]
     assert table[1][7] == "合计不符、合计未填（错误 1 项，提示 1 项）"
     assert ws.freeze_panes == "A2"
@@ -149,8 +149,8 @@ def test_a_blank_count_stays_blank_and_the_rows_after_it_stay_in_their_columns(t
 
 def test_details_past_an_excel_sheet_go_on_in_the_next_a_unit_kept_whole(tmp_path, monkeypatch):
     """A country's 明细 can pass Excel's 1,048,576 rows a sheet: here a sheet of 2 units' rows."""
-    import pipeline.status_book
-    monkeypatch.setattr(pipeline.status_book, "SHEET_ROWS", 1 + 24 * 2 + 10)
+    import pipeline.outputs.status_book
+    monkeypatch.setattr(pipeline.outputs.status_book, "SHEET_ROWS", 1 + 24 * 2 + 10)
     units = ["侯寨乡", "马寨镇", "淮河路街道", "解放路街道", "铭功路街道"]
     counted = {u: rec(k, u, "accepted", 20 + k) for k, u in enumerate(units, 1)}
     path = write_status_book(tmp_path / "报送情况.xlsx", "2016-09", units, list(counted.values()), counted,
@@ -184,7 +184,7 @@ def test_odd_text_is_written_as_it_was_received(tmp_path):
 def test_details_are_the_same_whatever_the_order_of_the_rows_and_the_rows_kept(tmp_path, monkeypatch):
     """明细 keeps each kind of row's cells for the next units, at most _TAILS_KEPT of them; rows come
     out in the form's order even when a submission holds them in another."""
-    import pipeline.status_book
+    import pipeline.outputs.status_book
     counted = {u: rec(k, u, "accepted", 20 + k) for k, u in enumerate(UNITS, 1)}
     shuffled = dict(counted, 马寨镇=Received(**{**vars(counted["马寨镇"]), "rows": counted["马寨镇"].rows[::-1]}))
 
@@ -195,5 +195,14 @@ def test_details_are_the_same_whatever_the_order_of_the_rows_and_the_rows_kept(t
     expected = [[u, r.industry, "一二三"[r.level - 1] + "级", r.new, r.cumulative, r.reviewing]
                 for u in UNITS for r in counted[u].rows]
     assert details("a.xlsx", counted) == expected
-    monkeypatch.setattr(pipeline.status_book, "_TAILS_KEPT", 5)
+    monkeypatch.setattr(pipeline.outputs.status_book, "_TAILS_KEPT", 5)
     assert details("b.xlsx", shuffled) == expected
+
+
+def test_received_times_are_shown_in_the_districts_own_zone(tmp_path):
+    """A district set to another zone (settings' district.timezone) sees its own clock's times."""
+    path = write_status_book(tmp_path / "b.xlsx", "2016-09", UNITS, RECEIVED, COUNTED, "9月30日", "二七区",
+                             tz=ZoneInfo("Asia/Urumqi"))   # UTC+6: two hours behind Beijing
+    shown = [r[1] for r in load_workbook(path)["全部文件"].iter_rows(min_row=2, values_only=True)]
+    assert shown == ["2016年9月26日 08:15", "2016年9月27日 08:15", "2016年9月28日 08:15", "2016年9月29日 08:15",
+                     "2016年9月29日 08:15", "2016年10月3日 08:15"]

@@ -1,9 +1,11 @@
-"""Every variant of what clerks really send (FORM.md §2) is read to exactly the numbers written."""
+"""Every variant of what clerks really send (docs/form.md §2) is read to exactly the numbers written."""
 import random
 
 import pytest
 
-from pipeline.samples import VARIANTS, random_rows, write_sample
+from pipeline.demo.samples import VARIANTS, random_rows, write_sample
+
+from conftest import EXAMPLES, needs_examples
 
 UNIT, PERIOD = "侯寨乡", "2016-09"
 EXPECTED_WARNINGS = {
@@ -52,16 +54,12 @@ def test_xls_renamed_xlsx_is_read_as_excel_97(tmp_path, check):
     assert result.submissions[0].status == "accepted"
 
 
+@needs_examples
 def test_worked_examples_match_the_spec(check):
     import json
-
-    from conftest import SHARED
-    examples = SHARED / "spec" / "examples"
-    if not examples.exists():
-        pytest.skip("shared/spec/examples not beside the project")
-    for want_path in sorted(examples.glob("*.check.json")):
+    for want_path in sorted(EXAMPLES.glob("*.check.json")):
         want = json.loads(want_path.read_text())
-        got = check(examples / want["file"]).as_json()
+        got = check(EXAMPLES / want["file"]).as_json()
         assert got["sha256"] == want["sha256"]
         for w, g in zip(want["submissions"], got["submissions"]):
             assert (g["unit"], g["period"], g["status"]) == (w["unit"], w["period"], w["status"])
@@ -94,7 +92,7 @@ def test_two_periods_on_the_sheet_is_a_finding_and_no_period(tmp_path, check):
 
 @pytest.mark.parametrize("variant, cell", [("two_forms_stacked", f"{S}!A22"), ("two_forms_side", f"{S}!M6")])
 def test_two_forms_on_one_sheet_are_a_finding_never_one_dropped(tmp_path, check, variant, cell):
-    from pipeline.samples import months_before
+    from pipeline.demo.variants import months_before
     rows = random_rows(random.Random(variant), UNIT)
     path = write_sample(tmp_path / f"{UNIT}_2016年9月.xlsx", UNIT, PERIOD, rows, variant)
     (sub,) = check(path).submissions
@@ -203,7 +201,7 @@ def test_an_almost_form_beside_a_good_one_is_still_reported(tmp_path, check):
 
 def test_a_sheet_named_for_another_month_than_its_header_is_two_periods(tmp_path, check):
     """9月 copied from 8月, its numbers changed and its header left: 8月 is read, 9月 is neither month."""
-    from pipeline.samples import months_before
+    from pipeline.demo.variants import months_before
     rows = random_rows(random.Random(15), UNIT)
     path = write_sample(tmp_path / f"{UNIT}_三季度.xlsx", UNIT, PERIOD, rows, "sheet_month")
     first, second = check(path).submissions

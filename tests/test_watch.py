@@ -1,5 +1,5 @@
 """watch: mail answered as it arrives, through a mail server going away and an SMTP server refusing,
-on a server without IDLE, and files dropped into inbox/ (MAIL.md, Watching)."""
+on a server without IDLE, and files dropped into inbox/ (docs/mail.md, Watching)."""
 from __future__ import annotations
 
 import json

@@ -14,9 +14,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.check import check_files  # noqa: E402
-from pipeline.reference import load_units  # noqa: E402
-from pipeline.settings import load_settings  # noqa: E402
+from pipeline.check.check import check_files  # noqa: E402
+from pipeline.core.settings import load_settings  # noqa: E402
+from pipeline.read.units import load_units  # noqa: E402
 
 
 def peak_tree_rss(stop, out):

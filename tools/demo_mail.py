@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from pipeline.demo import _corrupt_total  # noqa: E402
-from pipeline.model import INDUSTRIES  # noqa: E402
-from pipeline.samples import write_sample  # noqa: E402
+from pipeline.core.model import INDUSTRIES  # noqa: E402
+from pipeline.demo.samples import write_sample  # noqa: E402
+from pipeline.demo.year import _corrupt_total  # noqa: E402
 
 from mailservers import mail_servers, mail_settings, with_mail  # noqa: E402
 

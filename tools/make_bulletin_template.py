@@ -109,7 +109,7 @@ REPORTING = ("{% set n.sub = n.sub + 1 %}（{{ n.sub|cn }}）报表报送情况�
               "{% endfor %}存在迟报情况。{% endif %}"
               "请上述单位严格落实月报制度，于每月底前报送月度报表。{% endif %}"))
 
-# The enterprise register's part (ENTERPRISES.md §4–5), only when there is a register.
+# The enterprise register's part (docs/register.md §4–5), only when there is a register.
 REGISTER = ("{% set n.sub = n.sub + 1 %}（{{ n.sub|cn }}）企业台账核对情况。",
             ("按区安全监管局企业台账核算，截至{{ year }}年{{ last_month }}月底，"
              "{% if register.unreconciled %}除{{ register.unreconciled|names }}（台账中尚无其企业）外，{% endif %}"
