@@ -171,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_rebuild)
 
     c = sub.add_parser("demo", parents=[common], help="用内置样例跑一遍月度与季度流程",
-                       description="用内置样例跑一遍 2016 年第三季度的月度与季度流程")
+                       description="用内置样例跑一遍 2016 年全年：逐月汇总、季度通报、关账与更正、年度排名、企业台账工作清单")
     c.add_argument("--dir", default=str(ROOT / "demo"), metavar="目录", help="演示用的目录")
     c.set_defaults(func=cmd_demo)
 

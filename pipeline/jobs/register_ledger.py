@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.core.findings import Finding
 from pipeline.read.register import ENTERPRISE_COLUMNS, REVISIT_COLUMNS, WHOLE, Register
-from pipeline.store.files import folder_for, part_folder, put
+from pipeline.store.files import folder_for, fsync_path, part_folder, put
 from pipeline.store.ledger import Ledger
 
 DATES = ("issued", "expires", "withdrawn", "inspected", "revisited")
@@ -39,17 +39,9 @@ def _archive(archive: Path, name: str, sha: str, data: bytes, now: dt.datetime) 
     part_folder(archive).mkdir(exist_ok=True)
     target, tmp = put(str(folder), name, sha, len(data), data=data)
     if tmp is not None:
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(tmp)
         os.replace(tmp, target)
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(folder)
     return os.path.relpath(target, archive)   # relative, as the ledger keeps every archive path
 
 

@@ -106,6 +106,15 @@ def put(folder: str, name: str, sha: str, size: int, source: str | None = None,
     return target, tmp
 
 
+def fsync_path(path) -> None:
+    """A file's data, or a folder's entries, on disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic(path: Path, write, sync: bool = False) -> Path:
     """Write `path` through `write(tmp)`, a temporary file in the same folder renamed over `path`
     once whole: a reader never sees half a file, and a failed write leaves the old file as it was.
@@ -118,11 +127,7 @@ def atomic(path: Path, write, sync: bool = False) -> Path:
     try:
         write(str(tmp))
         if sync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
