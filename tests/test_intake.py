@@ -243,6 +243,26 @@ def test_inbox_files_and_mails_are_taken_in_order_of_receipt_each_at_its_time(fo
     assert [mail is not None for _, _, mail in found] == [False, False, True, False, False]
 
 
+def test_a_message_fetched_just_now_is_taken_without_the_settle_wait_a_dropped_file_gets(folders, monkeypatch):
+    """A message the fetcher renamed into inbox/邮箱/ is whole, however recent its server's time: it is
+    not looked at again after `limits.settle_seconds`, as a file just dropped into the inbox is."""
+    monkeypatch.setenv("PIPELINE_LIMITS_SETTLE_SECONDS", "2")
+    waits = []
+    monkeypatch.setattr("pipeline.jobs.inbox.time.sleep", waits.append)
+    mails = folders["inbox"] / "邮箱"
+    mails.mkdir()
+    fetched = mails / "7-42 侯寨乡9月报表.eml"
+    fetched.write_bytes(mail_with([]))
+    now = dt.datetime.now(dt.timezone.utc)
+    settings = load_settings(REFERENCE)
+    found = received(folders["inbox"], settings, [], {fetched.name: now})
+    assert [(p, at) for at, p, _ in found] == [(str(fetched), now.astimezone(settings.tz))] and waits == []
+    dropped = folders["inbox"] / "马寨镇.xlsx"
+    dropped.write_bytes(b"x")
+    found = received(folders["inbox"], settings, [], {fetched.name: now})
+    assert sorted(p for _, p, _ in found) == sorted([str(fetched), str(dropped)]) and len(waits) == 1
+
+
 def _month_rows(seed: int) -> dict:
     import random
 

@@ -168,7 +168,11 @@ def received(inbox: Path, settings: Settings, left: list | None = None, server_t
         odd += [(f[0], f"有 {human(f[2])}，超过收件箱单个文件的上限 {human(most)}（limits.inbox_bytes）")
                 for f in scanned if f[2] > most]
         scanned = [f for f in scanned if f[2] <= most]
-    scanned = _steady(scanned, float(settings.limits.get("settle_seconds", 0)), odd)
+    # A message fetched from the mailbox was renamed into the inbox whole: only other files may still be
+    # being written (its INTERNALDATE mtime is seconds old when the watcher answers as mail arrives).
+    fetched = [f for f in scanned if os.path.basename(f[0]) in server_times]
+    scanned = fetched + _steady([f for f in scanned if os.path.basename(f[0]) not in server_times],
+                                float(settings.limits.get("settle_seconds", 0)), odd)
     for p, mtime, _size, _ns in scanned:
         if is_mail(p):
             try:
