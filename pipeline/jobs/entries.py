@@ -19,18 +19,18 @@ from pipeline.store.ledger import Entry, Form, Ledger
 from pipeline.store.schema import counts_json
 
 
-def ledger_entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, ledger: Ledger, settings: Settings,
-             first_of: dict, counted: dict, senders: dict | None = None) -> list[Entry]:
+def ledger_entries(incoming: list[Incoming], by_sha: dict, ledger: Ledger, settings: Settings,
+                   first_of: dict, counted: dict, senders: dict | None = None) -> list[Entry]:
     """The ledger entries for a checked chunk: duplicates, lateness and look-alikes decided against
     the ledger and against what this run has already seen (`first_of`: each file's first receipt;
     `counted`: each period's counted forms, as `_Counted`)."""
     known = ledger.files_by_sha(i.sha256 for i in incoming)
     entries, looks = [], _Looks(ledger, settings, counted, senders or {})
-    for inc, mail in zip(incoming, mailed):
+    for inc in incoming:
         entry = Entry(inc.sha256, inc.name, inc.path, inc.received_at, inc.size, inc.source, inc.inbox,
                       attached=inc.attached, note=inc.note, empty=inc.empty_mail)
         entries.append(entry)
-        if mail:
+        if inc.kind == "eml":
             entry.kind = "eml"
             if inc.empty_mail:  # the sender still hears what happened
                 none = finding("NO_FORM", None, file=inc.name, detail=f"{inc.why_empty or NO_WORKBOOK}。")
@@ -43,12 +43,11 @@ def ledger_entries(incoming: list[Incoming], mailed: list[bool], by_sha: dict, l
         if prior is not None or inc.sha256 in first_of:
             name, when = (prior[1], prior[2]) if prior else first_of[inc.sha256]
             entry.duplicate_of = prior[0] if prior else None
-            dup = finding("DUPLICATE_FILE", None, file=inc.name, value=str(when)[:19].replace("T", " "),
-                          expected=name)
+            dup = finding("DUPLICATE_FILE", None, file=inc.name, value=_when(when), expected=name)
             entry.forms = [Form(Submission(None, u, p, (), (dup,)), "duplicate", False, None)
                            for u, p in _units_of(ledger, inc.sha256, by_sha)]
             continue
-        first_of[inc.sha256] = (inc.name, inc.received_at)   # shown as str(when)[:19], as an ISO text from the ledger
+        first_of[inc.sha256] = (inc.name, inc.received_at)   # shown by `_when`, as an ISO text from the ledger
         result = by_sha[inc.sha256]
         entry.kind = result.kind
         entry.forms = [looks.form(sub, inc) for sub in result.submissions]

@@ -69,7 +69,7 @@ class ToCheck(NamedTuple):
 
 class Chunk(NamedTuple):
     """A chunk of what `received` found, as prepared for the workers (`_prepare_chunk`)."""
-    part: list                  # of inbox.Found
+    part: list                  # (received at, inbox path, e-mail or None), as `received` gives them
     staged: list[Staged]
     mails: dict                 # inbox path -> the e-mail's Incoming (its own, then its attachments')
     to_check: list[ToCheck]
@@ -169,8 +169,7 @@ def reconcile(archive: Path, ledger: Ledger, units: Units, settings: Settings, t
                               now=max((inc.received_at for inc in check), default=None),
                               history=ledger.previous_rows) if check else []
         by_sha = {inc.sha256: result for inc, result in zip(check, results)}
-        entries = ledger_entries([inc for _, inc in group], [inc.kind == "eml" for _, inc in group], by_sha,
-                                 ledger, settings, {}, {})
+        entries = ledger_entries([inc for _, inc in group], by_sha, ledger, settings, {}, {})
         for (run_period, _), entry in zip(group, entries):
             entry.run_period = run_period
         ledger.record(entries, None, None, log_end=end if k == max(len(groups) - 1, 0) else None)
@@ -216,6 +215,7 @@ def _months_in_order(incoming: list[tuple]) -> list[tuple[str, list]]:
         groups[-1][1].append((run_period, inc))
     return groups
 
+
 def _chunk_sizes(n: int) -> list[int]:
     """A small first chunk (the workers start sooner), then CHUNK files at a time, and the last chunks
     halving down to FIRST: the writer works a chunk behind the workers, so it has little left to do
@@ -238,8 +238,8 @@ def _conclude_and_record(book: Ledger, archive: Path, made: dict, chunk: Chunk, 
     recorded, and its inbox files removed."""
     results = conclude([(c.path, c.name) for c in chunk.to_check], examined, history=book.previous_rows,
                        reconcile=against_register, past=outliers.history(book, settings))
-    incoming, mailed, by_sha = _incoming(archive, made, chunk, results)
-    entries = ledger_entries(incoming, mailed, by_sha, book, settings, first_of, counted, senders or {})
+    incoming, by_sha = _incoming(archive, made, chunk, results)
+    entries = ledger_entries(incoming, by_sha, book, settings, first_of, counted, senders or {})
     end = append_log(archive, log_lines(entries, archive, run_period))
     commit(archive, chunk.staged)
     crash_point("archived")
@@ -275,10 +275,9 @@ def _prepare_chunk(part: list, archive: Path, made: dict, ledger: Ledger, first_
     return Chunk(part, staged, mails, to_check)
 
 
-def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[list[Incoming], list[bool], dict]:
-    """What came in, in order of receipt (a file the worker could not archive is archived here);
-    which of it are e-mails; and each sha's check result, that of the first received (its name may
-    say the unit)."""
+def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[list[Incoming], dict]:
+    """What came in, in order of receipt (a file the worker could not archive is archived here), and
+    each sha's check result, that of the first received (its name may say the unit)."""
     result_of = {c.key: result for c, result in zip(chunk.to_check, results)}
     plain: dict = {}
     for c, result in zip(chunk.to_check, results):
@@ -299,13 +298,12 @@ def _incoming(archive: Path, made: dict, chunk: Chunk, results: list) -> tuple[l
         plain[c.path] = Incoming(s.path, c.name, c.received_at, result.sha256, s.size, c.name, c.path)
     incoming = [inc for _at, p, mail in chunk.part for inc in (chunk.mails[p] if mail is not None else (plain.get(p),))
                 if inc is not None]
-    mailed = [inc.kind == "eml" for inc in incoming]
     by_sha: dict = {}
     for inc in incoming:
         result = result_of.get(inc.inbox or inc.path)
         if result is not None:
             by_sha.setdefault(inc.sha256, result)
-    return incoming, mailed, by_sha
+    return incoming, by_sha
 
 
 def _progress():
