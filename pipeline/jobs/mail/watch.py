@@ -31,7 +31,7 @@ from pipeline.check.check import checking_pool
 from pipeline.core.model import no_gc
 from pipeline.core.period import Month
 from pipeline.core.settings import load_settings
-from pipeline.jobs.inbox import wanted
+from pipeline.jobs.inbox import anything_in, wanted
 from pipeline.jobs.intake import take_in
 from pipeline.jobs.mail.mailbox import DROPPED, MAIL_DIR, Dropped
 from pipeline.jobs.mail.mailconf import MailError, mail_config
@@ -197,7 +197,7 @@ class Watcher:
                 mail.send(ledger)
 
     def _take_in(self, scope: dict) -> int | None:
-        if not _snapshot_any(scope["inbox"]):
+        if not anything_in(scope["inbox"]):
             return None
         now = dt.datetime.now(self.settings.tz)
         period = Month.at(now)
@@ -240,14 +240,6 @@ class Watcher:
                 self._dropped(error, "邮箱连接中断")
         else:
             self.stop.wait(TICK)
-
-
-def _snapshot_any(folder: Path) -> bool:
-    try:
-        with os.scandir(folder) as entries:
-            return next(entries, None) is not None
-    except OSError:
-        return False
 
 
 def run_watch(folders: dict) -> int:
