@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.core.period import Month
 from pipeline.core.text import set_text
 from pipeline.outputs.annual_bulletin import annual_remark, place, quarter_word
-from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font
+from pipeline.outputs.ranking_book import BELOW, BOX, GREY, _font, gap_cell
 from pipeline.outputs.xlsx import on_a4
 from pipeline.store.files import atomic
 
@@ -71,8 +71,7 @@ def _ranking_sheet(ws, ctx, rule: str):
 def _ranking_row(ws, row) -> None:
     """One unit's line: its place, each quarter's, the year's figures and each part's score."""
     parts = row.parts
-    gap = None if row.gap is None else "已达标" if row.gap <= 0 else round(row.gap * 100, 1)   # as the quarterly 排名表
-    values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, gap,
+    values = [row.rank, None, row.base, *[None] * 4, row.certified, row.rate, row.target, gap_cell(row.gap),
               row.new_in_year, row.on_time, row.due, parts.get("rate"), parts.get("quarters"),
               parts.get("on_time"), parts.get("new"), row.score, None]
     ws.append([None] * len(HEADERS))

@@ -82,12 +82,16 @@ def _font(size=900, bold=False) -> RichText:
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
+def gap_cell(gap: float | None):
+    """差距 as a 排名表 shows it, in 百分点 as 附件1 gives it, or 已达标; None where there is no rate."""
+    if gap is None:
+        return None
+    return "已达标" if gap <= 0 else round(gap * 100, 1)
+
+
 def _row_values(row: RankRow) -> list:
     from pipeline.outputs.bulletin_context import remark
-    if row.gap is None:
-        gap = "—"
-    else:
-        gap = "已达标" if row.gap <= 0 else round(row.gap * 100, 1)      # 百分点, as 附件1 gives it
+    gap = "—" if row.gap is None else gap_cell(row.gap)
     return [row.rank if row.rank is not None else "—", row.unit, row.base, row.certified,
             row.rate if row.rate is not None else "—", row.target, gap, row.new_in_quarter, row.on_time,
             row.reviewing, remark(row)]
