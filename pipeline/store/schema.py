@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS notes (file_id INTEGER PRIMARY KEY REFERENCES files(i
 -- log_end: how much of the archive's received.log the ledger holds (`reconcile`)
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- the enterprise register (docs/register.md §1): each import, the rows it could use, its revisits and findings
--- (pipeline/register_ledger.py writes and reads them); dates as ISO text
+-- (pipeline/jobs/register_ledger.py writes and reads them); dates as ISO text
 CREATE TABLE IF NOT EXISTS register_imports (
   id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, units_sha256 TEXT NOT NULL, name TEXT NOT NULL,
   archived TEXT NOT NULL, imported_at TEXT NOT NULL, rows INTEGER NOT NULL, excluded INTEGER NOT NULL);
